@@ -1,0 +1,130 @@
+//! Manifests, indexes and descriptors (one JSON shape for Docker schema 2 and OCI).
+
+use crate::Digest;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub architecture: String,
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+}
+
+impl Platform {
+    /// Parses `os/arch[/variant]`.
+    pub fn parse(s: &str) -> Option<Platform> {
+        let mut parts = s.split('/');
+        let os = parts.next().filter(|p| !p.is_empty())?;
+        let arch = parts.next().filter(|p| !p.is_empty())?;
+        let variant = parts.next().map(str::to_string);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Platform {
+            architecture: arch.into(),
+            os: os.into(),
+            variant,
+            os_version: None,
+        })
+    }
+
+    /// Whether an index entry for `other` serves this platform (a missing variant matches any).
+    pub fn matches(&self, other: &Platform) -> bool {
+        self.os == other.os
+            && self.architecture == other.architecture
+            && match (&self.variant, &other.variant) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub manifests: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl Index {
+    /// The entry for `platform`, if any.
+    pub fn find(&self, platform: &Platform) -> Option<&Descriptor> {
+        self.manifests
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_parse_and_match() {
+        let p = Platform::parse("linux/arm64/v8").unwrap();
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert!(Platform::parse("linux").is_none());
+        assert!(Platform::parse("linux/amd64")
+            .unwrap()
+            .matches(&Platform::parse("linux/amd64/v2").unwrap()));
+        assert!(!p.matches(&Platform::parse("linux/arm64/v7").unwrap()));
+    }
+
+    #[test]
+    fn manifest_round_trips_unknown_fields() {
+        let text = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[],"subject":{"x":1}}"#;
+        let m: Manifest = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), text);
+    }
+}

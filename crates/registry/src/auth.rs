@@ -1,0 +1,142 @@
+//! The two challenge flows of the distribution API: `Basic` (send the credential) and
+//! `Bearer` (fetch a token from the realm for a scope; cached per registry and scope).
+
+use crate::keychain::Credential;
+use crate::Error;
+use base64::Engine;
+use std::collections::HashMap;
+
+/// A parsed `WWW-Authenticate` header.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Challenge {
+    pub scheme: String,
+    pub params: HashMap<String, String>,
+}
+
+pub fn parse_challenge(h: &str) -> Challenge {
+    let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
+    let mut params = HashMap::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((k, after)) = rest.split_once('=') else { break };
+        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (v, next) = if let Some(stripped) = after.strip_prefix('"') {
+            match stripped.find('"') {
+                Some(end) => (&stripped[..end], &stripped[end + 1..]),
+                None => (stripped, ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            }
+        };
+        params.insert(k, v.to_string());
+        rest = next.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+    }
+    Challenge { scheme: scheme.to_ascii_lowercase(), params }
+}
+
+pub fn basic_header(username: &str, password: &str) -> String {
+    let raw = format!("{username}:{password}");
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+}
+
+/// Answers a challenge with an Authorization header value.
+pub async fn answer(
+    http: &reqwest::Client,
+    challenge: &Challenge,
+    cred: Option<&Credential>,
+    scopes: &[String],
+) -> Result<Option<String>, Error> {
+    match challenge.scheme.as_str() {
+        "basic" => Ok(match cred {
+            Some(Credential::Basic { username, password }) => Some(basic_header(username, password)),
+            _ => None,
+        }),
+        "bearer" => {
+            if let Some(Credential::RegistryToken(t)) = cred {
+                return Ok(Some(format!("Bearer {t}")));
+            }
+            let realm = challenge.params.get("realm").cloned().unwrap_or_default();
+            let service = challenge.params.get("service").cloned();
+            let token = fetch_token(http, &realm, service.as_deref(), scopes, cred).await?;
+            Ok(Some(format!("Bearer {token}")))
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn fetch_token(
+    http: &reqwest::Client,
+    realm: &str,
+    service: Option<&str>,
+    scopes: &[String],
+    cred: Option<&Credential>,
+) -> Result<String, Error> {
+    #[derive(serde::Deserialize)]
+    struct Token {
+        token: Option<String>,
+        access_token: Option<String>,
+    }
+    let resp = if let Some(Credential::IdentityToken(refresh)) = cred {
+        let mut form = vec![("grant_type", "refresh_token".to_string()), ("refresh_token", refresh.clone()), ("client_id", "kaniko".into())];
+        if let Some(s) = service {
+            form.push(("service", s.into()));
+        }
+        form.push(("scope", scopes.join(" ")));
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        http.post(realm).header("Content-Type", "application/x-www-form-urlencoded").body(body).send().await
+    } else {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if let Some(s) = service {
+            q.push(("service", s.into()));
+        }
+        for s in scopes {
+            q.push(("scope", s.clone()));
+        }
+        let mut req = http.get(realm).query(&q);
+        if let Some(Credential::Basic { username, password }) = cred {
+            req = req.header("Authorization", basic_header(username, password));
+        }
+        req.send().await
+    };
+    let resp = resp.map_err(|e| Error::Http { method: "GET", url: realm.to_string(), source: e.without_url() })?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(Error::Status { method: "GET", url: realm.to_string(), status: status.as_u16(), detail: crate::error::detail(&text) });
+    }
+    let t: Token = serde_json::from_str(&text).map_err(|e| Error::Manifest(format!("token response from {realm}: {e}")))?;
+    t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| Error::Manifest(format!("token response from {realm} has no token")))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        let c = parse_challenge(r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#);
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.params["realm"], "https://auth.example/token");
+        assert_eq!(c.params["scope"], "repository:a/b:pull,push");
+        let b = parse_challenge(r#"Basic realm="Registry Realm""#);
+        assert_eq!(b.scheme, "basic");
+        assert_eq!(b.params["realm"], "Registry Realm");
+    }
+}

@@ -1,0 +1,62 @@
+//! Registry errors: each names the request and the registry's answer, never a secret.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid reference {0:?}: {1}")]
+    Reference(String, &'static str),
+    #[error("{method} {url}: {status}{detail}")]
+    Status { method: &'static str, url: String, status: u16, detail: String },
+    #[error("{method} {url}: {source}")]
+    Http { method: &'static str, url: String, source: reqwest::Error },
+    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    Digest { what: String, expected: String, actual: String },
+    #[error("{0}")]
+    Manifest(String),
+    #[error("reading {0}: {1}")]
+    Io(std::path::PathBuf, std::io::Error),
+    #[error("docker config {0}: {1}")]
+    Config(std::path::PathBuf, String),
+    #[error("credential helper {0}: {1}")]
+    Helper(String, String),
+    #[error("TLS setup: {0}")]
+    Tls(String),
+}
+
+impl Error {
+    /// The status code of a registry answer, if this is one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The registry's JSON error body as ` (CODE: message)`, or the start of the body.
+pub(crate) fn detail(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errs {
+        errors: Vec<E>,
+    }
+    #[derive(serde::Deserialize)]
+    struct E {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    if let Ok(e) = serde_json::from_str::<Errs>(body) {
+        let parts: Vec<String> = e
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.code.as_deref().unwrap_or("?"), e.message.as_deref().unwrap_or("")))
+            .collect();
+        if !parts.is_empty() {
+            return format!(" ({})", parts.join("; "));
+        }
+    }
+    let t = body.trim();
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", t.chars().take(200).collect::<String>())
+    }
+}

@@ -1,0 +1,19 @@
+//! The build filesystem: unpacking layers over a root directory (contained, with whiteouts
+//! and the ignore list), snapshots that compare metadata against the previous walk, and
+//! layer blobs written as tar → compress → hash in one streaming pass.
+
+mod compress;
+mod error;
+mod extract;
+mod ignore;
+mod layer;
+mod resolve;
+mod snapshot;
+
+pub use compress::{decompressor, Compression};
+pub use error::Error;
+pub use extract::{clean_root, extract_layer, ExtractStats};
+pub use ignore::IgnoreList;
+pub use layer::{write_layer, LayerBlob, LayerOptions};
+pub use resolve::resolve_in_root;
+pub use snapshot::{Changes, FileTable, SnapshotMode, Snapshotter};

@@ -1,0 +1,246 @@
+//! Debian's `docker-registry` (the CNCF distribution registry) on a free loopback port:
+//! plain, with htpasswd basic auth, with TLS (a self-signed certificate), or with bearer
+//! tokens from a small token service in this module.
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Debug)]
+pub enum Auth {
+    None,
+    Basic { user: String, password: String },
+    Token { user: String, password: String },
+}
+
+pub struct Registry {
+    pub addr: String,
+    pub ca_cert: Option<PathBuf>,
+    pub auth: Auth,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+/// A free loopback port.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn run(cmd: &mut Command) -> Result<Vec<u8>> {
+    let out = cmd.stderr(Stdio::piped()).output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out.stdout)
+}
+
+/// A self-signed certificate for 127.0.0.1: (cert, key).
+pub fn self_signed(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
+    let cert = dir.join(format!("{name}.crt"));
+    let key = dir.join(format!("{name}.key"));
+    run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"]).arg(&key).arg("-out").arg(&cert))?;
+    Ok((cert, key))
+}
+
+impl Registry {
+    pub fn start(auth: Auth, tls: bool) -> Result<Registry> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: testkit\n",
+            dir.path().join("data").display()
+        );
+        let mut ca_cert = None;
+        if tls {
+            let (cert, key) = self_signed(dir.path(), "tls")?;
+            config.push_str(&format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display()));
+            ca_cert = Some(cert);
+        }
+        match &auth {
+            Auth::None => {}
+            Auth::Basic { user, password } => {
+                let line = run(Command::new("htpasswd").args(["-Bbn", user, password]))?;
+                let file = dir.path().join("htpasswd");
+                std::fs::write(&file, line)?;
+                config.push_str(&format!("auth:\n  htpasswd:\n    realm: testkit\n    path: {}\n", file.display()));
+            }
+            Auth::Token { user, password } => {
+                let (cert, key) = self_signed(dir.path(), "token")?;
+                let realm = TokenServer::start(user, password, &cert, &key)?;
+                config.push_str(&format!(
+                    "auth:\n  token:\n    realm: {realm}\n    service: testkit-registry\n    issuer: testkit\n    rootcertbundle: {}\n",
+                    cert.display()
+                ));
+            }
+        }
+        let cfg = dir.path().join("config.yml");
+        std::fs::write(&cfg, config)?;
+        let log = std::fs::File::create(dir.path().join("registry.log"))?;
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting docker-registry (Debian package docker-registry)")?;
+        let reg = Registry { addr, ca_cert, auth, child, dir };
+        reg.wait_ready()?;
+        Ok(reg)
+    }
+
+    fn wait_ready(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if TcpStream::connect(&self.addr).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+        bail!("registry on {} did not start: {log}", self.addr)
+    }
+
+    pub fn url(&self) -> String {
+        let scheme = if self.ca_cert.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The (user, password) of an authenticated registry.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        match &self.auth {
+            Auth::None => None,
+            Auth::Basic { user, password } | Auth::Token { user, password } => Some((user, password)),
+        }
+    }
+
+    /// A Docker config.json granting access with (user, password).
+    pub fn docker_config(&self, user: &str, password: &str) -> String {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        serde_json::json!({"auths": {self.addr.clone(): {"auth": auth}}}).to_string()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A token service: GET /token with basic credentials answers an RS256 JWT for the scopes.
+struct TokenServer;
+
+impl TokenServer {
+    fn start(user: &str, password: &str, cert: &Path, key: &Path) -> Result<String> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let realm = format!("http://{}/token", listener.local_addr()?);
+        let pem = std::fs::read_to_string(cert)?;
+        let der_b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
+        let key = key.to_path_buf();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = serve_token(stream, &expected, &der_b64, &key);
+            }
+        });
+        Ok(realm)
+    }
+}
+
+fn serve_token(mut stream: TcpStream, expected: &str, x5c: &str, key: &Path) -> Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut authorized = false;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("authorization") && v.trim() == expected {
+                authorized = true;
+            }
+        }
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("");
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut service = String::new();
+    let mut access = Vec::new();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = urldecode(v);
+        match k {
+            "service" => service = v,
+            "scope" => {
+                let parts: Vec<&str> = v.split(':').collect();
+                if parts.len() == 3 {
+                    let actions: Vec<&str> = parts[2].split(',').collect();
+                    access.push(serde_json::json!({"type": parts[0], "name": parts[1], "actions": actions}));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !authorized {
+        stream.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [x5c]});
+    let claims = serde_json::json!({
+        "iss": "testkit", "sub": "user", "aud": service, "exp": now + 3600, "nbf": now - 60, "iat": now,
+        "jti": format!("{now}-{}", std::process::id()), "access": access,
+    });
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(signing_input.as_bytes())?;
+    let sig = child.wait_with_output()?.stdout;
+    let token = format!("{signing_input}.{}", b64(&sig));
+    let body = serde_json::json!({"token": token, "access_token": token, "expires_in": 3600}).to_string();
+    write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    Ok(())
+}
+
+fn urldecode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

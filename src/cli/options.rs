@@ -1,0 +1,231 @@
+//! The resolved, typed options a run uses: plain data with defaults applied, environment
+//! fallbacks read and every value validated. No clap types here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the build context comes from (`--context`, or the hidden `--bucket`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContextSource {
+    /// A local directory (no scheme, or `dir://`).
+    Dir(PathBuf),
+    /// A tar archive, maybe gzipped (`tar://path`).
+    Tar(PathBuf),
+    /// A tar archive on standard input (`tar://stdin`).
+    TarStdin,
+    /// `git://host/repo.git[#ref[#commit]]`: `repo` is without the scheme.
+    Git {
+        repo: String,
+        reference: Option<String>,
+        commit: Option<String>,
+    },
+    /// `gs://bucket/path.tar.gz`, kept whole.
+    Gcs(String),
+    /// `s3://bucket/path.tar.gz`, kept whole.
+    S3(String),
+    /// `https://...` (Azure blob storage or a plain download), kept whole.
+    Https(String),
+}
+
+/// `--git` options for git contexts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GitOptions {
+    pub branch: Option<String>,
+    pub single_branch: bool,
+    pub recurse_submodules: bool,
+    pub insecure_skip_tls: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    #[default]
+    Gzip,
+    Zstd,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SnapshotMode {
+    #[default]
+    Full,
+    Redo,
+    Time,
+}
+
+/// logrus' levels, as `--verbosity` names them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+    Fatal,
+    Panic,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    #[default]
+    Color,
+    Json,
+}
+
+/// Where a `--secret` value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// One `--secret id=X[,src=path][,env=VAR][,type=file|env]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secret {
+    pub id: String,
+    pub source: SecretSource,
+}
+
+/// Registry access: TLS, plain HTTP, certificates, mirrors, retries, credentials.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryOptions {
+    /// `--insecure`: push over plain HTTP.
+    pub insecure: bool,
+    /// `--insecure-pull`: pull over plain HTTP.
+    pub insecure_pull: bool,
+    /// `--insecure-registry`: plain HTTP for these registries, push and pull.
+    pub insecure_registries: Vec<String>,
+    pub skip_tls_verify: bool,
+    pub skip_tls_verify_pull: bool,
+    pub skip_tls_verify_registries: Vec<String>,
+    /// `registry=/path/ca.crt`.
+    pub registry_certificates: Vec<(String, PathBuf)>,
+    /// `registry=/cert,/key` (mTLS).
+    pub registry_client_certs: Vec<(String, PathBuf, PathBuf)>,
+    /// Mirrors for docker.io: flags first, then `KANIKO_REGISTRY_MIRROR`.
+    pub registry_mirrors: Vec<String>,
+    /// Original registry → replacements, in first-seen order: flags, then `KANIKO_REGISTRY_MAP`.
+    pub registry_maps: Vec<(String, Vec<String>)>,
+    pub skip_default_registry_fallback: bool,
+    pub image_download_retry: u32,
+    /// `None`: every built-in helper; `Some(empty)`: none (`--credential-helpers=""`).
+    pub credential_helpers: Option<Vec<String>>,
+}
+
+/// The layer cache and the warmer's base-image cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheOptions {
+    pub enabled: bool,
+    pub repo: Option<String>,
+    pub dir: PathBuf,
+    pub ttl: Duration,
+    pub copy_layers: bool,
+    pub run_layers: bool,
+    pub compressed: bool,
+    pub no_push_cache: bool,
+}
+
+/// The default `--cache-ttl`: two weeks.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(336 * 3600);
+/// The default `--cache-dir`.
+pub const DEFAULT_CACHE_DIR: &str = "/cache";
+/// The default `--kaniko-dir`.
+pub const DEFAULT_KANIKO_DIR: &str = "/kaniko";
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            enabled: false,
+            repo: None,
+            dir: PathBuf::from(DEFAULT_CACHE_DIR),
+            ttl: DEFAULT_CACHE_TTL,
+            copy_layers: false,
+            run_layers: true,
+            compressed: true,
+            no_push_cache: false,
+        }
+    }
+}
+
+/// Everything an executor build needs from its command line and environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    // Inputs.
+    pub context: ContextSource,
+    /// `--context-sub-path`, `None` when empty.
+    pub context_sub_path: Option<String>,
+    pub dockerfile: String,
+    pub git: GitOptions,
+    /// `K=V`, or `K` alone with its value from the environment (`None` when unset there).
+    pub build_args: Vec<(String, Option<String>)>,
+    pub target: Option<String>,
+    pub skip_unused_stages: bool,
+    /// `None` means the host's platform.
+    pub custom_platform: Option<String>,
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
+    pub secrets: Vec<Secret>,
+
+    // Outputs.
+    pub destinations: Vec<String>,
+    pub no_push: bool,
+    pub tar_path: Option<PathBuf>,
+    pub oci_layout_path: Option<PathBuf>,
+    pub digest_file: Option<PathBuf>,
+    pub image_name_with_digest_file: Option<PathBuf>,
+    pub image_name_tag_with_digest_file: Option<PathBuf>,
+    /// `None` inherits the base image's format.
+    pub image_format: Option<image::Format>,
+    pub compression: Compression,
+    /// -1 means the algorithm's default.
+    pub compression_level: i32,
+    pub reproducible: bool,
+    pub push_retry: u32,
+    pub push_ignore_immutable_tag_errors: bool,
+    pub skip_push_permission_check: bool,
+
+    // Registries.
+    pub registry: RegistryOptions,
+
+    // Build behaviour.
+    pub snapshot_mode: SnapshotMode,
+    pub single_snapshot: bool,
+    pub use_new_run: bool,
+    pub ignore_paths: Vec<PathBuf>,
+    pub ignore_var_run: bool,
+    pub image_fs_extract_retry: u32,
+    pub force: bool,
+    pub force_build_metadata: bool,
+    pub cleanup: bool,
+    pub pre_cleanup: bool,
+    pub preserve_context: bool,
+    pub materialize: bool,
+    pub dryrun: bool,
+    pub kaniko_dir: PathBuf,
+
+    // Cache.
+    pub cache: CacheOptions,
+
+    // Logging.
+    pub verbosity: Level,
+    pub log_format: LogFormat,
+    pub log_timestamp: bool,
+}
+
+/// What the warmer needs: images to pull into the base-image cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WarmerOptions {
+    pub images: Vec<String>,
+    /// `--dockerfile`: also cache every stage's base image.
+    pub dockerfile: Option<PathBuf>,
+    pub cache_dir: PathBuf,
+    pub cache_ttl: Duration,
+    /// `--force`: overwrite images already cached.
+    pub force: bool,
+    pub build_args: Vec<(String, Option<String>)>,
+    pub custom_platform: Option<String>,
+    pub registry: RegistryOptions,
+    pub verbosity: Level,
+    pub log_format: LogFormat,
+    pub log_timestamp: bool,
+}

@@ -1,0 +1,220 @@
+//! The executor's run from resolved options to pushed image: checks, context, Dockerfile,
+//! build, outputs. Errors end here as one line on stderr and a non-zero exit.
+
+use crate::build::{self, BuildError, Settings};
+use crate::cli::{Compression, ContextSource, Options, RegistryOptions, SnapshotMode};
+use crate::context::BuildContext;
+use crate::output::{self, image::BuiltImage, DigestFiles};
+use crate::{container, logging};
+use anyhow::{anyhow, bail, Context as _};
+use image::Platform;
+use registry::{Client, Keychain, Reference};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tracing::{error, info};
+
+pub fn main(opts: Options) -> ExitCode {
+    logging::init(opts.log_format.into(), opts.verbosity.into(), opts.log_timestamp);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            error!("starting the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(&opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            let code = e.downcast_ref::<BuildError>().and_then(BuildError::exit_code).unwrap_or(1);
+            ExitCode::from(u8::try_from(code).ok().filter(|c| *c != 0).unwrap_or(1))
+        }
+    }
+}
+
+async fn run(opts: &Options) -> anyhow::Result<()> {
+    if let Some(flag) = crate::cli::unsupported_flags(opts).first() {
+        bail!("flag {flag} is not supported yet");
+    }
+    let root = PathBuf::from("/");
+    if !opts.force && !container::in_container(&root, &|k| std::env::var(k).ok()) {
+        bail!("kaniko should only be run inside of a container, run with the --force flag if you are sure you want to continue");
+    }
+    if opts.destinations.is_empty() && !opts.no_push {
+        bail!("you must provide --destination, or use --no-push");
+    }
+    let destinations = opts
+        .destinations
+        .iter()
+        .map(|d| d.parse::<Reference>().map_err(|e| anyhow!("invalid --destination {d:?}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let work = build::work_dir(&opts.kaniko_dir).with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
+    let context_dir = prepare_context(opts, work.path())?;
+    let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
+    let text = std::fs::read(&dockerfile_path).with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
+    let platform = match &opts.custom_platform {
+        Some(p) => Platform::parse(p).ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
+        None => Platform { os: "linux".into(), architecture: build::host_arch().into(), variant: None, os_version: None },
+    };
+    let build_args = dockerfile::BuildArgs::new(opts.build_args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))));
+    if opts.dryrun {
+        let plan = dockerfile::plan(&df, &build_args, &build::platform_args(&platform), opts.target.as_deref())?;
+        for line in plan {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
+
+    let keychain = Keychain::from_dir(&docker_config_dir(opts))?;
+    let client = Client::new(registry_options(&opts.registry, opts.push_retry), keychain)?;
+    if !opts.no_push && !opts.skip_push_permission_check {
+        for d in &destinations {
+            client.check_push_permission(d).await.with_context(|| format!("checking push permission for {d}"))?;
+        }
+    }
+    let settings = Settings {
+        root: root.clone(),
+        work_dir: work.path().to_path_buf(),
+        platform,
+        build_args,
+        target: opts.target.clone(),
+        snapshot_mode: match (opts.snapshot_mode, opts.use_new_run) {
+            (_, true) | (SnapshotMode::Time, _) => rootfs::SnapshotMode::Time,
+            (SnapshotMode::Redo, _) => rootfs::SnapshotMode::Redo,
+            (SnapshotMode::Full, _) => rootfs::SnapshotMode::Full,
+        },
+        single_snapshot: opts.single_snapshot,
+        layer: rootfs::LayerOptions {
+            compression: match opts.compression {
+                Compression::Gzip => rootfs::Compression::Gzip,
+                Compression::Zstd => rootfs::Compression::Zstd,
+            },
+            level: opts.compression_level,
+            reproducible: opts.reproducible,
+        },
+        reproducible: opts.reproducible,
+        ignore: ignore_list(opts, &root, &context_dir),
+        labels: opts.labels.clone(),
+        image_format: opts.image_format,
+        force_build_metadata: opts.force_build_metadata,
+    };
+    let mut built = build::build(&df, &ctx, &client, &settings).await?;
+    built.annotations.extend(opts.annotations.iter().cloned());
+    write_outputs(opts, &client, &built, &destinations, work.path()).await?;
+    if opts.cleanup {
+        rootfs::clean_root(&root, &settings.ignore)?;
+    }
+    Ok(())
+}
+
+async fn write_outputs(
+    opts: &Options,
+    client: &Client,
+    built: &BuiltImage,
+    destinations: &[Reference],
+    work: &Path,
+) -> anyhow::Result<()> {
+    let fin = built.finish();
+    let cache = output::BlobCache::new(work);
+    if let Some(dir) = &opts.oci_layout_path {
+        output::write_layout(dir, built, &fin, client, &cache).await?;
+    }
+    if let Some(path) = &opts.tar_path {
+        output::write_tarball(path, built, &fin, destinations, client, &cache).await?;
+    }
+    if opts.no_push {
+        info!("Skipping push to container registry due to --no-push flag");
+    } else {
+        output::push_all(client, built, &fin, destinations, work, &cache).await?;
+    }
+    let files = DigestFiles {
+        digest: opts.digest_file.clone(),
+        name_with_digest: opts.image_name_with_digest_file.clone(),
+        name_tag_with_digest: opts.image_name_tag_with_digest_file.clone(),
+    };
+    output::write_digest_files(&files, &fin.digest, destinations)?;
+    Ok(())
+}
+
+/// The context directory: a local directory as is, a tar archive unpacked into the work dir.
+fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
+    let dir = match &opts.context {
+        ContextSource::Dir(p) => p.clone(),
+        ContextSource::Tar(path) => {
+            let f = std::fs::File::open(path).with_context(|| format!("opening context archive {}", path.display()))?;
+            unpack_context(f, work)?
+        }
+        ContextSource::TarStdin => unpack_context(std::io::stdin().lock(), work)?,
+        other => bail!("context {other:?} is not supported yet: use a local directory or tar://"),
+    };
+    Ok(match &opts.context_sub_path {
+        Some(sub) if !sub.is_empty() => dir.join(sub),
+        _ => dir,
+    })
+}
+
+fn unpack_context(r: impl std::io::Read, work: &Path) -> anyhow::Result<PathBuf> {
+    let dir = work.join("context");
+    std::fs::create_dir_all(&dir)?;
+    let input = rootfs::decompressor(std::io::BufReader::new(r))?;
+    rootfs::extract_layer(input, &dir, &rootfs::IgnoreList::new(Vec::<PathBuf>::new()), None)
+        .context("unpacking the build context")?;
+    Ok(dir)
+}
+
+/// `--dockerfile` as kaniko resolves it: absolute, relative to the working directory if it
+/// exists there, else relative to the context.
+fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
+    let p = Path::new(flag);
+    let candidates = if p.is_absolute() { vec![p.to_path_buf()] } else { vec![context.join(p), p.to_path_buf()] };
+    candidates
+        .into_iter()
+        .find(|c| c.is_file())
+        .ok_or_else(|| anyhow!("please provide a valid path to a Dockerfile within the build context with --dockerfile: {flag} not found"))
+}
+
+fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
+    registry::Options {
+        insecure_push: r.insecure,
+        insecure_pull: r.insecure_pull,
+        insecure_registries: r.insecure_registries.clone(),
+        skip_tls_verify_push: r.skip_tls_verify,
+        skip_tls_verify_pull: r.skip_tls_verify_pull,
+        skip_tls_verify_registries: r.skip_tls_verify_registries.clone(),
+        ca_certs: r.registry_certificates.clone(),
+        client_certs: r.registry_client_certs.clone(),
+        mirrors: r.registry_mirrors.clone(),
+        registry_maps: r.registry_maps.clone(),
+        skip_default_fallback: r.skip_default_registry_fallback,
+        pull_retries: r.image_download_retry,
+        push_retries: push_retry,
+    }
+}
+
+fn docker_config_dir(opts: &Options) -> PathBuf {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => opts.kaniko_dir.join(".docker"),
+    }
+}
+
+/// Paths never unpacked over nor snapshotted.
+fn ignore_list(opts: &Options, root: &Path, context: &Path) -> rootfs::IgnoreList {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    if root == Path::new("/") {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        paths.extend(rootfs::IgnoreList::from_mountinfo(&mountinfo).into_iter().filter(|p| p != Path::new("/")));
+        paths.push(context.to_path_buf());
+    }
+    paths.extend(["/proc", "/sys", "/dev"].map(PathBuf::from));
+    paths.push(opts.kaniko_dir.clone());
+    paths.extend(opts.ignore_paths.iter().map(PathBuf::from));
+    if opts.ignore_var_run {
+        paths.push("/var/run".into());
+    }
+    rootfs::IgnoreList::new(paths)
+}

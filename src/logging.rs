@@ -1,0 +1,101 @@
+//! kaniko-style log lines on stderr: `text` (logrus key=value), `color` (`INFO[0005] msg`,
+//! seconds since start, or the time with `--log-timestamp`) and `json`.
+
+use crate::clock;
+use std::fmt;
+use std::time::{Instant, SystemTime};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::registry::LookupSpan;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Color,
+    Json,
+}
+
+/// Installs the global subscriber (once, from main).
+pub fn init(format: Format, level: Level, timestamp: bool) {
+    let fmt = KanikoFormat { format, timestamp, start: Instant::now() };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_max_level(level)
+        .event_format(fmt)
+        .try_init();
+}
+
+struct KanikoFormat {
+    format: Format,
+    timestamp: bool,
+    start: Instant,
+}
+
+/// Collects an event's `message` field.
+#[derive(Default)]
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = value.to_string();
+        }
+    }
+}
+
+fn level_name(l: &Level) -> &'static str {
+    match *l {
+        Level::TRACE => "trace",
+        Level::DEBUG => "debug",
+        Level::INFO => "info",
+        Level::WARN => "warning",
+        Level::ERROR => "error",
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for KanikoFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let mut msg = Message::default();
+        event.record(&mut msg);
+        let level = level_name(event.metadata().level());
+        let now = clock::rfc3339(SystemTime::now(), false);
+        match self.format {
+            Format::Text => writeln!(w, "time={:?} level={level} msg={:?}", now, msg.0),
+            Format::Json => {
+                let line = serde_json::json!({"level": level, "msg": msg.0, "time": now});
+                writeln!(w, "{line}")
+            }
+            Format::Color => {
+                let tag = level.to_uppercase();
+                let tag = &tag[..tag.len().min(4)];
+                let color = match *event.metadata().level() {
+                    Level::ERROR => 31,
+                    Level::WARN => 33,
+                    Level::INFO => 36,
+                    _ => 37,
+                };
+                let when = if self.timestamp {
+                    now
+                } else {
+                    format!("{:04}", self.start.elapsed().as_secs())
+                };
+                if w.has_ansi_escapes() {
+                    writeln!(w, "\x1b[{color}m{tag}\x1b[0m[{when}] {}", msg.0)
+                } else {
+                    writeln!(w, "{tag}[{when}] {}", msg.0)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `/kaniko/executor`: builds a container image from a Dockerfile inside a container, with
+//! no daemon, and pushes it. The data path: context → Dockerfile → stages → filesystem →
+//! layers → image → registry, one module each (`context`, the `dockerfile` crate, `build`,
+//! the `rootfs` crate, `output`, the `registry` crate).
+
+mod build;
+mod cli;
+mod clock;
+mod container;
+mod context;
+mod executor;
+mod logging;
+mod output;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse(std::env::args_os()) {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    match invocation {
+        cli::Invocation::Version => {
+            println!("Kaniko version : v{}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        cli::Invocation::Warmer(_) => {
+            eprintln!("error: the warmer is not supported yet");
+            ExitCode::from(1)
+        }
+        cli::Invocation::Build(opts) => executor::main(*opts),
+    }
+}

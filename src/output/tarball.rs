@@ -1,0 +1,55 @@
+//! `--tar-path`: a `docker save`-style archive (manifest.json, the config, one file per
+//! layer blob) that `docker load` and `skopeo copy docker-archive:` accept.
+
+use super::blobs::BlobCache;
+use super::image::{BuiltImage, Finished};
+use super::OutputError;
+use registry::{Client, Reference};
+use std::path::Path;
+
+pub async fn write_tarball(
+    path: &Path,
+    built: &BuiltImage,
+    fin: &Finished,
+    tags: &[Reference],
+    client: &Client,
+    cache: &BlobCache,
+) -> Result<(), OutputError> {
+    let mut layer_files = Vec::new();
+    for layer in &built.layers {
+        layer_files.push((cache.path(client, layer).await?, format!("{}.tar.gz", layer.desc.digest.hex())));
+    }
+    let config_name = format!("{}.json", fin.manifest.config.digest.hex());
+    let repo_tags: Vec<String> =
+        tags.iter().map(|t| format!("{}:{}", t.repo_str(), t.tag.as_deref().unwrap_or("latest"))).collect();
+    let manifest = serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": repo_tags,
+        "Layers": layer_files.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+    }]);
+    let io = |e| OutputError::Io(path.to_path_buf(), e);
+    let tmp = path.with_extension("partial");
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut add = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, name, bytes)
+    };
+    add(&config_name, &fin.config).map_err(io)?;
+    let mut seen = std::collections::HashSet::new();
+    drop(add);
+    for (src, name) in &layer_files {
+        if seen.insert(name.clone()) {
+            tar.append_path_with_name(src, name).map_err(io)?;
+        }
+    }
+    let mut h = tar::Header::new_gnu();
+    let m = manifest.to_string();
+    h.set_size(m.len() as u64);
+    h.set_mode(0o644);
+    tar.append_data(&mut h, "manifest.json", m.as_bytes()).map_err(io)?;
+    tar.into_inner().and_then(|w| w.into_inner().map_err(|e| e.into_error())).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
