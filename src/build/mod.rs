@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("{0}")]
+    #[error(transparent)]
     Dockerfile(#[from] dockerfile::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Context(#[from] crate::context::ContextError),
-    #[error("{0}")]
+    #[error(transparent)]
     Registry(#[from] registry::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Fs(#[from] rootfs::Error),
     #[error("Dockerfile line {line}: {instruction}: {message}")]
     Step { line: usize, instruction: String, message: String },

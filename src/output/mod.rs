@@ -19,7 +19,7 @@ pub use tarball::write_tarball;
 pub enum OutputError {
     #[error(transparent)]
     Blob(#[from] BlobError),
-    #[error("{0}")]
+    #[error(transparent)]
     Registry(#[from] registry::Error),
     #[error("writing {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),

@@ -106,7 +106,7 @@ async fn fetch_token(
         }
         req.send().await
     };
-    let resp = resp.map_err(|e| Error::Http { method: "GET", url: realm.to_string(), source: e.without_url() })?;
+    let resp = resp.map_err(|e| Error::http("GET", realm.to_string(), e))?;
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     if !status.is_success() {

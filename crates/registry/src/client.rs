@@ -74,7 +74,7 @@ impl Client {
             }
             req.send()
         };
-        let err = |e: reqwest::Error| Error::Http { method, url: url.clone(), source: e.without_url() };
+        let err = |e: reqwest::Error| Error::http(method, url.clone(), e);
         let resp = run(cached.clone()).await.map_err(err)?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(resp);
@@ -120,7 +120,7 @@ impl Client {
         let resp = Self::expect(resp, "GET", &[200]).await?;
         let header_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let url = strip_query(resp.url().as_str());
-        let bytes = resp.bytes().await.map_err(|e| Error::Http { method: "GET", url, source: e.without_url() })?.to_vec();
+        let bytes = resp.bytes().await.map_err(|e| Error::http("GET", url, e))?.to_vec();
         let digest = Digest::sha256(&bytes);
         if let Some(want) = &r.digest {
             if want != &digest {
@@ -219,7 +219,7 @@ impl Client {
 
     async fn blob_bytes(&self, r: &Reference, digest: &Digest) -> Result<Vec<u8>, Error> {
         let resp = self.blob_response(r, digest).await?;
-        let bytes = resp.bytes().await.map_err(|e| Error::Http { method: "GET", url: format!("blob {digest}"), source: e.without_url() })?;
+        let bytes = resp.bytes().await.map_err(|e| Error::http("GET", format!("blob {digest}"), e))?;
         let actual = Digest::sha256(&bytes);
         if &actual != digest {
             return Err(Error::Digest { what: format!("blob of {r}"), expected: digest.to_string(), actual: actual.to_string() });
@@ -313,7 +313,7 @@ impl Client {
         if let Some(a) = auth {
             req = req.header("Authorization", a);
         }
-        let resp = req.send().await.map_err(|e| Error::Http { method: "PUT", url: strip_query(&url), source: e.without_url() })?;
+        let resp = req.send().await.map_err(|e| Error::http("PUT", strip_query(&url), e))?;
         Self::expect(resp, "PUT", &[201, 204]).await?;
         Ok(Uploaded::Uploaded)
     }

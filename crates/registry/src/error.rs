@@ -6,8 +6,8 @@ pub enum Error {
     Reference(String, &'static str),
     #[error("{method} {url}: {status}{detail}")]
     Status { method: &'static str, url: String, status: u16, detail: String },
-    #[error("{method} {url}: {source}")]
-    Http { method: &'static str, url: String, source: reqwest::Error },
+    #[error("{method} {url}: {message}")]
+    Http { method: &'static str, url: String, message: String },
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
     Digest { what: String, expected: String, actual: String },
     #[error("{0}")]
@@ -23,6 +23,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// A failed HTTP exchange, with the whole cause chain in one line (URLs left out).
+    pub(crate) fn http(method: &'static str, url: impl Into<String>, e: reqwest::Error) -> Error {
+        let e = e.without_url();
+        let mut parts = vec![e.to_string()];
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            let t = s.to_string();
+            if !parts.iter().any(|p| p.contains(&t)) {
+                parts.push(t);
+            }
+            src = s.source();
+        }
+        Error::Http { method, url: url.into(), message: parts.join(": ") }
+    }
+
     /// The status code of a registry answer, if this is one.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -42,7 +42,7 @@ fn run(cmd: &mut Command) -> Result<Vec<u8>> {
 pub fn self_signed(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
-    run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"]).arg(&key).arg("-out").arg(&cert))?;
+    run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth", "-keyout"]).arg(&key).arg("-out").arg(&cert))?;
     Ok((cert, key))
 }
 
