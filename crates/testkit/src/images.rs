@@ -161,11 +161,18 @@ pub fn inspect(registry: &str, reference: &str) -> Result<serde_json::Value> {
     Ok(serde_json::from_str(&out)?)
 }
 
-/// `skopeo inspect --raw` (the manifest) or `--config`.
+/// The manifest (`skopeo inspect --raw`), or with `config` the config blob exactly as
+/// stored (skopeo's `--config` drops Docker-only fields such as Healthcheck and OnBuild).
 pub fn inspect_raw(registry: &str, reference: &str, config: bool) -> Result<serde_json::Value> {
-    let flag = if config { "--config" } else { "--raw" };
-    let out = exec(Command::new("skopeo").args(["inspect", "--tls-verify=false", flag]).arg(format!("docker://{registry}/{reference}")))?;
-    Ok(serde_json::from_str(&out)?)
+    let out = exec(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw"]).arg(format!("docker://{registry}/{reference}")))?;
+    let manifest: serde_json::Value = serde_json::from_str(&out)?;
+    if !config {
+        return Ok(manifest);
+    }
+    let digest = manifest["config"]["digest"].as_str().context("manifest without config digest")?;
+    let repo = reference.split([':', '@']).next().unwrap_or(reference);
+    let blob = exec(Command::new("curl").args(["-fsS", &format!("http://{registry}/v2/{repo}/blobs/{digest}")]))?;
+    Ok(serde_json::from_str(&blob)?)
 }
 
 /// Copies the image into an OCI layout under `dest` and unpacks it with umoci; returns the bundle.
