@@ -12,8 +12,18 @@ pub fn in_container(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> bool {
         return true;
     }
     let cgroup = std::fs::read_to_string(root.join("proc/1/cgroup")).unwrap_or_default();
-    const RUNTIMES: [&str; 7] = ["docker", "kubepods", "containerd", "lxc", "libpod", "crio", "buildkit"];
-    cgroup.lines().any(|l| RUNTIMES.iter().any(|r| l.contains(r)))
+    const RUNTIMES: [&str; 7] = [
+        "docker",
+        "kubepods",
+        "containerd",
+        "lxc",
+        "libpod",
+        "crio",
+        "buildkit",
+    ];
+    cgroup
+        .lines()
+        .any(|l| RUNTIMES.iter().any(|r| l.contains(r)))
 }
 
 #[cfg(test)]
@@ -25,9 +35,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let none = |_: &str| None;
         assert!(!in_container(dir.path(), &none));
-        assert!(in_container(dir.path(), &|k: &str| (k == "container").then(|| "podman".into())));
+        assert!(in_container(dir.path(), &|k: &str| (k == "container")
+            .then(|| "podman".into())));
         std::fs::create_dir_all(dir.path().join("proc/1")).unwrap();
-        std::fs::write(dir.path().join("proc/1/cgroup"), "0::/kubepods/burstable/pod1\n").unwrap();
+        std::fs::write(
+            dir.path().join("proc/1/cgroup"),
+            "0::/kubepods/burstable/pod1\n",
+        )
+        .unwrap();
         assert!(in_container(dir.path(), &none));
         std::fs::write(dir.path().join("proc/1/cgroup"), "0::/\n").unwrap();
         assert!(!in_container(dir.path(), &none));

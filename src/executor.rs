@@ -14,8 +14,15 @@ use std::process::ExitCode;
 use tracing::{error, info};
 
 pub fn main(opts: Options) -> ExitCode {
-    logging::init(opts.log_format.into(), opts.verbosity.into(), opts.log_timestamp);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    logging::init(
+        opts.log_format.into(),
+        opts.verbosity.into(),
+        opts.log_timestamp,
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             error!("starting the runtime: {e}");
@@ -26,7 +33,10 @@ pub fn main(opts: Options) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e:#}");
-            let code = e.downcast_ref::<BuildError>().and_then(BuildError::exit_code).unwrap_or(1);
+            let code = e
+                .downcast_ref::<BuildError>()
+                .and_then(BuildError::exit_code)
+                .unwrap_or(1);
             ExitCode::from(u8::try_from(code).ok().filter(|c| *c != 0).unwrap_or(1))
         }
     }
@@ -46,22 +56,42 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     let destinations = opts
         .destinations
         .iter()
-        .map(|d| d.parse::<Reference>().map_err(|e| anyhow!("invalid --destination {d:?}: {e}")))
+        .map(|d| {
+            d.parse::<Reference>()
+                .map_err(|e| anyhow!("invalid --destination {d:?}: {e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let work = build::work_dir(&opts.kaniko_dir).with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
+    let work = build::work_dir(&opts.kaniko_dir)
+        .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
     let context_dir = prepare_context(opts, work.path())?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
-    let text = std::fs::read(&dockerfile_path).with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
+    let text = std::fs::read(&dockerfile_path)
+        .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
     let text = String::from_utf8_lossy(&text);
     let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
     let platform = match &opts.custom_platform {
-        Some(p) => Platform::parse(p).ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
-        None => Platform { os: "linux".into(), architecture: build::host_arch().into(), variant: None, os_version: None },
+        Some(p) => Platform::parse(p)
+            .ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
+        None => Platform {
+            os: "linux".into(),
+            architecture: build::host_arch().into(),
+            variant: None,
+            os_version: None,
+        },
     };
-    let build_args = dockerfile::BuildArgs::new(opts.build_args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))));
+    let build_args = dockerfile::BuildArgs::new(
+        opts.build_args
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))),
+    );
     if opts.dryrun {
-        let plan = dockerfile::plan(&df, &build_args, &build::platform_args(&platform), opts.target.as_deref())?;
+        let plan = dockerfile::plan(
+            &df,
+            &build_args,
+            &build::platform_args(&platform),
+            opts.target.as_deref(),
+        )?;
         for line in plan {
             println!("{line}");
         }
@@ -73,7 +103,10 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     let client = Client::new(registry_options(&opts.registry, opts.push_retry), keychain)?;
     if !opts.no_push && !opts.skip_push_permission_check {
         for d in &destinations {
-            client.check_push_permission(d).await.with_context(|| format!("checking push permission for {d}"))?;
+            client
+                .check_push_permission(d)
+                .await
+                .with_context(|| format!("checking push permission for {d}"))?;
         }
     }
     let settings = Settings {
@@ -145,10 +178,11 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
     let dir = match &opts.context {
         ContextSource::Dir(p) => p.clone(),
         ContextSource::Tar(path) => {
-            let f = std::fs::File::open(path).with_context(|| format!("opening context archive {}", path.display()))?;
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("opening context archive {}", path.display()))?;
             unpack_context(f, work)?
         }
-        ContextSource::TarStdin => unpack_context(std::io::stdin().lock(), work)?,
+        ContextSource::TarStdin => unpack_context(std::io::stdin(), work)?,
         other => bail!("context {other:?} is not supported yet: use a local directory or tar://"),
     };
     Ok(match &opts.context_sub_path {
@@ -157,12 +191,17 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
     })
 }
 
-fn unpack_context(r: impl std::io::Read, work: &Path) -> anyhow::Result<PathBuf> {
+fn unpack_context(r: impl std::io::Read + Send, work: &Path) -> anyhow::Result<PathBuf> {
     let dir = work.join("context");
     std::fs::create_dir_all(&dir)?;
     let input = rootfs::decompressor(std::io::BufReader::new(r))?;
-    rootfs::extract_layer(input, &dir, &rootfs::IgnoreList::new(Vec::<PathBuf>::new()), None)
-        .context("unpacking the build context")?;
+    rootfs::extract_layer(
+        input,
+        &dir,
+        &rootfs::IgnoreList::new(Vec::<PathBuf>::new()),
+        None,
+    )
+    .context("unpacking the build context")?;
     Ok(dir)
 }
 
@@ -170,7 +209,11 @@ fn unpack_context(r: impl std::io::Read, work: &Path) -> anyhow::Result<PathBuf>
 /// exists there, else relative to the context.
 fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
     let p = Path::new(flag);
-    let candidates = if p.is_absolute() { vec![p.to_path_buf()] } else { vec![context.join(p), p.to_path_buf()] };
+    let candidates = if p.is_absolute() {
+        vec![p.to_path_buf()]
+    } else {
+        vec![context.join(p), p.to_path_buf()]
+    };
     candidates
         .into_iter()
         .find(|c| c.is_file())
@@ -207,7 +250,11 @@ fn ignore_list(opts: &Options, root: &Path, context: &Path) -> rootfs::IgnoreLis
     let mut paths: Vec<PathBuf> = Vec::new();
     if root == Path::new("/") {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        paths.extend(rootfs::IgnoreList::from_mountinfo(&mountinfo).into_iter().filter(|p| p != Path::new("/")));
+        paths.extend(
+            rootfs::IgnoreList::from_mountinfo(&mountinfo)
+                .into_iter()
+                .filter(|p| p != Path::new("/")),
+        );
         paths.push(context.to_path_buf());
     }
     paths.extend(["/proc", "/sys", "/dev"].map(PathBuf::from));

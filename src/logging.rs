@@ -18,7 +18,11 @@ pub enum Format {
 
 /// Installs the global subscriber (once, from main).
 pub fn init(format: Format, level: Level, timestamp: bool) {
-    let fmt = KanikoFormat { format, timestamp, start: Instant::now() };
+    let fmt = KanikoFormat {
+        format,
+        timestamp,
+        start: Instant::now(),
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -65,11 +69,17 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut msg = Message::default();
         event.record(&mut msg);
         let level = level_name(event.metadata().level());
-        let now = clock::rfc3339(SystemTime::now(), false);
+        // --log-timestamp asks for full precision (RFC 3339 with nanoseconds).
+        let now = clock::rfc3339(SystemTime::now(), self.timestamp);
         match self.format {
             Format::Text => writeln!(w, "time={:?} level={level} msg={:?}", now, msg.0),
             Format::Json => {

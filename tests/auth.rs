@@ -8,7 +8,10 @@ use testkit::registry::{Auth, Registry};
 use testkit::sandbox::Sandbox;
 
 fn auth_build(reg: &Registry, tls: bool, config: &str, extra: &[&str]) -> testkit::sandbox::Output {
-    let df = format!("FROM {}/library/busybox:latest\nRUN echo secured > /s.txt\n", reg.addr);
+    let df = format!(
+        "FROM {}/library/busybox:latest\nRUN echo secured > /s.txt\n",
+        reg.addr
+    );
     let ctx = context(&[("Dockerfile", &df)]);
     let dest = format!("{}/test/auth:1", reg.addr);
     let mut sb = Sandbox::new(&executor()).unwrap();
@@ -26,11 +29,27 @@ fn auth_build(reg: &Registry, tls: bool, config: &str, extra: &[&str]) -> testki
 
 fn check_auth(auth: Auth, tls: bool) {
     let reg = Registry::start(auth, tls).unwrap();
-    let (user, pass) = reg.credentials().map(|(u, p)| (u.to_string(), p.to_string())).unwrap_or_default();
-    let access = Access { creds: reg.credentials(), ca_cert: reg.ca_cert.as_deref() };
-    push_busybox_with(&reg.addr, "library/busybox:latest", &ImageSpec::default(), &access).unwrap();
+    let (user, pass) = reg
+        .credentials()
+        .map(|(u, p)| (u.to_string(), p.to_string()))
+        .unwrap_or_default();
+    let access = Access {
+        creds: reg.credentials(),
+        ca_cert: reg.ca_cert.as_deref(),
+    };
+    push_busybox_with(
+        &reg.addr,
+        "library/busybox:latest",
+        &ImageSpec::default(),
+        &access,
+    )
+    .unwrap();
     let ca_flag = format!("{}=/kaniko/ca.crt", reg.addr);
-    let tls_args: Vec<&str> = if tls { vec!["--registry-certificate", &ca_flag] } else { vec![] };
+    let tls_args: Vec<&str> = if tls {
+        vec!["--registry-certificate", &ca_flag]
+    } else {
+        vec![]
+    };
 
     // Right credentials: the build pushes.
     let out = auth_build(&reg, tls, &reg.docker_config(&user, &pass), &tls_args);
@@ -39,25 +58,55 @@ fn check_auth(auth: Auth, tls: bool) {
 
     if !user.is_empty() {
         // Wrong credentials: a one-line error naming the 401, and no secret in any line.
-        let out = auth_build(&reg, tls, &reg.docker_config(&user, "wrong-secret-xyz"), &tls_args);
+        let out = auth_build(
+            &reg,
+            tls,
+            &reg.docker_config(&user, "wrong-secret-xyz"),
+            &tls_args,
+        );
         assert_eq!(out.status, 1, "{}", out.stderr);
         assert!(out.stderr.contains("401"), "{}", out.stderr);
-        assert!(!out.stderr.contains("wrong-secret-xyz"), "secret leaked:\n{}", out.stderr);
+        assert!(
+            !out.stderr.contains("wrong-secret-xyz"),
+            "secret leaked:\n{}",
+            out.stderr
+        );
         // Debug logging shows no secret either.
-        let out = auth_build(&reg, tls, &reg.docker_config(&user, &pass), &[tls_args.clone(), vec!["--verbosity", "trace"]].concat());
+        let out = auth_build(
+            &reg,
+            tls,
+            &reg.docker_config(&user, &pass),
+            &[tls_args.clone(), vec!["--verbosity", "trace"]].concat(),
+        );
         assert_eq!(out.status, 0, "{}", out.stderr);
-        assert!(!out.stderr.contains(pass.as_str()), "secret leaked:\n{}", out.stderr);
+        assert!(
+            !out.stderr.contains(pass.as_str()),
+            "secret leaked:\n{}",
+            out.stderr
+        );
     }
 }
 
 #[test]
 fn basic_auth() {
-    check_auth(Auth::Basic { user: "alice".into(), password: "s3cret-basic".into() }, false);
+    check_auth(
+        Auth::Basic {
+            user: "alice".into(),
+            password: "s3cret-basic".into(),
+        },
+        false,
+    );
 }
 
 #[test]
 fn token_auth() {
-    check_auth(Auth::Token { user: "bob".into(), password: "s3cret-token".into() }, false);
+    check_auth(
+        Auth::Token {
+            user: "bob".into(),
+            password: "s3cret-token".into(),
+        },
+        false,
+    );
 }
 
 #[test]
@@ -68,11 +117,29 @@ fn tls_with_ca_certificate() {
 #[test]
 fn tls_without_ca_fails_and_skip_verify_works() {
     let reg = Registry::start(Auth::None, true).unwrap();
-    let access = Access { creds: None, ca_cert: reg.ca_cert.as_deref() };
-    push_busybox_with(&reg.addr, "library/busybox:latest", &ImageSpec::default(), &access).unwrap();
+    let access = Access {
+        creds: None,
+        ca_cert: reg.ca_cert.as_deref(),
+    };
+    push_busybox_with(
+        &reg.addr,
+        "library/busybox:latest",
+        &ImageSpec::default(),
+        &access,
+    )
+    .unwrap();
     let out = auth_build(&reg, true, "{}", &[]);
     assert_eq!(out.status, 1);
-    assert!(out.stderr.to_lowercase().contains("certificate"), "{}", out.stderr);
-    let out = auth_build(&reg, true, "{}", &["--skip-tls-verify", "--skip-tls-verify-pull"]);
+    assert!(
+        out.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        out.stderr
+    );
+    let out = auth_build(
+        &reg,
+        true,
+        "{}",
+        &["--skip-tls-verify", "--skip-tls-verify-pull"],
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
 }

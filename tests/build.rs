@@ -15,10 +15,24 @@ fn builds_pushes_and_runs() {
     let reg = registry_with_busybox();
     let ctx = context(&[("Dockerfile", &HELLO.replace("REG", &reg.addr))]);
     let dest = format!("{}/test/hello:1", reg.addr);
-    let (sb, out) = build_ok(ctx.path(), &["--destination", &dest, "--digest-file", "/kaniko/digest"]);
+    let (sb, out) = build_ok(
+        ctx.path(),
+        &["--destination", &dest, "--digest-file", "/kaniko/digest"],
+    );
     eprintln!("{}", out.stderr);
-    for line in ["Retrieving image manifest", "Unpacking rootfs as cmd RUN echo hello", "Taking snapshot of full filesystem...", "Taking snapshot of files...", "Pushing image to", "Pushed "] {
-        assert!(out.stderr.contains(line), "log lacks {line:?}:\n{}", out.stderr);
+    for line in [
+        "Retrieving image manifest",
+        "Unpacking rootfs as cmd RUN echo hello",
+        "Taking snapshot of full filesystem...",
+        "Taking snapshot of files...",
+        "Pushing image to",
+        "Pushed ",
+    ] {
+        assert!(
+            out.stderr.contains(line),
+            "log lacks {line:?}:\n{}",
+            out.stderr
+        );
     }
     let inspect = testkit::images::inspect(&reg.addr, "test/hello:1").unwrap();
     assert_eq!(inspect["Layers"].as_array().unwrap().len(), 3, "{inspect}");

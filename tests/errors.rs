@@ -4,19 +4,45 @@
 mod common;
 use common::*;
 
-fn assert_fails(reg: &testkit::registry::Registry, dockerfile: &str, files: &[(&str, &str)], want: &str, code: i32) {
+fn assert_fails(
+    reg: &testkit::registry::Registry,
+    dockerfile: &str,
+    files: &[(&str, &str)],
+    want: &str,
+    code: i32,
+) {
     let mut all = vec![("Dockerfile", dockerfile)];
     all.extend_from_slice(files);
     let ctx = context(&all);
     let dest = format!("{}/test/fail:1", reg.addr);
     let (sb, out) = run(
         ctx.path(),
-        &["--context", "/workspace", "--destination", &dest, "--insecure", "--insecure-pull", "--digest-file", "/kaniko/digest"],
+        &[
+            "--context",
+            "/workspace",
+            "--destination",
+            &dest,
+            "--insecure",
+            "--insecure-pull",
+            "--digest-file",
+            "/kaniko/digest",
+        ],
     );
-    assert_eq!(out.status, code, "want exit {code}; stderr:\n{}", out.stderr);
-    assert!(out.stderr.contains(want), "stderr lacks {want:?}:\n{}", out.stderr);
+    assert_eq!(
+        out.status, code,
+        "want exit {code}; stderr:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(want),
+        "stderr lacks {want:?}:\n{}",
+        out.stderr
+    );
     assert!(!exists(reg, "test/fail:1"), "a failed build pushed a tag");
-    assert!(!sb.root().join("kaniko/digest").exists(), "a failed build wrote a digest file");
+    assert!(
+        !sb.root().join("kaniko/digest").exists(),
+        "a failed build wrote a digest file"
+    );
 }
 
 #[test]
@@ -24,15 +50,45 @@ fn bad_inputs_fail_cleanly() {
     let reg = registry_with_busybox();
     let base = format!("FROM {}/library/busybox:latest\n", reg.addr);
     // A parse error names the line.
-    assert_fails(&reg, &format!("{base}RUN true\nFROBNICATE x\n"), &[], "line 3: unknown instruction: FROBNICATE", 1);
+    assert_fails(
+        &reg,
+        &format!("{base}RUN true\nFROBNICATE x\n"),
+        &[],
+        "line 3: unknown instruction: FROBNICATE",
+        1,
+    );
     // A base image that does not exist.
-    assert_fails(&reg, &format!("FROM {}/library/nothere:1\nRUN true\n", reg.addr), &[], "404", 1);
+    assert_fails(
+        &reg,
+        &format!("FROM {}/library/nothere:1\nRUN true\n", reg.addr),
+        &[],
+        "404",
+        1,
+    );
     // A COPY source that does not exist.
-    assert_fails(&reg, &format!("{base}COPY missing.txt /x\n"), &[], "missing.txt: file not found in build context", 1);
+    assert_fails(
+        &reg,
+        &format!("{base}COPY missing.txt /x\n"),
+        &[],
+        "missing.txt: file not found in build context",
+        1,
+    );
     // A failing RUN exits with the command's code.
-    assert_fails(&reg, &format!("{base}RUN echo about to fail && exit 3\n"), &[], "returned a non-zero code: 3", 3);
+    assert_fails(
+        &reg,
+        &format!("{base}RUN echo about to fail && exit 3\n"),
+        &[],
+        "returned a non-zero code: 3",
+        3,
+    );
     // An unknown user.
-    assert_fails(&reg, &format!("{base}USER ghost\nRUN true\n"), &[], "unable to find user ghost", 1);
+    assert_fails(
+        &reg,
+        &format!("{base}USER ghost\nRUN true\n"),
+        &[],
+        "unable to find user ghost",
+        1,
+    );
 }
 
 #[test]
@@ -40,9 +96,25 @@ fn missing_dockerfile_fails() {
     let reg = registry_with_busybox();
     let ctx = context(&[("other.txt", "x")]);
     let dest = format!("{}/test/fail:1", reg.addr);
-    let (sb, out) = run(ctx.path(), &["--context", "/workspace", "--destination", &dest, "--insecure", "--digest-file", "/kaniko/digest"]);
+    let (sb, out) = run(
+        ctx.path(),
+        &[
+            "--context",
+            "/workspace",
+            "--destination",
+            &dest,
+            "--insecure",
+            "--digest-file",
+            "/kaniko/digest",
+        ],
+    );
     assert_eq!(out.status, 1);
-    assert!(out.stderr.contains("please provide a valid path to a Dockerfile"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("please provide a valid path to a Dockerfile"),
+        "{}",
+        out.stderr
+    );
     assert!(!sb.root().join("kaniko/digest").exists());
 }
 
@@ -53,7 +125,12 @@ fn refuses_outside_a_container_unless_forced() {
     sb.context(ctx.path()).without_container_marker();
     let out = sb.run(&["--no-push"]).unwrap();
     assert_eq!(out.status, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("kaniko should only be run inside of a container"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("kaniko should only be run inside of a container"),
+        "{}",
+        out.stderr
+    );
     let out = sb.run(&["--no-push", "--force"]).unwrap();
     assert_eq!(out.status, 0, "{}", out.stderr);
 }
@@ -63,7 +140,11 @@ fn unsupported_flags_fail_at_start() {
     let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
     let (_, out) = run(ctx.path(), &["--no-push", "--cache"]);
     assert_eq!(out.status, 1);
-    assert!(out.stderr.contains("flag --cache is not supported yet"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("flag --cache is not supported yet"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -34,25 +34,39 @@ CMD cat /srv/app/hello.txt /tmp/uid /srv/heredoc.txt /srv/quoted.txt
     );
     let ctx = context(&[("Dockerfile", &df)]);
     let dest = format!("{}/test/instr:1", reg.addr);
-    build_ok(ctx.path(), &["--destination", &dest, "--build-arg", "GREETING=hello"]);
+    build_ok(
+        ctx.path(),
+        &["--destination", &dest, "--build-arg", "GREETING=hello"],
+    );
     let out = run_image(&reg, "test/instr:1", None);
-    assert_eq!(out, "hello the app in /srv/app\n1000\nfirst\n/srv/app\n$NOT_EXPANDED\n");
+    assert_eq!(
+        out,
+        "hello the app in /srv/app\n1000\nfirst\n/srv/app\n$NOT_EXPANDED\n"
+    );
     let c = testkit::images::inspect_raw(&reg.addr, "test/instr:1", true).unwrap();
     let cfg = &c["config"];
     assert_eq!(cfg["WorkingDir"], "/srv/app");
     assert_eq!(cfg["User"], "root");
     assert_eq!(cfg["StopSignal"], "SIGTERM");
-    assert_eq!(cfg["Healthcheck"]["Test"], serde_json::json!(["CMD", "true"]));
+    assert_eq!(
+        cfg["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "true"])
+    );
     assert_eq!(cfg["Healthcheck"]["Interval"], 5_000_000_000u64);
     assert_eq!(cfg["Volumes"]["/data"], serde_json::json!({}));
     assert_eq!(cfg["Shell"], serde_json::json!(["/bin/sh", "-e", "-c"]));
     assert_eq!(cfg["Cmd"][0], "/bin/sh");
     let env: Vec<String> = serde_json::from_value(cfg["Env"].clone()).unwrap();
     assert!(env.contains(&"NAME=the app".to_string()), "{env:?}");
-    assert!(!env.iter().any(|e| e.starts_with("GREETING")), "ARGs do not persist: {env:?}");
+    assert!(
+        !env.iter().any(|e| e.starts_with("GREETING")),
+        "ARGs do not persist: {env:?}"
+    );
     // History: one entry per layer-making instruction at least; diff_ids match the non-empty entries.
     let history = c["history"].as_array().unwrap();
-    assert!(history.iter().any(|h| h["created_by"].as_str().is_some_and(|s| s.starts_with("RUN echo \"$GREETING"))));
+    assert!(history.iter().any(|h| h["created_by"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("RUN echo \"$GREETING"))));
     let non_empty = history.iter().filter(|h| h["empty_layer"] != true).count();
     assert_eq!(c["rootfs"]["diff_ids"].as_array().unwrap().len(), non_empty);
 }
@@ -92,7 +106,8 @@ CMD ["cat", "/report"]
         let mut h = tar::Header::new_gnu();
         h.set_size(6);
         h.set_mode(0o644);
-        b.append_data(&mut h, "inner/file.txt", &b"inside"[..]).unwrap();
+        b.append_data(&mut h, "inner/file.txt", &b"inside"[..])
+            .unwrap();
         b.into_inner().unwrap().finish().unwrap();
     }
     let dest = format!("{}/test/copy:1", reg.addr);
@@ -104,15 +119,34 @@ CMD ["cat", "/report"]
 #[test]
 fn onbuild_triggers_run_in_the_child() {
     let reg = registry_with_busybox();
-    let parent = format!("FROM {}/library/busybox:latest\nONBUILD RUN echo triggered > /trigger.txt\n", reg.addr);
+    let parent = format!(
+        "FROM {}/library/busybox:latest\nONBUILD RUN echo triggered > /trigger.txt\n",
+        reg.addr
+    );
     let ctx = context(&[("Dockerfile", &parent)]);
-    build_ok(ctx.path(), &["--destination", &format!("{}/test/parent:1", reg.addr)]);
+    build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/parent:1", reg.addr)],
+    );
     let c = testkit::images::inspect_raw(&reg.addr, "test/parent:1", true).unwrap();
-    assert_eq!(c["config"]["OnBuild"], serde_json::json!(["RUN echo triggered > /trigger.txt"]));
-    let child = format!("FROM {}/test/parent:1\nCMD [\"cat\", \"/trigger.txt\"]\n", reg.addr);
+    assert_eq!(
+        c["config"]["OnBuild"],
+        serde_json::json!(["RUN echo triggered > /trigger.txt"])
+    );
+    let child = format!(
+        "FROM {}/test/parent:1\nCMD [\"cat\", \"/trigger.txt\"]\n",
+        reg.addr
+    );
     let ctx = context(&[("Dockerfile", &child)]);
-    let (_, out) = build_ok(ctx.path(), &["--destination", &format!("{}/test/child:1", reg.addr)]);
-    assert!(out.stderr.contains("Executing 1 build triggers"), "{}", out.stderr);
+    let (_, out) = build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/child:1", reg.addr)],
+    );
+    assert!(
+        out.stderr.contains("Executing 1 build triggers"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(run_image(&reg, "test/child:1", None), "triggered\n");
     let c = testkit::images::inspect_raw(&reg.addr, "test/child:1", true).unwrap();
     assert!(c["config"]["OnBuild"].is_null(), "triggers are consumed");
@@ -121,11 +155,19 @@ fn onbuild_triggers_run_in_the_child() {
 #[test]
 fn deletions_become_whiteouts_and_unchanged_runs_add_no_layer() {
     let reg = registry_with_busybox();
-    let df = format!("FROM {}/library/busybox:latest\nRUN rm -rf /etc/group /home\nRUN true\n", reg.addr);
+    let df = format!(
+        "FROM {}/library/busybox:latest\nRUN rm -rf /etc/group /home\nRUN true\n",
+        reg.addr
+    );
     let ctx = context(&[("Dockerfile", &df)]);
-    let (_, out) = build_ok(ctx.path(), &["--destination", &format!("{}/test/wh:1", reg.addr)]);
+    let (_, out) = build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/wh:1", reg.addr)],
+    );
     assert!(
-        out.stderr.contains("No files were changed, appending empty layer to config. No layer added to image."),
+        out.stderr.contains(
+            "No files were changed, appending empty layer to config. No layer added to image."
+        ),
         "{}",
         out.stderr
     );
@@ -142,7 +184,13 @@ fn deletions_become_whiteouts_and_unchanged_runs_add_no_layer() {
 fn dryrun_prints_the_plan() {
     let df = "ARG V=1.0\nFROM alpine:${V} AS base\nENV P=/opt\nWORKDIR $P/app\nRUN echo $P\n";
     let ctx = context(&[("Dockerfile", df)]);
-    let (_, out) = run(ctx.path(), &["--dryrun", "--no-push", "--build-arg", "V=2.0"]);
+    let (_, out) = run(
+        ctx.path(),
+        &["--dryrun", "--no-push", "--build-arg", "V=2.0"],
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "stage 0: FROM alpine:2.0 AS base\n  ENV P=\"/opt\"\n  WORKDIR /opt/app\n  RUN echo $P\n");
+    assert_eq!(
+        out.stdout,
+        "stage 0: FROM alpine:2.0 AS base\n  ENV P=\"/opt\"\n  WORKDIR /opt/app\n  RUN echo $P\n"
+    );
 }

@@ -50,15 +50,33 @@ fn hostile_layer_cannot_reach_kaniko_or_workspace() {
         .entry("workspace/.wh..wh..opq", b'0', "", b"")
         .entry("usr/lib/legit", b'2', "../../bin/busybox", b"")
         .finish();
-    testkit::images::push_with_raw_layer(&reg.addr, "library/busybox:latest", "test/hostile:1", &layer).unwrap();
-    let df = format!("FROM {}/test/hostile:1\nRUN ls /usr/lib/legit > /legit.txt\n", reg.addr);
+    testkit::images::push_with_raw_layer(
+        &reg.addr,
+        "library/busybox:latest",
+        "test/hostile:1",
+        &layer,
+    )
+    .unwrap();
+    let df = format!(
+        "FROM {}/test/hostile:1\nRUN ls /usr/lib/legit > /legit.txt\n",
+        reg.addr
+    );
     let ctx = context(&[("Dockerfile", &df), ("keep.txt", "mine")]);
     let dest = format!("{}/test/after:1", reg.addr);
     let (sb, _) = build_ok(ctx.path(), &["--destination", &dest]);
     // The executor binary and the mounted context are untouched.
-    assert_eq!(std::fs::read(sb.root().join("kaniko/executor")).unwrap(), std::fs::read(executor()).unwrap());
-    assert_eq!(std::fs::read_to_string(ctx.path().join("Dockerfile")).unwrap(), df);
-    assert_eq!(std::fs::read_to_string(ctx.path().join("keep.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read(sb.root().join("kaniko/executor")).unwrap(),
+        std::fs::read(executor()).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(ctx.path().join("Dockerfile")).unwrap(),
+        df
+    );
+    assert_eq!(
+        std::fs::read_to_string(ctx.path().join("keep.txt")).unwrap(),
+        "mine"
+    );
     assert!(!ctx.path().join("ws").exists());
     // Nothing escaped the root.
     let parent = sb.root().parent().unwrap();
@@ -67,7 +85,14 @@ fn hostile_layer_cannot_reach_kaniko_or_workspace() {
     // Contained writes landed inside the root.
     assert!(sb.root().join("escaped.txt").exists() || sb.root().join("outside.txt").exists());
     // A legitimate relative symlink that climbs above its depth still works.
-    assert_eq!(run_image(&reg, "test/after:1", Some(&["cat".into(), "/legit.txt".into()])), "/usr/lib/legit\n");
+    assert_eq!(
+        run_image(
+            &reg,
+            "test/after:1",
+            Some(&["cat".into(), "/legit.txt".into()])
+        ),
+        "/usr/lib/legit\n"
+    );
 }
 
 #[test]
@@ -79,7 +104,13 @@ fn hostile_context_archive_is_contained() {
         .finish();
     let ctx = context(&[]);
     std::fs::write(ctx.path().join("ctx.tar"), &tar).unwrap();
-    let (sb, out) = run(ctx.path(), &["--context", "tar:///workspace/ctx.tar", "--no-push"]);
+    let (sb, out) = run(
+        ctx.path(),
+        &["--context", "tar:///workspace/ctx.tar", "--no-push"],
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
-    assert_eq!(std::fs::read(sb.root().join("kaniko/executor")).unwrap(), std::fs::read(executor()).unwrap());
+    assert_eq!(
+        std::fs::read(sb.root().join("kaniko/executor")).unwrap(),
+        std::fs::read(executor()).unwrap()
+    );
 }

@@ -40,7 +40,10 @@ pub struct CopySpec<'a> {
 }
 
 pub fn parse_chmod(s: &str) -> Result<u32, CopyError> {
-    u32::from_str_radix(s, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| CopyError::Chmod(s.into()))
+    u32::from_str_radix(s, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| CopyError::Chmod(s.into()))
 }
 
 /// The absolute destination path inside the container.
@@ -63,28 +66,42 @@ pub fn copy(root: &Path, spec: &CopySpec<'_>) -> Result<Vec<String>, CopyError> 
     }
     let mut written = Vec::new();
     let dest_trim = dest.trim_end_matches('/').to_string();
-    let dest_trim = if dest_trim.is_empty() { "/".to_string() } else { dest_trim };
+    let dest_trim = if dest_trim.is_empty() {
+        "/".to_string()
+    } else {
+        dest_trim
+    };
     for src in &spec.sources {
-        let host_src = if src.is_empty() { spec.src_root.to_path_buf() } else { spec.src_root.join(src) };
+        let host_src = if src.is_empty() {
+            spec.src_root.to_path_buf()
+        } else {
+            spec.src_root.join(src)
+        };
         let meta = fs::symlink_metadata(&host_src).map_err(|e| io_err(src, &dest, e))?;
         if meta.is_dir() {
             mkdir_all(root, &dest_trim, spec.owner)?;
-            copy_tree(&host_src, &host_path(root, &dest_trim), spec).map_err(|e| io_err(src, &dest, e))?;
+            copy_tree(&host_src, &host_path(root, &dest_trim), spec)
+                .map_err(|e| io_err(src, &dest, e))?;
             written.push(dest_trim.clone());
             continue;
         }
         if spec.extract_archives && meta.is_file() && is_archive(&host_src) {
             mkdir_all(root, &dest_trim, spec.owner)?;
-            extract_archive(&host_src, &host_path(root, &dest_trim)).map_err(|e| io_err(src, &dest, e))?;
+            extract_archive(&host_src, &host_path(root, &dest_trim))
+                .map_err(|e| io_err(src, &dest, e))?;
             written.push(dest_trim.clone());
             continue;
         }
-        let name = Path::new(src).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = Path::new(src)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let target = file_target(root, &dest, &dest_trim, dest_is_dir_syntax, &name);
         if let Some(parent) = Path::new(&target).parent() {
             mkdir_all(root, &parent.to_string_lossy(), None)?;
         }
-        copy_entry(&host_src, &host_path(root, &target), &meta, spec).map_err(|e| io_err(src, &target, e))?;
+        copy_entry(&host_src, &host_path(root, &target), &meta, spec)
+            .map_err(|e| io_err(src, &target, e))?;
         written.push(target);
     }
     for (name, content) in &spec.inline {
@@ -93,15 +110,25 @@ pub fn copy(root: &Path, spec: &CopySpec<'_>) -> Result<Vec<String>, CopyError> 
             mkdir_all(root, &parent.to_string_lossy(), None)?;
         }
         let host = host_path(root, &target);
-        write_file(&host, content.as_bytes(), spec.mode.unwrap_or(0o644), spec.owner)
-            .map_err(|e| io_err(name, &target, e))?;
+        write_file(
+            &host,
+            content.as_bytes(),
+            spec.mode.unwrap_or(0o644),
+            spec.owner,
+        )
+        .map_err(|e| io_err(name, &target, e))?;
         written.push(target);
     }
     Ok(written)
 }
 
 /// Writes a downloaded (ADD URL) or generated file with owner and mode.
-pub fn write_file(host: &Path, content: &[u8], mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+pub fn write_file(
+    host: &Path,
+    content: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
     remove_non_dir(host)?;
     fs::write(host, content)?;
     fs::set_permissions(host, fs::Permissions::from_mode(mode))?;
@@ -145,7 +172,9 @@ fn copy_tree(src: &Path, dst: &Path, spec: &CopySpec<'_>) -> io::Result<()> {
     for entry in walkdir::WalkDir::new(src).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(io::Error::other)?;
         let rel = entry.path().strip_prefix(src).map_err(io::Error::other)?;
-        if let (Some(exclude), Ok(ctx_rel)) = (spec.exclude, entry.path().strip_prefix(spec.src_root)) {
+        if let (Some(exclude), Ok(ctx_rel)) =
+            (spec.exclude, entry.path().strip_prefix(spec.src_root))
+        {
             if exclude(&ctx_rel.to_string_lossy()) {
                 continue;
             }
@@ -198,8 +227,12 @@ fn copy_entry(src: &Path, dst: &Path, meta: &fs::Metadata, spec: &CopySpec<'_>) 
 
 /// Whether a file is a tar archive ADD extracts (plain, gzip, zstd).
 fn is_archive(p: &Path) -> bool {
-    let Ok(f) = fs::File::open(p) else { return false };
-    let Ok(mut r) = rootfs::decompressor(io::BufReader::new(f)) else { return false };
+    let Ok(f) = fs::File::open(p) else {
+        return false;
+    };
+    let Ok(mut r) = rootfs::decompressor(io::BufReader::new(f)) else {
+        return false;
+    };
     let mut block = [0u8; 512];
     if io::Read::read_exact(&mut r, &mut block).is_err() {
         return false;
@@ -208,9 +241,23 @@ fn is_archive(p: &Path) -> bool {
 }
 
 fn tar_checksum_ok(block: &[u8; 512]) -> bool {
-    let stored = std::str::from_utf8(&block[148..156]).ok().map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '));
-    let Some(Ok(stored)) = stored.map(|s| u32::from_str_radix(s, 8)) else { return false };
-    let sum: u32 = block.iter().enumerate().map(|(i, b)| if (148..156).contains(&i) { 32 } else { u32::from(*b) }).sum();
+    let stored = std::str::from_utf8(&block[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '));
+    let Some(Ok(stored)) = stored.map(|s| u32::from_str_radix(s, 8)) else {
+        return false;
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
     sum == stored && block[0] != 0
 }
 

@@ -14,8 +14,15 @@ pub struct MetaState {
 
 impl MetaState {
     pub fn new(config: &ImageConfig) -> MetaState {
-        let shell = config.config.shell.clone().unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
-        MetaState { shell, cmd_set: false }
+        let shell = config
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        MetaState {
+            shell,
+            cmd_set: false,
+        }
     }
 
     /// The argv of a command line: exec form as is, shell form through SHELL.
@@ -32,7 +39,12 @@ impl MetaState {
 }
 
 /// Applies a metadata instruction to `config`; false when the instruction is not one.
-pub fn apply(config: &mut ImageConfig, state: &mut MetaState, instr: &Instruction, env: &[(String, String)]) -> bool {
+pub fn apply(
+    config: &mut ImageConfig,
+    state: &mut MetaState,
+    instr: &Instruction,
+    env: &[(String, String)],
+) -> bool {
     let c = &mut config.config;
     match instr {
         Instruction::Env(_) => {
@@ -76,7 +88,10 @@ pub fn apply(config: &mut ImageConfig, state: &mut MetaState, instr: &Instructio
         }
         Instruction::StopSignal(s) => c.stop_signal = Some(s.clone()),
         Instruction::Healthcheck(h) => c.healthcheck = Some(healthcheck(state, h)),
-        Instruction::Onbuild(cmd) => c.on_build.get_or_insert_with(Vec::new).push(cmd.original.clone()),
+        Instruction::Onbuild(cmd) => c
+            .on_build
+            .get_or_insert_with(Vec::new)
+            .push(cmd.original.clone()),
         Instruction::Arg(_) => {}
         _ => return false,
     }
@@ -85,10 +100,22 @@ pub fn apply(config: &mut ImageConfig, state: &mut MetaState, instr: &Instructio
 
 fn healthcheck(state: &MetaState, h: &Healthcheck) -> image::Healthcheck {
     match h {
-        Healthcheck::None => image::Healthcheck { test: Some(vec!["NONE".into()]), ..Default::default() },
-        Healthcheck::Cmd { test, interval, timeout, start_period, start_interval, retries } => {
+        Healthcheck::None => image::Healthcheck {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        },
+        Healthcheck::Cmd {
+            test,
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        } => {
             let test = match test {
-                CommandLine::Exec(v) => std::iter::once("CMD".to_string()).chain(v.iter().cloned()).collect(),
+                CommandLine::Exec(v) => std::iter::once("CMD".to_string())
+                    .chain(v.iter().cloned())
+                    .collect(),
                 CommandLine::Shell(s) => vec!["CMD-SHELL".to_string(), s.clone()],
             };
             let _ = state;
@@ -127,7 +154,10 @@ mod tests {
     fn ports() {
         assert_eq!(expand_port("80"), vec!["80/tcp"]);
         assert_eq!(expand_port("53/UDP"), vec!["53/udp"]);
-        assert_eq!(expand_port("8000-8002"), vec!["8000/tcp", "8001/tcp", "8002/tcp"]);
+        assert_eq!(
+            expand_port("8000-8002"),
+            vec!["8000/tcp", "8001/tcp", "8002/tcp"]
+        );
     }
 
     #[test]
@@ -135,11 +165,29 @@ mod tests {
         let mut config = ImageConfig::default();
         config.config.cmd = Some(vec!["sh".into()]);
         let mut st = MetaState::new(&config);
-        apply(&mut config, &mut st, &Instruction::Entrypoint(CommandLine::Shell("run".into())), &[]);
-        assert_eq!(config.config.entrypoint, Some(vec!["/bin/sh".into(), "-c".into(), "run".into()]));
+        apply(
+            &mut config,
+            &mut st,
+            &Instruction::Entrypoint(CommandLine::Shell("run".into())),
+            &[],
+        );
+        assert_eq!(
+            config.config.entrypoint,
+            Some(vec!["/bin/sh".into(), "-c".into(), "run".into()])
+        );
         assert_eq!(config.config.cmd, None);
-        apply(&mut config, &mut st, &Instruction::Cmd(CommandLine::Exec(vec!["a".into()])), &[]);
-        apply(&mut config, &mut st, &Instruction::Entrypoint(CommandLine::Exec(vec!["e".into()])), &[]);
+        apply(
+            &mut config,
+            &mut st,
+            &Instruction::Cmd(CommandLine::Exec(vec!["a".into()])),
+            &[],
+        );
+        apply(
+            &mut config,
+            &mut st,
+            &Instruction::Entrypoint(CommandLine::Exec(vec!["e".into()])),
+            &[],
+        );
         assert_eq!(config.config.cmd, Some(vec!["a".into()]));
     }
 }

@@ -26,10 +26,19 @@ pub enum BuildError {
     #[error(transparent)]
     Fs(#[from] rootfs::Error),
     #[error("Dockerfile line {line}: {instruction}: {message}")]
-    Step { line: usize, instruction: String, message: String },
+    Step {
+        line: usize,
+        instruction: String,
+        message: String,
+    },
     /// A RUN whose command exited non-zero; the executor exits with the same code.
     #[error("Dockerfile line {line}: {instruction}: {message}")]
-    RunFailed { line: usize, instruction: String, message: String, code: i32 },
+    RunFailed {
+        line: usize,
+        instruction: String,
+        message: String,
+        code: i32,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -44,7 +53,11 @@ impl BuildError {
     }
 
     pub(crate) fn step(cmd: &dockerfile::Command, message: impl std::fmt::Display) -> BuildError {
-        BuildError::Step { line: cmd.line, instruction: cmd.original.clone(), message: message.to_string() }
+        BuildError::Step {
+            line: cmd.line,
+            instruction: cmd.original.clone(),
+            message: message.to_string(),
+        }
     }
 }
 
@@ -100,7 +113,8 @@ pub async fn build(
     let target = df.target(settings.target.as_deref())?;
     if target > 0 || df.stages.len() > 1 {
         return Err(BuildError::Other(
-            "multi-stage builds are not supported yet: this Dockerfile has more than one FROM".into(),
+            "multi-stage builds are not supported yet: this Dockerfile has more than one FROM"
+                .into(),
         ));
     }
     let stage = &df.stages[target];
@@ -112,5 +126,7 @@ pub async fn build(
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.
 pub fn work_dir(kaniko_dir: &Path) -> std::io::Result<tempfile::TempDir> {
     std::fs::create_dir_all(kaniko_dir)?;
-    tempfile::Builder::new().prefix("build-").tempdir_in(kaniko_dir)
+    tempfile::Builder::new()
+        .prefix("build-")
+        .tempdir_in(kaniko_dir)
 }

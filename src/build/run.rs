@@ -36,7 +36,11 @@ pub enum RunError {
 
 impl Process<'_> {
     fn env_value(&self, key: &str) -> Option<&str> {
-        self.env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Finds argv[0] through PATH inside the root; returns the path as seen inside the root.
@@ -50,7 +54,9 @@ impl Process<'_> {
             let inside = format!("{}/{prog}", dir.trim_end_matches('/'));
             let host = host_path(self.root, &inside);
             if let Ok(m) = std::fs::metadata(&host) {
-                if m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0 {
+                if m.is_file()
+                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+                {
                     return Ok(inside);
                 }
             }
@@ -69,24 +75,38 @@ impl Process<'_> {
             env.push(("PATH".into(), DEFAULT_PATH.into()));
         }
         if self.env_value("HOME").is_none() {
-            env.push(("HOME".into(), self.user.home.clone().unwrap_or_else(|| "/".into())));
+            env.push((
+                "HOME".into(),
+                self.user.home.clone().unwrap_or_else(|| "/".into()),
+            ));
         }
         cmd.envs(env);
-        cmd.stdin(Stdio::null()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
         let root = self.root.to_path_buf();
-        let workdir = OsString::from(if self.workdir.is_empty() { "/" } else { &self.workdir });
+        let workdir = OsString::from(if self.workdir.is_empty() {
+            "/"
+        } else {
+            &self.workdir
+        });
         let id = self.user.clone();
         // SAFETY: the closure only makes async-signal-safe syscalls (chroot, chdir, setgroups,
         // setgid, setuid) on values prepared before fork.
         unsafe {
             cmd.pre_exec(move || enter(&root, &workdir, &id));
         }
-        let status = cmd.status().map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        let status = cmd
+            .status()
+            .map_err(|e| RunError::Spawn(shown.clone(), e))?;
         match (status.code(), status.signal()) {
             (Some(0), _) => Ok(()),
             (Some(code), _) => Err(RunError::Failed { cmd: shown, code }),
             (None, Some(signal)) => Err(RunError::Signaled { cmd: shown, signal }),
-            (None, None) => Err(RunError::Failed { cmd: shown, code: -1 }),
+            (None, None) => Err(RunError::Failed {
+                cmd: shown,
+                code: -1,
+            }),
         }
     }
 }
@@ -98,7 +118,11 @@ fn enter(root: &Path, workdir: &OsString, id: &Identity) -> std::io::Result<()> 
     if nix::unistd::chdir(Path::new(workdir)).is_err() {
         nix::unistd::chdir("/")?;
     }
-    let groups: Vec<nix::unistd::Gid> = id.groups.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
+    let groups: Vec<nix::unistd::Gid> = id
+        .groups
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
+        .collect();
     nix::unistd::setgroups(&groups)?;
     nix::unistd::setgid(nix::unistd::Gid::from_raw(id.gid))?;
     nix::unistd::setuid(nix::unistd::Uid::from_raw(id.uid))?;

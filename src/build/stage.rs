@@ -22,7 +22,10 @@ pub struct StageResult {
 
 /// Whether an instruction needs the base image's files on disk.
 fn needs_fs(i: &Instruction) -> bool {
-    matches!(i, Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_) | Instruction::Workdir(_))
+    matches!(
+        i,
+        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_) | Instruction::Workdir(_)
+    )
 }
 
 struct Builder<'a> {
@@ -44,7 +47,10 @@ pub async fn build_stage(
     settings: &Settings,
 ) -> Result<StageResult, BuildError> {
     let base_name = global.expand_base(stage)?;
-    info!("Building stage '{base_name}' [idx: '{}', base-idx: '-1']", stage.index);
+    info!(
+        "Building stage '{base_name}' [idx: '{}', base-idx: '-1']",
+        stage.index
+    );
     let (format, config, layers, remote) = if base_name.eq_ignore_ascii_case("scratch") {
         info!("No base image, nothing to extract");
         let config = ImageConfig {
@@ -55,31 +61,52 @@ pub async fn build_stage(
         };
         (Format::Docker, config, Vec::new(), None)
     } else {
-        let reference: Reference = base_name
-            .parse()
-            .map_err(|e: registry::Error| BuildError::Step {
-                line: stage.line,
-                instruction: format!("FROM {}", stage.base),
-                message: e.to_string(),
-            })?;
+        let reference: Reference =
+            base_name
+                .parse()
+                .map_err(|e: registry::Error| BuildError::Step {
+                    line: stage.line,
+                    instruction: format!("FROM {}", stage.base),
+                    message: e.to_string(),
+                })?;
         info!("Retrieving image manifest {reference}");
         let remote = client.pull_image(&reference, &settings.platform).await?;
-        info!("Retrieving image {reference} from registry {}", remote.reference.registry);
+        info!(
+            "Retrieving image {reference} from registry {}",
+            remote.reference.registry
+        );
         let format = Format::of_manifest(Some(&remote.media_type));
         let layers = remote
             .manifest
             .layers
             .iter()
             .zip(remote.config.rootfs.diff_ids.iter())
-            .map(|(d, diff)| Layer { desc: d.clone(), diff_id: diff.clone(), source: LayerSource::Remote(remote.reference.clone()) })
+            .map(|(d, diff)| Layer {
+                desc: d.clone(),
+                diff_id: diff.clone(),
+                source: LayerSource::Remote(remote.reference.clone()),
+            })
             .collect();
         (format, remote.config.clone(), layers, Some(remote))
     };
     let format = settings.image_format.unwrap_or(format);
     let scope = StageScope::new(global, &config.config.env_pairs());
-    let created = if settings.reproducible { clock::EPOCH.to_string() } else { clock::rfc3339(SystemTime::now(), false) };
+    let created = if settings.reproducible {
+        clock::EPOCH.to_string()
+    } else {
+        clock::rfc3339(SystemTime::now(), false)
+    };
     let meta = MetaState::new(&config);
-    let mut b = Builder { settings, ctx, config, layers, scope, meta, snap: None, created };
+    let mut b = Builder {
+        settings,
+        ctx,
+        config,
+        layers,
+        scope,
+        meta,
+        snap: None,
+        created,
+    };
 
     // ONBUILD triggers of the base image run first.
     let triggers = b.config.config.on_build.take().unwrap_or_default();
@@ -92,12 +119,23 @@ pub async fn build_stage(
     commands.extend(stage.commands.iter().cloned());
 
     // Unpack only when some instruction needs the filesystem.
-    let mut snap = Snapshotter::new(settings.root.clone(), settings.ignore.clone(), settings.snapshot_mode);
+    let mut snap = Snapshotter::new(
+        settings.root.clone(),
+        settings.ignore.clone(),
+        settings.snapshot_mode,
+    );
     match commands.iter().find(|c| needs_fs(&c.instruction)) {
         Some(cmd) => {
             info!("Unpacking rootfs as cmd {} requires it.", cmd.original);
             if let Some(remote) = &remote {
-                snap = unpack::unpack(client, remote, settings.root.clone(), settings.ignore.clone(), snap).await?;
+                snap = unpack::unpack(
+                    client,
+                    remote,
+                    settings.root.clone(),
+                    settings.ignore.clone(),
+                    snap,
+                )
+                .await?;
             }
             let mut s = snap;
             s = tokio::task::spawn_blocking(move || s.init_from_walk().map(|_| s))
@@ -115,13 +153,22 @@ pub async fn build_stage(
         b.snapshot(None, "single snapshot").await?;
     }
     for (k, v) in &settings.labels {
-        b.config.config.labels.get_or_insert_with(Default::default).insert(k.clone(), v.clone());
+        b.config
+            .config
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(k.clone(), v.clone());
     }
     b.config.created = Some(b.created.clone());
     if b.config.config.on_build.as_ref().is_some_and(Vec::is_empty) {
         b.config.config.on_build = None;
     }
-    let image = BuiltImage { format, config: b.config, layers: b.layers, annotations: Default::default() };
+    let image = BuiltImage {
+        format,
+        config: b.config,
+        layers: b.layers,
+        annotations: Default::default(),
+    };
     Ok(StageResult { image })
 }
 
@@ -143,7 +190,12 @@ impl Builder<'_> {
                 let root = self.settings.root.clone();
                 let spec = self.config.config.user.clone().unwrap_or_default();
                 let id = if spec.is_empty() {
-                    user::Identity { uid: 0, gid: 0, groups: vec![0], home: Some("/root".into()) }
+                    user::Identity {
+                        uid: 0,
+                        gid: 0,
+                        groups: vec![0],
+                        home: Some("/root".into()),
+                    }
                 } else {
                     user::resolve_user(&root, &spec).map_err(|e| BuildError::step(cmd, e))?
                 };
@@ -153,7 +205,13 @@ impl Builder<'_> {
                 }
                 info!("Taking snapshot of full filesystem...");
                 info!("Running: {argv:?}");
-                let process = Process { root: &root, argv, env: self.scope.run_env(), workdir, user: id };
+                let process = Process {
+                    root: &root,
+                    argv,
+                    env: self.scope.run_env(),
+                    workdir,
+                    user: id,
+                };
                 process.run().map_err(|e| match e {
                     super::run::RunError::Failed { code, .. } => BuildError::RunFailed {
                         line: cmd.line,
@@ -168,7 +226,10 @@ impl Builder<'_> {
             Instruction::Copy(c) | Instruction::Add(c) => {
                 let is_add = matches!(instr, Instruction::Add(_));
                 if c.from.is_some() {
-                    return Err(BuildError::step(cmd, "COPY --from is not supported yet (multi-stage builds are a later feature)"));
+                    return Err(BuildError::step(
+                        cmd,
+                        "COPY --from is not supported yet (multi-stage builds are a later feature)",
+                    ));
                 }
                 let written = self.copy(cmd, c, is_add).await?;
                 info!("Taking snapshot of files...");
@@ -182,13 +243,17 @@ impl Builder<'_> {
                 let abs = format!("/{abs}");
                 self.config.config.working_dir = Some(abs.clone());
                 let existed = run_host(&self.settings.root, &abs).is_dir();
-                copy::mkdir_all(&self.settings.root, &abs, None).map_err(|e| BuildError::step(cmd, e))?;
+                copy::mkdir_all(&self.settings.root, &abs, None)
+                    .map_err(|e| BuildError::step(cmd, e))?;
                 if existed {
                     return Ok(());
                 }
                 self.snapshot(Some(vec![abs.into()]), cmd).await
             }
-            other => Err(BuildError::step(cmd, format!("unexpected instruction {other:?}"))),
+            other => Err(BuildError::step(
+                cmd,
+                format!("unexpected instruction {other:?}"),
+            )),
         }
     }
 
@@ -200,10 +265,18 @@ impl Builder<'_> {
             CommandLine::Shell(s) => s.clone(),
             CommandLine::Exec(v) => v.join(" "),
         };
-        let only_heredoc = run.heredocs.len() == 1 && text.trim().trim_start_matches("<<").trim_start_matches('-').trim_matches(['"', '\'']) == run.heredocs[0].name;
+        let only_heredoc = run.heredocs.len() == 1
+            && text
+                .trim()
+                .trim_start_matches("<<")
+                .trim_start_matches('-')
+                .trim_matches(['"', '\''])
+                == run.heredocs[0].name;
         if only_heredoc {
             // The body is the script, run by the shell.
-            return self.meta.argv(&CommandLine::Shell(run.heredocs[0].content.clone()));
+            return self
+                .meta
+                .argv(&CommandLine::Shell(run.heredocs[0].content.clone()));
         }
         // Otherwise the shell itself reads the heredocs.
         let mut script = text;
@@ -218,10 +291,17 @@ impl Builder<'_> {
         self.meta.argv(&CommandLine::Shell(script))
     }
 
-    async fn copy(&mut self, cmd: &Command, c: &dockerfile::Copy, is_add: bool) -> Result<Vec<String>, BuildError> {
+    async fn copy(
+        &mut self,
+        cmd: &Command,
+        c: &dockerfile::Copy,
+        is_add: bool,
+    ) -> Result<Vec<String>, BuildError> {
         let root = self.settings.root.clone();
         let owner = match &c.chown {
-            Some(spec) => Some(user::resolve_chown(&root, spec).map_err(|e| BuildError::step(cmd, e))?),
+            Some(spec) => {
+                Some(user::resolve_chown(&root, spec).map_err(|e| BuildError::step(cmd, e))?)
+            }
             None => None,
         };
         let mode = match &c.chmod {
@@ -230,17 +310,29 @@ impl Builder<'_> {
         };
         let workdir = self.config.config.working_dir.clone().unwrap_or_default();
         let mut sources = Vec::new();
-        let mut inline: Vec<(String, String)> = c.heredocs.iter().map(|h| (h.name.clone(), h.content.clone())).collect();
+        let mut inline: Vec<(String, String)> = c
+            .heredocs
+            .iter()
+            .map(|h| (h.name.clone(), h.content.clone()))
+            .collect();
         let mut many = false;
         for src in &c.sources {
-            if c.heredocs.iter().any(|h| src.trim_start_matches("<<").trim_start_matches('-').trim_matches(['"', '\'']) == h.name) {
+            if c.heredocs.iter().any(|h| {
+                src.trim_start_matches("<<")
+                    .trim_start_matches('-')
+                    .trim_matches(['"', '\''])
+                    == h.name
+            }) {
                 continue;
             }
             if is_add && (src.starts_with("http://") || src.starts_with("https://")) {
                 inline.push(download(src).await.map_err(|e| BuildError::step(cmd, e))?);
                 continue;
             }
-            let found = self.ctx.resolve(src).map_err(|e| BuildError::step(cmd, e))?;
+            let found = self
+                .ctx
+                .resolve(src)
+                .map_err(|e| BuildError::step(cmd, e))?;
             many |= found.len() > 1;
             sources.extend(found);
         }
@@ -262,13 +354,19 @@ impl Builder<'_> {
     }
 
     /// Takes a snapshot (of `paths`, or of everything) and appends a layer or an empty history entry.
-    async fn snapshot(&mut self, paths: Option<Vec<std::path::PathBuf>>, cmd: impl HistorySource) -> Result<(), BuildError> {
+    async fn snapshot(
+        &mut self,
+        paths: Option<Vec<std::path::PathBuf>>,
+        cmd: impl HistorySource,
+    ) -> Result<(), BuildError> {
         if self.settings.single_snapshot && cmd.command().is_some() {
             self.history_text(cmd.created_by(), false);
             return Ok(());
         }
         let Some(mut snap) = self.snap.take() else {
-            return Err(BuildError::Other("internal: snapshot without an unpacked filesystem".into()));
+            return Err(BuildError::Other(
+                "internal: snapshot without an unpacked filesystem".into(),
+            ));
         };
         let root = self.settings.root.clone();
         let opts = self.settings.layer.clone();
@@ -295,13 +393,20 @@ impl Builder<'_> {
             Some(blob) => {
                 let desc = Descriptor {
                     media_type: new_layer_type(Format::Oci, blob.compression).to_string(),
-                    digest: blob.digest.parse().map_err(|e: image::DigestError| BuildError::Other(e.to_string()))?,
+                    digest: blob
+                        .digest
+                        .parse()
+                        .map_err(|e: image::DigestError| BuildError::Other(e.to_string()))?,
                     size: blob.size,
                     urls: None,
                     annotations: None,
                     platform: None,
                 };
-                self.layers.push(Layer { desc, diff_id: blob.diff_id.clone(), source: LayerSource::Local(blob.path) });
+                self.layers.push(Layer {
+                    desc,
+                    diff_id: blob.diff_id.clone(),
+                    source: LayerSource::Local(blob.path),
+                });
                 self.history_text(cmd.created_by(), false);
             }
         }
@@ -353,11 +458,21 @@ fn run_host(root: &std::path::Path, inside: &str) -> std::path::PathBuf {
 
 /// ADD <url>: the file name and its contents.
 async fn download(url: &str) -> Result<(String, String), String> {
-    let resp = reqwest::get(url).await.map_err(|e| format!("downloading {url}: {e}"))?;
+    let resp = reqwest::get(url)
+        .await
+        .map_err(|e| format!("downloading {url}: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!("downloading {url}: HTTP {}", resp.status()));
     }
-    let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("index.html").to_string();
-    let body = resp.text().await.map_err(|e| format!("downloading {url}: {e}"))?;
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("index.html")
+        .to_string();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| format!("downloading {url}: {e}"))?;
     Ok((name, body))
 }

@@ -24,20 +24,26 @@ pub async fn unpack(
             Some(r) => r,
             None => client.blob_reader(&base.reference, &layer.digest).await?,
         };
-        let next = layers.get(i + 1).map(|l| client.blob_reader(&base.reference, &l.digest));
+        let next = layers
+            .get(i + 1)
+            .map(|l| client.blob_reader(&base.reference, &l.digest));
         let (root, ignore) = (root.clone(), ignore.clone());
         let digest = layer.digest.clone();
+        let bridge = SyncIoBridge::new(reader);
         let job = tokio::task::spawn_blocking(move || {
-            let bridge = SyncIoBridge::new(reader);
             let input = rootfs::decompressor(BufReader::with_capacity(1 << 20, bridge))
                 .map_err(|e| BuildError::Other(format!("layer {digest}: {e}")))?;
+            // Decompression runs on its own thread while this one creates files.
+            let input = rootfs::ReadAhead::new(input);
             rootfs::extract_layer(input, &root, &ignore, Some(snap.table_mut()))?;
             Ok::<_, BuildError>(snap)
         });
         if let Some(next) = next {
             pending = Some(next.await?);
         }
-        snap = job.await.map_err(|e| BuildError::Other(format!("unpack task: {e}")))??;
+        snap = job
+            .await
+            .map_err(|e| BuildError::Other(format!("unpack task: {e}")))??;
     }
     Ok(snap)
 }

@@ -53,8 +53,17 @@ fn groups(root: &Path) -> Vec<(String, u32, Vec<String>)> {
             if f.len() < 3 {
                 return None;
             }
-            let members = f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(String::from).collect());
-            Some((f[0].to_string(), f[2].parse().ok()?, members.unwrap_or_default()))
+            let members = f.get(3).map(|m| {
+                m.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            });
+            Some((
+                f[0].to_string(),
+                f[2].parse().ok()?,
+                members.unwrap_or_default(),
+            ))
         })
         .collect()
 }
@@ -66,7 +75,9 @@ pub fn resolve_user(root: &Path, spec: &str) -> Result<Identity, UserError> {
         None => (spec, None),
     };
     let entries = passwd(root);
-    let entry = entries.iter().find(|e| e.name == user || user.parse() == Ok(e.uid));
+    let entry = entries
+        .iter()
+        .find(|e| e.name == user || user.parse() == Ok(e.uid));
     let (uid, mut gid, name, home) = match (entry, user.parse::<u32>()) {
         (Some(e), _) => (e.uid, e.gid, Some(e.name.clone()), Some(e.home.clone())),
         (None, Ok(uid)) => (uid, 0, None, None),
@@ -86,7 +97,12 @@ pub fn resolve_user(root: &Path, spec: &str) -> Result<Identity, UserError> {
             }
         }
     }
-    Ok(Identity { uid, gid, groups: supplementary, home })
+    Ok(Identity {
+        uid,
+        gid,
+        groups: supplementary,
+        home,
+    })
 }
 
 fn resolve_group_in(all: &[(String, u32, Vec<String>)], g: &str) -> Result<u32, UserError> {
@@ -115,7 +131,10 @@ pub fn resolve_chown(root: &Path, spec: &str) -> Result<(u32, u32), UserError> {
         Some(g) => resolve_group_in(&groups(root), g)?,
         None => match user.parse::<u32>() {
             Ok(n) => n,
-            Err(_) => passwd(root).into_iter().find(|e| e.name == user).map_or(0, |e| e.gid),
+            Err(_) => passwd(root)
+                .into_iter()
+                .find(|e| e.name == user)
+                .map_or(0, |e| e.gid),
         },
     };
     Ok((uid, gid))
@@ -133,7 +152,11 @@ mod tests {
             "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
         )
         .unwrap();
-        std::fs::write(d.path().join("etc/group"), "root:x:0:\napp:x:1000:\nstaff:x:50:app\n").unwrap();
+        std::fs::write(
+            d.path().join("etc/group"),
+            "root:x:0:\napp:x:1000:\nstaff:x:50:app\n",
+        )
+        .unwrap();
         d
     }
 
@@ -141,12 +164,21 @@ mod tests {
     fn users_and_groups() {
         let r = root();
         let app = resolve_user(r.path(), "app").unwrap();
-        assert_eq!((app.uid, app.gid, app.groups.clone()), (1000, 1000, vec![1000, 50]));
+        assert_eq!(
+            (app.uid, app.gid, app.groups.clone()),
+            (1000, 1000, vec![1000, 50])
+        );
         assert_eq!(app.home.as_deref(), Some("/home/app"));
         assert_eq!(resolve_user(r.path(), "app:staff").unwrap().gid, 50);
         assert_eq!(resolve_user(r.path(), "4242").unwrap().uid, 4242);
-        assert!(matches!(resolve_user(r.path(), "ghost"), Err(UserError::NoUser(_))));
-        assert!(matches!(resolve_user(r.path(), "app:ghost"), Err(UserError::NoGroup(_))));
+        assert!(matches!(
+            resolve_user(r.path(), "ghost"),
+            Err(UserError::NoUser(_))
+        ));
+        assert!(matches!(
+            resolve_user(r.path(), "app:ghost"),
+            Err(UserError::NoGroup(_))
+        ));
         assert_eq!(resolve_chown(r.path(), "app").unwrap(), (1000, 1000));
         assert_eq!(resolve_chown(r.path(), "10:20").unwrap(), (10, 20));
         assert_eq!(resolve_chown(r.path(), "1234").unwrap(), (1234, 1234));

@@ -39,7 +39,6 @@ impl DockerIgnore {
         }
         excluded
     }
-
 }
 
 #[cfg(test)]

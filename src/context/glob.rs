@@ -14,7 +14,11 @@ pub struct BadPattern(pub String);
 impl Pattern {
     pub fn new(pattern: &str) -> Result<Pattern, BadPattern> {
         let cleaned = clean(pattern);
-        let parts: Vec<String> = cleaned.split('/').filter(|p| !p.is_empty()).map(String::from).collect();
+        let parts: Vec<String> = cleaned
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect();
         for p in &parts {
             if p != "**" {
                 component_match(p, "").map_err(|_| BadPattern(pattern.into()))?;
@@ -63,7 +67,9 @@ fn match_parts(pat: &[String], path: &[&str]) -> bool {
             (0..=path.len()).any(|skip| match_parts(rest, &path[skip..]))
         }
         Some((first, rest)) => match path.split_first() {
-            Some((p, prest)) => component_match(first, p).unwrap_or(false) && match_parts(rest, prest),
+            Some((p, prest)) => {
+                component_match(first, p).unwrap_or(false) && match_parts(rest, prest)
+            }
             None => false,
         },
     }

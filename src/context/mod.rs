@@ -55,7 +55,10 @@ impl BuildContext {
                 Err(e) => return Err(ContextError::Read(c, e)),
             }
         }
-        Ok(BuildContext { root: root.to_path_buf(), ignore })
+        Ok(BuildContext {
+            root: root.to_path_buf(),
+            ignore,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -77,7 +80,9 @@ impl BuildContext {
         let pattern = Pattern::new(&cleaned).map_err(|_| ContextError::NotFound(src.into()))?;
         if pattern.is_literal() {
             let p = self.root.join(&cleaned);
-            if std::fs::symlink_metadata(&p).is_err() || (!cleaned.is_empty() && self.excluded(&cleaned)) {
+            if std::fs::symlink_metadata(&p).is_err()
+                || (!cleaned.is_empty() && self.excluded(&cleaned))
+            {
                 return Err(ContextError::NotFound(src.into()));
             }
             return Ok(vec![cleaned]);
@@ -91,16 +96,30 @@ impl BuildContext {
         Ok(out)
     }
 
-    fn glob_walk(&self, pattern: &Pattern, raw: &str, out: &mut Vec<String>) -> Result<(), ContextError> {
+    fn glob_walk(
+        &self,
+        pattern: &Pattern,
+        raw: &str,
+        out: &mut Vec<String>,
+    ) -> Result<(), ContextError> {
         // Walk only below the literal prefix of the pattern.
-        let prefix: Vec<&str> = raw.split('/').take_while(|c| !c.contains(['*', '?', '[', '\\'])).collect();
+        let prefix: Vec<&str> = raw
+            .split('/')
+            .take_while(|c| !c.contains(['*', '?', '[', '\\']))
+            .collect();
         let base = prefix.join("/");
-        let depth_limit = if raw.contains("**") { usize::MAX } else { raw.split('/').count() - prefix.len() };
+        let depth_limit = if raw.contains("**") {
+            usize::MAX
+        } else {
+            raw.split('/').count() - prefix.len()
+        };
         let start = self.root.join(&base);
         if !start.is_dir() {
             return Ok(());
         }
-        let walker = walkdir::WalkDir::new(&start).min_depth(1).max_depth(depth_limit);
+        let walker = walkdir::WalkDir::new(&start)
+            .min_depth(1)
+            .max_depth(depth_limit);
         for entry in walker.into_iter().filter_map(Result::ok) {
             let rel = match entry.path().strip_prefix(&self.root) {
                 Ok(r) => r.to_string_lossy().into_owned(),
@@ -141,7 +160,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
         std::fs::create_dir_all(r.join("src/sub")).unwrap();
-        for f in ["a.txt", "b.txt", "c.md", "src/x.rs", "src/sub/y.rs", "secret.key"] {
+        for f in [
+            "a.txt",
+            "b.txt",
+            "c.md",
+            "src/x.rs",
+            "src/sub/y.rs",
+            "secret.key",
+        ] {
             std::fs::write(r.join(f), f).unwrap();
         }
         std::fs::write(r.join(".dockerignore"), "*.key\n").unwrap();
@@ -149,10 +175,22 @@ mod tests {
         assert_eq!(ctx.resolve("*.txt").unwrap(), vec!["a.txt", "b.txt"]);
         assert_eq!(ctx.resolve("./src/").unwrap(), vec!["src"]);
         assert_eq!(ctx.resolve("src/*/*.rs").unwrap(), vec!["src/sub/y.rs"]);
-        assert!(matches!(ctx.resolve("secret.key"), Err(ContextError::NotFound(_))));
-        assert!(matches!(ctx.resolve("nope"), Err(ContextError::NotFound(_))));
-        assert!(matches!(ctx.resolve("*.none"), Err(ContextError::NotFound(_))));
-        assert!(matches!(ctx.resolve("../etc/passwd"), Err(ContextError::Outside(_))));
+        assert!(matches!(
+            ctx.resolve("secret.key"),
+            Err(ContextError::NotFound(_))
+        ));
+        assert!(matches!(
+            ctx.resolve("nope"),
+            Err(ContextError::NotFound(_))
+        ));
+        assert!(matches!(
+            ctx.resolve("*.none"),
+            Err(ContextError::NotFound(_))
+        ));
+        assert!(matches!(
+            ctx.resolve("../etc/passwd"),
+            Err(ContextError::Outside(_))
+        ));
         assert_eq!(ctx.resolve(".").unwrap(), vec![""]);
     }
 }

@@ -25,7 +25,10 @@ pub struct BlobCache {
 
 impl BlobCache {
     pub fn new(dir: &Path) -> BlobCache {
-        BlobCache { dir: dir.to_path_buf(), files: Mutex::new(HashMap::new()) }
+        BlobCache {
+            dir: dir.to_path_buf(),
+            files: Mutex::new(HashMap::new()),
+        }
     }
 
     /// A file holding the layer's blob.
@@ -41,9 +44,14 @@ impl BlobCache {
         }
         let path = self.dir.join(format!("base-{}", digest.hex()));
         let store = |e| BlobError::Store(digest.clone(), path.clone(), e);
-        let mut reader = client.blob_reader(from, digest).await.map_err(|e| BlobError::Fetch(digest.clone(), e))?;
+        let mut reader = client
+            .blob_reader(from, digest)
+            .await
+            .map_err(|e| BlobError::Fetch(digest.clone(), e))?;
         let mut file = tokio::fs::File::create(&path).await.map_err(store)?;
-        tokio::io::copy(&mut reader, &mut file).await.map_err(store)?;
+        tokio::io::copy(&mut reader, &mut file)
+            .await
+            .map_err(store)?;
         file.flush().await.map_err(store)?;
         files.insert(digest.clone(), path.clone());
         Ok(path)

@@ -13,18 +13,31 @@ pub struct DigestFiles {
 }
 
 /// Writes each requested file (atomically: a temp file renamed into place).
-pub fn write_digest_files(files: &DigestFiles, digest: &Digest, destinations: &[Reference]) -> Result<(), OutputError> {
+pub fn write_digest_files(
+    files: &DigestFiles,
+    digest: &Digest,
+    destinations: &[Reference],
+) -> Result<(), OutputError> {
     if let Some(p) = &files.digest {
         write_atomic(p, digest.as_str())?;
     }
     if let Some(p) = &files.name_with_digest {
-        let lines: Vec<String> = destinations.iter().map(|d| format!("{}@{digest}", d.repo_str())).collect();
+        let lines: Vec<String> = destinations
+            .iter()
+            .map(|d| format!("{}@{digest}", d.repo_str()))
+            .collect();
         write_atomic(p, &lines.join("\n"))?;
     }
     if let Some(p) = &files.name_tag_with_digest {
         let lines: Vec<String> = destinations
             .iter()
-            .map(|d| format!("{}:{}@{digest}", d.repo_str(), d.tag.as_deref().unwrap_or("latest")))
+            .map(|d| {
+                format!(
+                    "{}:{}@{digest}",
+                    d.repo_str(),
+                    d.tag.as_deref().unwrap_or("latest")
+                )
+            })
             .collect();
         write_atomic(p, &lines.join("\n"))?;
     }

@@ -43,7 +43,10 @@ impl BuiltImage {
         let layers = self
             .layers
             .iter()
-            .map(|l| Descriptor { media_type: self.format.convert_layer_type(&l.desc.media_type), ..l.desc.clone() })
+            .map(|l| Descriptor {
+                media_type: self.format.convert_layer_type(&l.desc.media_type),
+                ..l.desc.clone()
+            })
             .collect();
         Manifest {
             schema_version: 2,
@@ -57,7 +60,8 @@ impl BuiltImage {
                 platform: None,
             },
             layers,
-            annotations: (!self.annotations.is_empty() && self.format == Format::Oci).then(|| self.annotations.clone()),
+            annotations: (!self.annotations.is_empty() && self.format == Format::Oci)
+                .then(|| self.annotations.clone()),
             extra: Default::default(),
         }
     }
@@ -68,7 +72,13 @@ impl BuiltImage {
         let manifest = self.manifest(&config);
         let manifest_bytes = serde_json::to_vec(&manifest).unwrap_or_default();
         let digest = Digest::sha256(&manifest_bytes);
-        Finished { config, manifest, manifest_bytes, digest, media_type: self.format.manifest_type() }
+        Finished {
+            config,
+            manifest,
+            manifest_bytes,
+            digest,
+            media_type: self.format.manifest_type(),
+        }
     }
 }
 

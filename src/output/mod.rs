@@ -2,9 +2,9 @@
 //! (`--tar-path`), an OCI layout (`--oci-layout-path`), and the digest files, written only
 //! after everything else succeeded.
 
-pub mod image;
 mod blobs;
 mod digest_files;
+pub mod image;
 mod layout;
 mod push;
 mod tarball;

@@ -19,12 +19,17 @@ pub async fn push_all(
     cache: &BlobCache,
 ) -> Result<(), OutputError> {
     let config_path = work.join("config.json");
-    std::fs::write(&config_path, &fin.config).map_err(|e| OutputError::Io(config_path.clone(), e))?;
+    std::fs::write(&config_path, &fin.config)
+        .map_err(|e| OutputError::Io(config_path.clone(), e))?;
     for dest in destinations {
         info!("Pushing image to {dest}");
         let layers = built.layers.iter().map(|layer| async move {
             match &layer.source {
-                LayerSource::Local(p) => client.upload_blob(dest, &layer.desc, p, None).await.map(|_| ()).map_err(OutputError::from),
+                LayerSource::Local(p) => client
+                    .upload_blob(dest, &layer.desc, p, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(OutputError::from),
                 LayerSource::Remote(from) => {
                     if client.blob_exists(dest, &layer.desc.digest).await? {
                         return Ok(());
@@ -32,21 +37,32 @@ pub async fn push_all(
                     let mount = (from.registry == dest.registry).then_some(from);
                     if let Some(m) = mount {
                         // A mount needs no local copy; the empty path is only read if the mount is refused.
-                        if let Ok(registry::Uploaded::Mounted) =
-                            client.upload_blob(dest, &layer.desc, Path::new("/nonexistent"), Some(m)).await
+                        if let Ok(registry::Uploaded::Mounted) = client
+                            .upload_blob(dest, &layer.desc, Path::new("/nonexistent"), Some(m))
+                            .await
                         {
                             return Ok(());
                         }
                     }
                     let path = cache.path(client, layer).await?;
-                    client.upload_blob(dest, &layer.desc, &path, None).await.map(|_| ()).map_err(OutputError::from)
+                    client
+                        .upload_blob(dest, &layer.desc, &path, None)
+                        .await
+                        .map(|_| ())
+                        .map_err(OutputError::from)
                 }
             }
         });
         try_join_all(layers).await?;
-        let config_desc = Descriptor { ..fin.manifest.config.clone() };
-        client.upload_blob(dest, &config_desc, &config_path, None).await?;
-        let digest = client.put_manifest(dest, &fin.manifest_bytes, fin.media_type).await?;
+        let config_desc = Descriptor {
+            ..fin.manifest.config.clone()
+        };
+        client
+            .upload_blob(dest, &config_desc, &config_path, None)
+            .await?;
+        let digest = client
+            .put_manifest(dest, &fin.manifest_bytes, fin.media_type)
+            .await?;
         info!("Pushed {}@{digest}", dest.repo_str());
     }
     Ok(())

@@ -17,11 +17,16 @@ pub async fn write_tarball(
 ) -> Result<(), OutputError> {
     let mut layer_files = Vec::new();
     for layer in &built.layers {
-        layer_files.push((cache.path(client, layer).await?, format!("{}.tar.gz", layer.desc.digest.hex())));
+        layer_files.push((
+            cache.path(client, layer).await?,
+            format!("{}.tar.gz", layer.desc.digest.hex()),
+        ));
     }
     let config_name = format!("{}.json", fin.manifest.config.digest.hex());
-    let repo_tags: Vec<String> =
-        tags.iter().map(|t| format!("{}:{}", t.repo_str(), t.tag.as_deref().unwrap_or("latest"))).collect();
+    let repo_tags: Vec<String> = tags
+        .iter()
+        .map(|t| format!("{}:{}", t.repo_str(), t.tag.as_deref().unwrap_or("latest")))
+        .collect();
     let manifest = serde_json::json!([{
         "Config": config_name,
         "RepoTags": repo_tags,
@@ -31,25 +36,27 @@ pub async fn write_tarball(
     let tmp = path.with_extension("partial");
     let file = std::fs::File::create(&tmp).map_err(io)?;
     let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let mut add = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        tar.append_data(&mut h, name, bytes)
-    };
-    add(&config_name, &fin.config).map_err(io)?;
+    append_bytes(&mut tar, &config_name, &fin.config).map_err(io)?;
     let mut seen = std::collections::HashSet::new();
-    drop(add);
     for (src, name) in &layer_files {
         if seen.insert(name.clone()) {
             tar.append_path_with_name(src, name).map_err(io)?;
         }
     }
-    let mut h = tar::Header::new_gnu();
-    let m = manifest.to_string();
-    h.set_size(m.len() as u64);
-    h.set_mode(0o644);
-    tar.append_data(&mut h, "manifest.json", m.as_bytes()).map_err(io)?;
-    tar.into_inner().and_then(|w| w.into_inner().map_err(|e| e.into_error())).map_err(io)?;
+    append_bytes(&mut tar, "manifest.json", manifest.to_string().as_bytes()).map_err(io)?;
+    tar.into_inner()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn append_bytes<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(bytes.len() as u64);
+    h.set_mode(0o644);
+    tar.append_data(&mut h, name, bytes)
 }

@@ -41,10 +41,21 @@ pub fn run(ctx: &Path, args: &[&str]) -> (Sandbox, Output) {
 
 /// Runs a build pushing to `dest` over plain http; asserts success and returns the sandbox.
 pub fn build_ok(ctx: &Path, extra: &[&str]) -> (Sandbox, Output) {
-    let mut args = vec!["--context", "/workspace", "--dockerfile", "Dockerfile", "--insecure", "--insecure-pull"];
+    let mut args = vec![
+        "--context",
+        "/workspace",
+        "--dockerfile",
+        "Dockerfile",
+        "--insecure",
+        "--insecure-pull",
+    ];
     args.extend_from_slice(extra);
     let (sb, out) = run(ctx, &args);
-    assert_eq!(out.status, 0, "executor failed:\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.status, 0,
+        "executor failed:\nstdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
     (sb, out)
 }
 

@@ -23,7 +23,11 @@ pub fn expand_word(word: &str, escape: char, lookup: Lookup<'_>) -> Result<Strin
 }
 
 /// Expands and splits on unquoted whitespace.
-pub fn expand_words(word: &str, escape: char, lookup: Lookup<'_>) -> Result<Vec<String>, ExpandError> {
+pub fn expand_words(
+    word: &str,
+    escape: char,
+    lookup: Lookup<'_>,
+) -> Result<Vec<String>, ExpandError> {
     Lexer::new(word, escape, lookup).run(true)
 }
 
@@ -36,7 +40,12 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(s: &str, escape: char, lookup: Lookup<'a>) -> Self {
-        Lexer { chars: s.chars().collect(), pos: 0, escape, lookup }
+        Lexer {
+            chars: s.chars().collect(),
+            pos: 0,
+            escape,
+            lookup,
+        }
     }
 
     fn peek(&self) -> Option<char> {
@@ -113,7 +122,12 @@ impl<'a> Lexer<'a> {
             match self.next() {
                 Some('\'') => return Ok(s),
                 Some(c) => s.push(c),
-                None => return Err(ExpandError("unexpected end of statement while looking for matching single-quote".into())),
+                None => {
+                    return Err(ExpandError(
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
+                    ))
+                }
             }
         }
     }
@@ -132,7 +146,12 @@ impl<'a> Lexer<'a> {
                     _ => s.push(c),
                 },
                 Some(c) => s.push(c),
-                None => return Err(ExpandError("unexpected end of statement while looking for matching double-quote".into())),
+                None => {
+                    return Err(ExpandError(
+                        "unexpected end of statement while looking for matching double-quote"
+                            .into(),
+                    ))
+                }
             }
         }
     }
@@ -214,33 +233,61 @@ impl<'a> Lexer<'a> {
         }
         let name = self.name();
         if name.is_empty() {
-            return Err(ExpandError("bad substitution: empty or invalid variable name".into()));
+            return Err(ExpandError(
+                "bad substitution: empty or invalid variable name".into(),
+            ));
         }
         let value = (self.lookup)(&name);
         if length {
             return match self.next() {
                 Some('}') => Ok(value.unwrap_or_default().chars().count().to_string()),
-                _ => Err(ExpandError(format!("bad substitution: ${{#{name}...}} takes no modifier"))),
+                _ => Err(ExpandError(format!(
+                    "bad substitution: ${{#{name}...}} takes no modifier"
+                ))),
             };
         }
-        let c = self.next().ok_or_else(|| ExpandError("syntax error: missing '}'".into()))?;
+        let c = self
+            .next()
+            .ok_or_else(|| ExpandError("syntax error: missing '}'".into()))?;
         let result = match c {
             '}' => return Ok(value.unwrap_or_default()),
             ':' => {
-                let m = self.next().ok_or_else(|| ExpandError("syntax error: missing '}'".into()))?;
+                let m = self
+                    .next()
+                    .ok_or_else(|| ExpandError("syntax error: missing '}'".into()))?;
                 let word = self.modifier_word(false)?;
                 let empty = value.as_deref().unwrap_or("").is_empty();
                 match m {
-                    '-' => if empty { word } else { value.unwrap_or_default() },
-                    '+' => if empty { String::new() } else { word },
+                    '-' => {
+                        if empty {
+                            word
+                        } else {
+                            value.unwrap_or_default()
+                        }
+                    }
+                    '+' => {
+                        if empty {
+                            String::new()
+                        } else {
+                            word
+                        }
+                    }
                     '?' => {
                         if empty {
-                            let msg = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                            let msg = if word.is_empty() {
+                                "is not allowed to be unset".to_string()
+                            } else {
+                                word
+                            };
                             return Err(ExpandError(format!("{name}: {msg}")));
                         }
                         value.unwrap_or_default()
                     }
-                    other => return Err(ExpandError(format!("unsupported modifier ({other}) in substitution"))),
+                    other => {
+                        return Err(ExpandError(format!(
+                            "unsupported modifier ({other}) in substitution"
+                        )))
+                    }
                 }
             }
             '-' => {
@@ -249,14 +296,22 @@ impl<'a> Lexer<'a> {
             }
             '+' => {
                 let word = self.modifier_word(false)?;
-                if value.is_some() { word } else { String::new() }
+                if value.is_some() {
+                    word
+                } else {
+                    String::new()
+                }
             }
             '?' => {
                 let word = self.modifier_word(false)?;
                 match value {
                     Some(v) => v,
                     None => {
-                        let msg = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                        let msg = if word.is_empty() {
+                            "is not allowed to be unset".to_string()
+                        } else {
+                            word
+                        };
                         return Err(ExpandError(format!("{name}: {msg}")));
                     }
                 }
@@ -284,7 +339,11 @@ impl<'a> Lexer<'a> {
                 };
                 replace(&value.unwrap_or_default(), &pat, &rep, all)
             }
-            other => return Err(ExpandError(format!("unsupported modifier ({other}) in substitution"))),
+            other => {
+                return Err(ExpandError(format!(
+                    "unsupported modifier ({other}) in substitution"
+                )))
+            }
         };
         match self.next() {
             Some('}') => Ok(result),
@@ -295,14 +354,22 @@ impl<'a> Lexer<'a> {
 
 /// Removes the shortest or longest prefix (or suffix) matching the glob `pat`.
 fn trim(v: &str, pat: &str, prefix: bool, longest: bool) -> String {
-    let idx: Vec<usize> = v.char_indices().map(|(i, _)| i).chain(std::iter::once(v.len())).collect();
+    let idx: Vec<usize> = v
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(v.len()))
+        .collect();
     let cands: Box<dyn Iterator<Item = usize>> = if longest == prefix {
         Box::new(idx.clone().into_iter().rev())
     } else {
         Box::new(idx.clone().into_iter())
     };
     for i in cands {
-        let (part, rest) = if prefix { (&v[..i], &v[i..]) } else { (&v[i..], &v[..i]) };
+        let (part, rest) = if prefix {
+            (&v[..i], &v[i..])
+        } else {
+            (&v[i..], &v[..i])
+        };
         if glob(pat, part) {
             return rest.to_string();
         }
@@ -317,11 +384,19 @@ fn replace(v: &str, pat: &str, rep: &str, all: bool) -> String {
     let mut out = String::new();
     let mut i = 0;
     let mut replaced = false;
-    let bytes_idx: Vec<usize> = v.char_indices().map(|(i, _)| i).chain(std::iter::once(v.len())).collect();
+    let bytes_idx: Vec<usize> = v
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(v.len()))
+        .collect();
     while i < v.len() {
         if !replaced || all {
             // Longest match starting at i.
-            let found = bytes_idx.iter().rev().filter(|&&j| j > i).find(|&&j| glob(pat, &v[i..j]));
+            let found = bytes_idx
+                .iter()
+                .rev()
+                .filter(|&&j| j > i)
+                .find(|&&j| glob(pat, &v[i..j]));
             if let Some(&j) = found {
                 out.push_str(rep);
                 i = j;
@@ -396,21 +471,50 @@ mod tests {
     #[test]
     fn forms() {
         let cases = [
-            ("$A", "hello"), ("${A}", "hello"), ("x${A}y", "xhelloy"), ("$A$A", "hellohello"),
-            ("${U:-def}", "def"), ("${E:-def}", "def"), ("${E-def}", ""), ("${U-def}", "def"),
-            ("${A:+alt}", "alt"), ("${E:+alt}", ""), ("${E+alt}", "alt"), ("${U+alt}", ""),
-            ("${#A}", "5"), ("${#U}", "0"),
-            ("${P#*/}", "usr/local/bin/tool.tar.gz"), ("${P##*/}", "tool.tar.gz"),
-            ("${P%.*}", "/usr/local/bin/tool.tar"), ("${P%%.*}", "/usr/local/bin/tool"),
-            ("${A/l/L}", "heLlo"), ("${A//l/L}", "heLLo"), ("${A/xyz/q}", "hello"),
-            ("'$A'", "$A"), ("\"$A\"", "hello"), ("\\$A", "$A"), ("\"\\$A\"", "$A"),
-            ("${U:-${A}}", "hello"), ("$", "$"), ("a$ b", "a$ b"), ("$1", ""),
+            ("$A", "hello"),
+            ("${A}", "hello"),
+            ("x${A}y", "xhelloy"),
+            ("$A$A", "hellohello"),
+            ("${U:-def}", "def"),
+            ("${E:-def}", "def"),
+            ("${E-def}", ""),
+            ("${U-def}", "def"),
+            ("${A:+alt}", "alt"),
+            ("${E:+alt}", ""),
+            ("${E+alt}", "alt"),
+            ("${U+alt}", ""),
+            ("${#A}", "5"),
+            ("${#U}", "0"),
+            ("${P#*/}", "usr/local/bin/tool.tar.gz"),
+            ("${P##*/}", "tool.tar.gz"),
+            ("${P%.*}", "/usr/local/bin/tool.tar"),
+            ("${P%%.*}", "/usr/local/bin/tool"),
+            ("${A/l/L}", "heLlo"),
+            ("${A//l/L}", "heLLo"),
+            ("${A/xyz/q}", "hello"),
+            ("'$A'", "$A"),
+            ("\"$A\"", "hello"),
+            ("\\$A", "$A"),
+            ("\"\\$A\"", "$A"),
+            ("${U:-${A}}", "hello"),
+            ("$", "$"),
+            ("a$ b", "a$ b"),
+            ("$1", ""),
             ("\"a\\b\"", "a\\b"),
         ];
         for (w, want) in cases {
             assert_eq!(x(w).unwrap(), want, "{w}");
         }
-        for bad in ["${A", "${}", "${A:x}", "'abc", "\"abc", "${U:?must set}", "${U?}", "${A!}"] {
+        for bad in [
+            "${A",
+            "${}",
+            "${A:x}",
+            "'abc",
+            "\"abc",
+            "${U:?must set}",
+            "${U?}",
+            "${A!}",
+        ] {
             assert!(x(bad).is_err(), "{bad}");
         }
         assert_eq!(x("${U:?must set}").unwrap_err().0, "U: must set");
@@ -418,7 +522,10 @@ mod tests {
 
     #[test]
     fn splitting() {
-        assert_eq!(expand_words("$S 'd e' f\\ g", '\\', &env).unwrap(), vec!["a", "b", "c", "d e", "f g"]);
+        assert_eq!(
+            expand_words("$S 'd e' f\\ g", '\\', &env).unwrap(),
+            vec!["a", "b", "c", "d e", "f g"]
+        );
         assert_eq!(expand_words("", '\\', &env).unwrap(), Vec::<String>::new());
         assert_eq!(expand_word("`$A", '`', &env).unwrap(), "$A");
     }

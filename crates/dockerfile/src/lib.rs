@@ -27,14 +27,21 @@ pub struct Error {
 
 impl Error {
     pub fn new(line: usize, message: impl Into<String>) -> Error {
-        Error { line, message: message.into() }
+        Error {
+            line,
+            message: message.into(),
+        }
     }
 }
 
 impl Dockerfile {
     /// A stage by name (case-insensitive) or index.
     pub fn stage_by_name_or_index(&self, s: &str) -> Option<usize> {
-        if let Some(i) = self.stages.iter().position(|st| st.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(s))) {
+        if let Some(i) = self.stages.iter().position(|st| {
+            st.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(s))
+        }) {
             return Some(i);
         }
         s.parse::<usize>().ok().filter(|i| *i < self.stages.len())
@@ -47,13 +54,23 @@ impl Dockerfile {
             Some(t) => self
                 .stages
                 .iter()
-                .position(|st| st.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(t)))
-                .ok_or_else(|| Error::new(0, format!("failed to reach build target {t} in Dockerfile"))),
+                .position(|st| {
+                    st.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(t))
+                })
+                .ok_or_else(|| {
+                    Error::new(0, format!("failed to reach build target {t} in Dockerfile"))
+                }),
         }
     }
 
     /// The stages `target` needs: through `FROM <stage>`, `COPY --from` and `RUN --mount from=`.
-    pub fn required_stages(&self, target: usize, global: &GlobalScope) -> Result<BTreeSet<usize>, Error> {
+    pub fn required_stages(
+        &self,
+        target: usize,
+        global: &GlobalScope,
+    ) -> Result<BTreeSet<usize>, Error> {
         let mut need = BTreeSet::new();
         let mut todo = vec![target];
         while let Some(i) = todo.pop() {
@@ -66,7 +83,9 @@ impl Dockerfile {
             for c in &stage.commands {
                 match &c.instruction {
                     Instruction::Copy(cp) | Instruction::Add(cp) => refs.extend(cp.from.clone()),
-                    Instruction::Run(r) => refs.extend(r.mounts.iter().filter_map(|m| m.from.clone())),
+                    Instruction::Run(r) => {
+                        refs.extend(r.mounts.iter().filter_map(|m| m.from.clone()))
+                    }
                     _ => {}
                 }
             }

@@ -24,26 +24,48 @@ pub struct Lines<'a> {
 /// Splits text into physical lines (BOM and CR stripped) and reads the directives.
 pub fn split(text: &str) -> Result<(Directives, Lines<'_>), Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
-    let mut d = Directives { escape: '\\', syntax: None, check: None };
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    let mut d = Directives {
+        escape: '\\',
+        syntax: None,
+        check: None,
+    };
     let mut seen = std::collections::HashSet::new();
     for (i, raw) in lines.iter().enumerate() {
-        let Some(body) = raw.trim_start().strip_prefix('#') else { break };
-        let Some((k, v)) = body.split_once('=') else { break };
+        let Some(body) = raw.trim_start().strip_prefix('#') else {
+            break;
+        };
+        let Some((k, v)) = body.split_once('=') else {
+            break;
+        };
         let key = k.trim().to_ascii_lowercase();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) || k.trim().contains(' ') {
+        if key.is_empty()
+            || !key.chars().all(|c| c.is_ascii_alphanumeric())
+            || k.trim().contains(' ')
+        {
             break;
         }
         let value = v.trim().to_string();
         if !seen.insert(key.clone()) {
-            return Err(Error::new(i + 1, format!("only one {key} parser directive can be used")));
+            return Err(Error::new(
+                i + 1,
+                format!("only one {key} parser directive can be used"),
+            ));
         }
         match key.as_str() {
             "escape" => {
                 d.escape = match value.as_str() {
                     "\\" => '\\',
                     "`" => '`',
-                    _ => return Err(Error::new(i + 1, format!("invalid escape token '{value}' does not match ` or \\"))),
+                    _ => {
+                        return Err(Error::new(
+                            i + 1,
+                            format!("invalid escape token '{value}' does not match ` or \\"),
+                        ))
+                    }
                 }
             }
             "syntax" => d.syntax = Some(value),
@@ -52,7 +74,14 @@ pub fn split(text: &str) -> Result<(Directives, Lines<'_>), Error> {
         }
     }
     let escape = d.escape;
-    Ok((d, Lines { lines, pos: 0, escape }))
+    Ok((
+        d,
+        Lines {
+            lines,
+            pos: 0,
+            escape,
+        },
+    ))
 }
 
 fn is_comment(l: &str) -> bool {
@@ -83,7 +112,10 @@ impl Lines<'_> {
                 Some(body) => {
                     text.push_str(body);
                     // Comment and empty lines inside a continuation are skipped.
-                    while self.pos < self.lines.len() && (is_comment(self.lines[self.pos]) || self.lines[self.pos].trim().is_empty()) {
+                    while self.pos < self.lines.len()
+                        && (is_comment(self.lines[self.pos])
+                            || self.lines[self.pos].trim().is_empty())
+                    {
                         self.pos += 1;
                     }
                     if self.pos >= self.lines.len() {
@@ -107,7 +139,11 @@ impl Lines<'_> {
         while self.pos < self.lines.len() {
             let raw = self.lines[self.pos];
             self.pos += 1;
-            let l = if strip_tabs { raw.trim_start_matches('\t') } else { raw };
+            let l = if strip_tabs {
+                raw.trim_start_matches('\t')
+            } else {
+                raw
+            };
             if l == name {
                 return Some(body);
             }

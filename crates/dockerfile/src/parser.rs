@@ -10,15 +10,27 @@ use std::time::Duration;
 pub fn parse(text: &str) -> Result<Dockerfile, Error> {
     let (directives, mut lines) = split(text)?;
     let escape = directives.escape;
-    let mut df = Dockerfile { escape, syntax: directives.syntax, meta_args: Vec::new(), stages: Vec::new() };
+    let mut df = Dockerfile {
+        escape,
+        syntax: directives.syntax,
+        meta_args: Vec::new(),
+        stages: Vec::new(),
+    };
     let mut any = false;
     while let Some(logical) = lines.next_logical() {
         any = true;
         if keyword(&logical.text).0.eq_ignore_ascii_case("FROM") {
             let stage = from(&logical, df.stages.len(), escape)?;
             if let Some(n) = &stage.name {
-                if df.stages.iter().any(|s| s.name.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(n))) {
-                    return Err(Error::new(logical.line, format!("duplicate stage name {n:?}")));
+                if df
+                    .stages
+                    .iter()
+                    .any(|s| s.name.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(n)))
+                {
+                    return Err(Error::new(
+                        logical.line,
+                        format!("duplicate stage name {n:?}"),
+                    ));
                 }
             }
             df.stages.push(stage);
@@ -26,10 +38,17 @@ pub fn parse(text: &str) -> Result<Dockerfile, Error> {
         }
         let cmd = command(&logical, &mut lines, escape)?;
         match cmd.instruction {
-            Instruction::Arg(ref args) if df.stages.is_empty() => df.meta_args.extend(args.iter().cloned()),
+            Instruction::Arg(ref args) if df.stages.is_empty() => {
+                df.meta_args.extend(args.iter().cloned())
+            }
             _ => match df.stages.last_mut() {
                 Some(s) => s.commands.push(cmd),
-                None => return Err(Error::new(logical.line, "no build stage in current context")),
+                None => {
+                    return Err(Error::new(
+                        logical.line,
+                        "no build stage in current context",
+                    ))
+                }
             },
         }
     }
@@ -56,19 +75,36 @@ fn from(l: &Logical, index: usize, _escape: char) -> Result<Stage, Error> {
         [b] => (b.to_string(), None),
         [b, as_, n] if as_.eq_ignore_ascii_case("as") => {
             let valid = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
             if !valid {
                 return Err(Error::new(l.line, format!("invalid name for build stage: {n:?}, name can't start with a number or contain symbols")));
             }
             (b.to_string(), Some(n.to_string()))
         }
-        _ => return Err(Error::new(l.line, "FROM requires either one or three arguments")),
+        _ => {
+            return Err(Error::new(
+                l.line,
+                "FROM requires either one or three arguments",
+            ))
+        }
     };
-    Ok(Stage { index, name, base, platform: flags.get("platform").cloned(), line: l.line, commands: Vec::new() })
+    Ok(Stage {
+        index,
+        name,
+        base,
+        platform: flags.get("platform").cloned(),
+        line: l.line,
+        commands: Vec::new(),
+    })
 }
 
 /// Leading `--name[=value]` flags, checked against `allowed`; a repeated flag keeps all values joined by '\n'.
-fn take_flags<'a>(rest: &'a str, line: usize, allowed: &[&str]) -> Result<(BTreeMap<String, String>, &'a str), Error> {
+fn take_flags<'a>(
+    rest: &'a str,
+    line: usize,
+    allowed: &[&str],
+) -> Result<(BTreeMap<String, String>, &'a str), Error> {
     let mut flags = BTreeMap::new();
     let mut rest = rest.trim_start();
     while let Some(body) = rest.strip_prefix("--") {
@@ -101,7 +137,10 @@ fn bool_flag(flags: &BTreeMap<String, String>, name: &str, line: usize) -> Resul
         None => Ok(false),
         Some("true") | Some("1") => Ok(true),
         Some("false") | Some("0") => Ok(false),
-        Some(v) => Err(Error::new(line, format!("invalid value {v:?} for --{name}: want true or false"))),
+        Some(v) => Err(Error::new(
+            line,
+            format!("invalid value {v:?} for --{name}: want true or false"),
+        )),
     }
 }
 
@@ -117,7 +156,11 @@ fn heredoc_markers(text: &str) -> Vec<(String, bool, bool)> {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '\'' || c == '"' => quote = Some(c),
-            None if c == '<' && b[i + 1] == '<' && (i == 0 || b[i - 1] != '<') && b.get(i + 2) != Some(&'<') => {
+            None if c == '<'
+                && b[i + 1] == '<'
+                && (i == 0 || b[i - 1] != '<')
+                && b.get(i + 2) != Some(&'<') =>
+            {
                 let mut j = i + 2;
                 let strip = b.get(j) == Some(&'-');
                 if strip {
@@ -153,7 +196,12 @@ fn read_heredocs(text: &str, l: &Logical, lines: &mut Lines<'_>) -> Result<Vec<H
         let content = lines
             .heredoc_body(&name, strip_tabs)
             .ok_or_else(|| Error::new(l.line, format!("unterminated heredoc {name}")))?;
-        out.push(Heredoc { name, content, expand, strip_tabs });
+        out.push(Heredoc {
+            name,
+            content,
+            expand,
+            strip_tabs,
+        });
     }
     Ok(out)
 }
@@ -217,10 +265,18 @@ fn words(s: &str, escape: char) -> Result<Vec<String>, String> {
 }
 
 /// `k=v k2=v2` or the legacy `k v` form (ENV, LABEL).
-fn name_values(rest: &str, line: usize, instr: &str, escape: char) -> Result<Vec<(String, String)>, Error> {
+fn name_values(
+    rest: &str,
+    line: usize,
+    instr: &str,
+    escape: char,
+) -> Result<Vec<(String, String)>, Error> {
     let ws = words(rest, escape).map_err(|e| Error::new(line, format!("{instr}: {e}")))?;
     if ws.is_empty() {
-        return Err(Error::new(line, format!("{instr} requires at least one argument")));
+        return Err(Error::new(
+            line,
+            format!("{instr} requires at least one argument"),
+        ));
     }
     if !ws[0].contains('=') {
         let (k, v) = keyword(rest);
@@ -231,16 +287,30 @@ fn name_values(rest: &str, line: usize, instr: &str, escape: char) -> Result<Vec
     }
     ws.iter()
         .map(|w| match w.split_once('=') {
-            Some((k, _)) if k.is_empty() => Err(Error::new(line, format!("{instr} names can not be blank"))),
+            Some(("", _)) => Err(Error::new(line, format!("{instr} names can not be blank"))),
             Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(Error::new(line, format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"))),
+            None => Err(Error::new(
+                line,
+                format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"),
+            )),
         })
         .collect()
 }
 
-fn duration(flags: &BTreeMap<String, String>, name: &str, line: usize) -> Result<Option<Duration>, Error> {
-    let Some(v) = flags.get(name) else { return Ok(None) };
-    parse_go_duration(v).map(Some).ok_or_else(|| Error::new(line, format!("invalid value {v:?} for --{name}: want a duration like 30s")))
+fn duration(
+    flags: &BTreeMap<String, String>,
+    name: &str,
+    line: usize,
+) -> Result<Option<Duration>, Error> {
+    let Some(v) = flags.get(name) else {
+        return Ok(None);
+    };
+    parse_go_duration(v).map(Some).ok_or_else(|| {
+        Error::new(
+            line,
+            format!("invalid value {v:?} for --{name}: want a duration like 30s"),
+        )
+    })
 }
 
 /// Go duration syntax: `1h30m`, `10s`, `500ms`, `0`.
@@ -254,10 +324,14 @@ pub(crate) fn parse_go_duration(s: &str) -> Option<Duration> {
         return None;
     }
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let num: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -279,7 +353,10 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
     let line = l.line;
     let need = |r: &str| -> Result<(), Error> {
         if r.trim().is_empty() {
-            Err(Error::new(line, format!("{upper} requires at least one argument")))
+            Err(Error::new(
+                line,
+                format!("{upper} requires at least one argument"),
+            ))
         } else {
             Ok(())
         }
@@ -290,17 +367,26 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             need(rest)?;
             let heredocs = read_heredocs(rest, l, lines)?;
             let mounts = match flags.get("mount") {
-                Some(v) => v.split('\n').map(|m| mount(m, line)).collect::<Result<_, _>>()?,
+                Some(v) => v
+                    .split('\n')
+                    .map(|m| mount(m, line))
+                    .collect::<Result<_, _>>()?,
                 None => Vec::new(),
             };
             if let Some(n) = flags.get("network") {
                 if !["default", "none", "host"].contains(&n.as_str()) {
-                    return Err(Error::new(line, format!("unsupported network mode {n:?}: want default, none or host")));
+                    return Err(Error::new(
+                        line,
+                        format!("unsupported network mode {n:?}: want default, none or host"),
+                    ));
                 }
             }
             if let Some(s) = flags.get("security") {
                 if !["sandbox", "insecure"].contains(&s.as_str()) {
-                    return Err(Error::new(line, format!("unsupported security mode {s:?}: want sandbox or insecure")));
+                    return Err(Error::new(
+                        line,
+                        format!("unsupported security mode {s:?}: want sandbox or insecure"),
+                    ));
                 }
             }
             Instruction::Run(Run {
@@ -313,7 +399,11 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
         }
         "CMD" | "ENTRYPOINT" => {
             let cl = command_line(rest);
-            if upper == "CMD" { Instruction::Cmd(cl) } else { Instruction::Entrypoint(cl) }
+            if upper == "CMD" {
+                Instruction::Cmd(cl)
+            } else {
+                Instruction::Entrypoint(cl)
+            }
         }
         "ENV" => Instruction::Env(name_values(rest, line, "ENV", escape)?),
         "LABEL" => Instruction::Label(name_values(rest, line, "LABEL", escape)?),
@@ -323,12 +413,21 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             let args = ws
                 .into_iter()
                 .map(|w| match w.split_once('=') {
-                    Some((k, v)) => ArgDecl { name: k.to_string(), default: Some(v.to_string()) },
-                    None => ArgDecl { name: w, default: None },
+                    Some((k, v)) => ArgDecl {
+                        name: k.to_string(),
+                        default: Some(v.to_string()),
+                    },
+                    None => ArgDecl {
+                        name: w,
+                        default: None,
+                    },
                 })
                 .collect::<Vec<_>>();
             if let Some(a) = args.iter().find(|a| a.name.is_empty()) {
-                return Err(Error::new(line, format!("ARG names can not be blank: {:?}", a.default)));
+                return Err(Error::new(
+                    line,
+                    format!("ARG names can not be blank: {:?}", a.default),
+                ));
             }
             Instruction::Arg(args)
         }
@@ -348,7 +447,10 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
                 _ => words(t, escape).map_err(|e| Error::new(line, format!("VOLUME: {e}")))?,
             };
             if vols.iter().any(|v| v.trim().is_empty()) {
-                return Err(Error::new(line, "VOLUME specified can not be an empty string"));
+                return Err(Error::new(
+                    line,
+                    "VOLUME specified can not be an empty string",
+                ));
             }
             Instruction::Volume(vols)
         }
@@ -364,7 +466,15 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             let allowed: &[&str] = if upper == "COPY" {
                 &["from", "chown", "chmod", "link", "parents", "exclude"]
             } else {
-                &["chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "parents"]
+                &[
+                    "chown",
+                    "chmod",
+                    "link",
+                    "checksum",
+                    "keep-git-dir",
+                    "exclude",
+                    "parents",
+                ]
             };
             let (flags, rest) = take_flags(rest, line, allowed)?;
             let heredocs = read_heredocs(rest, l, lines)?;
@@ -376,7 +486,10 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             if parts.len() < 2 {
                 return Err(Error::new(line, format!("{upper} requires at least two arguments, but only one was provided. Destination could not be determined.")));
             }
-            let (dest, sources) = parts.split_last().map(|(d, s)| (d.clone(), s.to_vec())).unwrap_or_default();
+            let (dest, sources) = parts
+                .split_last()
+                .map(|(d, s)| (d.clone(), s.to_vec()))
+                .unwrap_or_default();
             let c = Copy {
                 sources,
                 dest,
@@ -386,17 +499,29 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
                 chmod: flags.get("chmod").cloned(),
                 link: bool_flag(&flags, "link", line)?,
                 parents: bool_flag(&flags, "parents", line)?,
-                exclude: flags.get("exclude").map(|v| v.split('\n').map(String::from).collect()).unwrap_or_default(),
+                exclude: flags
+                    .get("exclude")
+                    .map(|v| v.split('\n').map(String::from).collect())
+                    .unwrap_or_default(),
                 checksum: flags.get("checksum").cloned(),
                 keep_git_dir: bool_flag(&flags, "keep-git-dir", line)?,
             };
-            if upper == "COPY" { Instruction::Copy(c) } else { Instruction::Add(c) }
+            if upper == "COPY" {
+                Instruction::Copy(c)
+            } else {
+                Instruction::Add(c)
+            }
         }
         "SHELL" => {
             let t = rest.trim();
             match serde_json::from_str::<Vec<String>>(t) {
                 Ok(v) if !v.is_empty() => Instruction::Shell(v),
-                _ => return Err(Error::new(line, "SHELL requires the arguments to be in JSON form")),
+                _ => {
+                    return Err(Error::new(
+                        line,
+                        "SHELL requires the arguments to be in JSON form",
+                    ))
+                }
             }
         }
         "STOPSIGNAL" => {
@@ -404,15 +529,29 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             Instruction::StopSignal(rest.trim().to_string())
         }
         "HEALTHCHECK" => {
-            let (flags, rest) = take_flags(rest, line, &["interval", "timeout", "start-period", "start-interval", "retries"])?;
+            let (flags, rest) = take_flags(
+                rest,
+                line,
+                &[
+                    "interval",
+                    "timeout",
+                    "start-period",
+                    "start-interval",
+                    "retries",
+                ],
+            )?;
             let (kind, args) = keyword(rest);
             match kind.to_ascii_uppercase().as_str() {
-                "NONE" if args.trim().is_empty() && flags.is_empty() => Instruction::Healthcheck(Healthcheck::None),
+                "NONE" if args.trim().is_empty() && flags.is_empty() => {
+                    Instruction::Healthcheck(Healthcheck::None)
+                }
                 "NONE" => return Err(Error::new(line, "HEALTHCHECK NONE takes no arguments")),
                 "CMD" => {
                     need(args)?;
                     let retries = match flags.get("retries") {
-                        Some(r) => Some(r.parse::<u32>().map_err(|_| Error::new(line, format!("invalid value {r:?} for --retries")))?),
+                        Some(r) => Some(r.parse::<u32>().map_err(|_| {
+                            Error::new(line, format!("invalid value {r:?} for --retries"))
+                        })?),
                         None => None,
                     };
                     Instruction::Healthcheck(Healthcheck::Cmd {
@@ -424,7 +563,12 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
                         retries,
                     })
                 }
-                _ => return Err(Error::new(line, "Unknown type for HEALTHCHECK: want CMD or NONE")),
+                _ => {
+                    return Err(Error::new(
+                        line,
+                        "Unknown type for HEALTHCHECK: want CMD or NONE",
+                    ))
+                }
             }
         }
         "ONBUILD" => {
@@ -432,14 +576,24 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             let (inner_kw, _) = keyword(rest);
             let inner_upper = inner_kw.to_ascii_uppercase();
             if ["ONBUILD", "FROM", "MAINTAINER"].contains(&inner_upper.as_str()) {
-                return Err(Error::new(line, format!("{inner_upper} isn't allowed as an ONBUILD trigger")));
+                return Err(Error::new(
+                    line,
+                    format!("{inner_upper} isn't allowed as an ONBUILD trigger"),
+                ));
             }
-            let inner = Logical { line, text: rest.to_string() };
+            let inner = Logical {
+                line,
+                text: rest.to_string(),
+            };
             Instruction::Onbuild(Box::new(command(&inner, lines, escape)?))
         }
         _ => return Err(Error::new(line, format!("unknown instruction: {kw}"))),
     };
-    Ok(Command { line, original: l.text.trim().to_string(), instruction })
+    Ok(Command {
+        line,
+        original: l.text.trim().to_string(),
+        instruction,
+    })
 }
 
 fn mount(spec: &str, line: usize) -> Result<Mount, Error> {
@@ -462,10 +616,16 @@ fn mount(spec: &str, line: usize) -> Result<Mount, Error> {
             "target" | "dst" | "destination" => target = Some(v.to_string()),
             "source" | "src" => source = Some(v.to_string()),
             "from" => from = Some(v.to_string()),
-            "id" | "readonly" | "ro" | "rw" | "readwrite" | "sharing" | "mode" | "uid" | "gid" | "size" | "required" | "env" => {
+            "id" | "readonly" | "ro" | "rw" | "readwrite" | "sharing" | "mode" | "uid" | "gid"
+            | "size" | "required" | "env" => {
                 options.insert(k.to_ascii_lowercase(), v.to_string());
             }
-            other => return Err(Error::new(line, format!("unexpected key '{other}' in '{part}'"))),
+            other => {
+                return Err(Error::new(
+                    line,
+                    format!("unexpected key '{other}' in '{part}'"),
+                ))
+            }
         }
     }
     if let Some(s) = options.get("sharing") {
@@ -476,7 +636,13 @@ fn mount(spec: &str, line: usize) -> Result<Mount, Error> {
     if target.is_none() && !matches!(kind, MountKind::Secret | MountKind::Ssh) {
         return Err(Error::new(line, "mount target must be specified"));
     }
-    Ok(Mount { kind, target, source, from, options })
+    Ok(Mount {
+        kind,
+        target,
+        source,
+        from,
+        options,
+    })
 }
 
 #[cfg(test)]
@@ -486,7 +652,10 @@ mod tests {
     #[test]
     fn markers() {
         assert_eq!(heredoc_markers("<<EOF"), vec![("EOF".into(), false, true)]);
-        assert_eq!(heredoc_markers("cat <<-'X' <<Y > f"), vec![("X".into(), true, false), ("Y".into(), false, true)]);
+        assert_eq!(
+            heredoc_markers("cat <<-'X' <<Y > f"),
+            vec![("X".into(), true, false), ("Y".into(), false, true)]
+        );
         assert!(heredoc_markers("echo '<<EOF' <<< x").is_empty());
     }
 

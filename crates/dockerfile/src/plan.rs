@@ -5,7 +5,12 @@ use crate::model::*;
 use crate::scope::{BuildArgs, GlobalScope, PlatformArgs, StageScope};
 use crate::{Dockerfile, Error};
 
-pub fn plan(df: &Dockerfile, build_args: &BuildArgs, platform: &PlatformArgs, target: Option<&str>) -> Result<Vec<String>, Error> {
+pub fn plan(
+    df: &Dockerfile,
+    build_args: &BuildArgs,
+    platform: &PlatformArgs,
+    target: Option<&str>,
+) -> Result<Vec<String>, Error> {
     let global = GlobalScope::with_escape(&df.meta_args, build_args, platform, df.escape)?;
     let t = df.target(target)?;
     let needed = df.required_stages(t, &global)?;
@@ -13,7 +18,11 @@ pub fn plan(df: &Dockerfile, build_args: &BuildArgs, platform: &PlatformArgs, ta
     for i in needed {
         let stage = &df.stages[i];
         let base = global.expand_base(stage)?;
-        let name = stage.name.as_deref().map(|n| format!(" AS {n}")).unwrap_or_default();
+        let name = stage
+            .name
+            .as_deref()
+            .map(|n| format!(" AS {n}"))
+            .unwrap_or_default();
         out.push(format!("stage {i}: FROM {base}{name}"));
         let mut scope = StageScope::new(&global, &[]);
         for c in &stage.commands {
@@ -26,24 +35,40 @@ pub fn plan(df: &Dockerfile, build_args: &BuildArgs, platform: &PlatformArgs, ta
 }
 
 fn render(c: &Command, i: &Instruction) -> String {
-    let kw = c.original.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    let kw = c
+        .original
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
     let cl = |cl: &CommandLine| match cl {
         CommandLine::Exec(v) => serde_json::to_string(v).unwrap_or_default(),
         CommandLine::Shell(s) => s.clone(),
     };
     match i {
         Instruction::Env(kvs) | Instruction::Label(kvs) => {
-            format!("{kw} {}", kvs.iter().map(|(k, v)| format!("{k}={v:?}")).collect::<Vec<_>>().join(" "))
+            format!(
+                "{kw} {}",
+                kvs.iter()
+                    .map(|(k, v)| format!("{k}={v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
         }
         Instruction::Arg(args) => format!(
             "ARG {}",
             args.iter()
-                .map(|a| a.default.as_ref().map_or(a.name.clone(), |d| format!("{}={d:?}", a.name)))
+                .map(|a| a
+                    .default
+                    .as_ref()
+                    .map_or(a.name.clone(), |d| format!("{}={d:?}", a.name)))
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
         Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
-        Instruction::Volume(v) => format!("VOLUME {}", serde_json::to_string(v).unwrap_or_default()),
+        Instruction::Volume(v) => {
+            format!("VOLUME {}", serde_json::to_string(v).unwrap_or_default())
+        }
         Instruction::User(u) => format!("USER {u}"),
         Instruction::Workdir(w) => format!("WORKDIR {w}"),
         Instruction::StopSignal(s) => format!("STOPSIGNAL {s}"),
@@ -52,7 +77,11 @@ fn render(c: &Command, i: &Instruction) -> String {
         Instruction::Run(r) => format!("RUN {}", cl(&r.command)),
         Instruction::Copy(cp) | Instruction::Add(cp) => {
             let mut flags = String::new();
-            for (n, v) in [("from", &cp.from), ("chown", &cp.chown), ("chmod", &cp.chmod)] {
+            for (n, v) in [
+                ("from", &cp.from),
+                ("chown", &cp.chown),
+                ("chmod", &cp.chmod),
+            ] {
                 if let Some(v) = v {
                     flags.push_str(&format!("--{n}={v} "));
                 }

@@ -15,7 +15,9 @@ pub struct BuildArgs {
 
 impl BuildArgs {
     pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        BuildArgs { values: pairs.into_iter().collect() }
+        BuildArgs {
+            values: pairs.into_iter().collect(),
+        }
     }
 
     pub fn get(&self, k: &str) -> Option<&String> {
@@ -34,18 +36,38 @@ pub struct PlatformArgs {
     pub build_variant: String,
 }
 
-const PROXY_ARGS: [&str; 8] =
-    ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy"];
+const PROXY_ARGS: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 impl PlatformArgs {
     fn values(&self) -> Vec<(String, String)> {
-        let plat = |os: &str, arch: &str, v: &str| if v.is_empty() { format!("{os}/{arch}") } else { format!("{os}/{arch}/{v}") };
+        let plat = |os: &str, arch: &str, v: &str| {
+            if v.is_empty() {
+                format!("{os}/{arch}")
+            } else {
+                format!("{os}/{arch}/{v}")
+            }
+        };
         vec![
-            ("TARGETPLATFORM".into(), plat(&self.target_os, &self.target_arch, &self.target_variant)),
+            (
+                "TARGETPLATFORM".into(),
+                plat(&self.target_os, &self.target_arch, &self.target_variant),
+            ),
             ("TARGETOS".into(), self.target_os.clone()),
             ("TARGETARCH".into(), self.target_arch.clone()),
             ("TARGETVARIANT".into(), self.target_variant.clone()),
-            ("BUILDPLATFORM".into(), plat(&self.build_os, &self.build_arch, &self.build_variant)),
+            (
+                "BUILDPLATFORM".into(),
+                plat(&self.build_os, &self.build_arch, &self.build_variant),
+            ),
             ("BUILDOS".into(), self.build_os.clone()),
             ("BUILDARCH".into(), self.build_arch.clone()),
             ("BUILDVARIANT".into(), self.build_variant.clone()),
@@ -65,24 +87,41 @@ pub struct GlobalScope {
 }
 
 impl GlobalScope {
-    pub fn new(meta_args: &[ArgDecl], build_args: &BuildArgs, platform: &PlatformArgs) -> Result<GlobalScope, Error> {
+    pub fn new(
+        meta_args: &[ArgDecl],
+        build_args: &BuildArgs,
+        platform: &PlatformArgs,
+    ) -> Result<GlobalScope, Error> {
         Self::with_escape(meta_args, build_args, platform, '\\')
     }
 
-    pub fn with_escape(meta_args: &[ArgDecl], build_args: &BuildArgs, platform: &PlatformArgs, escape: char) -> Result<GlobalScope, Error> {
+    pub fn with_escape(
+        meta_args: &[ArgDecl],
+        build_args: &BuildArgs,
+        platform: &PlatformArgs,
+        escape: char,
+    ) -> Result<GlobalScope, Error> {
         let mut predefined: BTreeMap<String, String> = platform.values().into_iter().collect();
         for p in PROXY_ARGS {
             if let Some(v) = build_args.get(p) {
                 predefined.insert(p.into(), v.clone());
             }
         }
-        let mut g = GlobalScope { escape, globals: BTreeMap::new(), predefined, build_args: build_args.clone() };
+        let mut g = GlobalScope {
+            escape,
+            globals: BTreeMap::new(),
+            predefined,
+            build_args: build_args.clone(),
+        };
         for a in meta_args {
             let value = match (build_args.get(&a.name), &a.default) {
                 (Some(v), _) => Some(v.clone()),
                 (None, Some(d)) => {
                     let lookup = |k: &str| g.lookup(k);
-                    Some(expand_word(d, escape, &lookup).map_err(|e| Error::new(0, format!("ARG {}: {e}", a.name)))?)
+                    Some(
+                        expand_word(d, escape, &lookup)
+                            .map_err(|e| Error::new(0, format!("ARG {}: {e}", a.name)))?,
+                    )
                 }
                 (None, None) => g.predefined.get(&a.name).cloned(),
             };
@@ -101,9 +140,13 @@ impl GlobalScope {
     /// The stage's base image name, expanded with global args.
     pub fn expand_base(&self, stage: &Stage) -> Result<String, Error> {
         let lookup = |k: &str| self.lookup(k);
-        let base = expand_word(&stage.base, self.escape, &lookup).map_err(|e| Error::new(stage.line, e.to_string()))?;
+        let base = expand_word(&stage.base, self.escape, &lookup)
+            .map_err(|e| Error::new(stage.line, e.to_string()))?;
         if base.is_empty() {
-            return Err(Error::new(stage.line, format!("base name ({}) should not be blank", stage.base)));
+            return Err(Error::new(
+                stage.line,
+                format!("base name ({}) should not be blank", stage.base),
+            ));
         }
         Ok(base)
     }
@@ -114,7 +157,10 @@ impl GlobalScope {
         stage
             .platform
             .as_ref()
-            .map(|p| expand_word(p, self.escape, &lookup).map_err(|e| Error::new(stage.line, e.to_string())))
+            .map(|p| {
+                expand_word(p, self.escape, &lookup)
+                    .map_err(|e| Error::new(stage.line, e.to_string()))
+            })
             .transpose()
     }
 }
@@ -130,14 +176,23 @@ pub struct StageScope {
 
 impl StageScope {
     pub fn new(global: &GlobalScope, base_env: &[(String, String)]) -> StageScope {
-        StageScope { escape: global.escape, global: global.clone(), env: base_env.to_vec(), args: Vec::new() }
+        StageScope {
+            escape: global.escape,
+            global: global.clone(),
+            env: base_env.to_vec(),
+            args: Vec::new(),
+        }
     }
 
     pub fn lookup(&self, k: &str) -> Option<String> {
         if let Some((_, v)) = self.env.iter().rev().find(|(n, _)| n == k) {
             return Some(v.clone());
         }
-        self.args.iter().rev().find(|(n, _)| n == k).and_then(|(_, v)| v.clone())
+        self.args
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.clone())
     }
 
     fn word(&self, w: &str, line: usize) -> Result<String, Error> {
@@ -162,7 +217,12 @@ impl StageScope {
             Instruction::Label(kvs) => Instruction::Label(self.pairs(kvs, l)?),
             Instruction::Arg(args) => Instruction::Arg(
                 args.iter()
-                    .map(|a| Ok(ArgDecl { name: a.name.clone(), default: self.opt(&a.default, l)? }))
+                    .map(|a| {
+                        Ok(ArgDecl {
+                            name: a.name.clone(),
+                            default: self.opt(&a.default, l)?,
+                        })
+                    })
                     .collect::<Result<_, Error>>()?,
             ),
             Instruction::Expose(ports) => {
@@ -172,7 +232,11 @@ impl StageScope {
                 }
                 Instruction::Expose(out)
             }
-            Instruction::Volume(v) => Instruction::Volume(v.iter().map(|w| self.word(w, l)).collect::<Result<_, _>>()?),
+            Instruction::Volume(v) => Instruction::Volume(
+                v.iter()
+                    .map(|w| self.word(w, l))
+                    .collect::<Result<_, _>>()?,
+            ),
             Instruction::User(u) => Instruction::User(self.word(u, l)?),
             Instruction::Workdir(w) => Instruction::Workdir(self.word(w, l)?),
             Instruction::StopSignal(s) => Instruction::StopSignal(self.word(s, l)?),
@@ -183,7 +247,9 @@ impl StageScope {
     }
 
     fn pairs(&self, kvs: &[(String, String)], l: usize) -> Result<Vec<(String, String)>, Error> {
-        kvs.iter().map(|(k, v)| Ok((self.word(k, l)?, self.word(v, l)?))).collect()
+        kvs.iter()
+            .map(|(k, v)| Ok((self.word(k, l)?, self.word(v, l)?)))
+            .collect()
     }
 
     fn copy(&self, c: &Copy, l: usize) -> Result<Copy, Error> {
@@ -191,18 +257,33 @@ impl StageScope {
             .heredocs
             .iter()
             .map(|h| {
-                let content = if h.expand { self.word(&format!("\"{}\"", h.content.replace('"', "\\\"")), l)? } else { h.content.clone() };
-                Ok(Heredoc { content, ..h.clone() })
+                let content = if h.expand {
+                    self.word(&format!("\"{}\"", h.content.replace('"', "\\\"")), l)?
+                } else {
+                    h.content.clone()
+                };
+                Ok(Heredoc {
+                    content,
+                    ..h.clone()
+                })
             })
             .collect::<Result<_, Error>>()?;
         Ok(Copy {
-            sources: c.sources.iter().map(|s| self.word(s, l)).collect::<Result<_, _>>()?,
+            sources: c
+                .sources
+                .iter()
+                .map(|s| self.word(s, l))
+                .collect::<Result<_, _>>()?,
             dest: self.word(&c.dest, l)?,
             heredocs,
             from: self.opt(&c.from, l)?,
             chown: self.opt(&c.chown, l)?,
             chmod: self.opt(&c.chmod, l)?,
-            exclude: c.exclude.iter().map(|s| self.word(s, l)).collect::<Result<_, _>>()?,
+            exclude: c
+                .exclude
+                .iter()
+                .map(|s| self.word(s, l))
+                .collect::<Result<_, _>>()?,
             checksum: self.opt(&c.checksum, l)?,
             ..c.clone()
         })

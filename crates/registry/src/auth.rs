@@ -18,7 +18,9 @@ pub fn parse_challenge(h: &str) -> Challenge {
     let mut params = HashMap::new();
     let mut rest = rest.trim();
     while !rest.is_empty() {
-        let Some((k, after)) = rest.split_once('=') else { break };
+        let Some((k, after)) = rest.split_once('=') else {
+            break;
+        };
         let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
         let after = after.trim_start();
         let (v, next) = if let Some(stripped) = after.strip_prefix('"') {
@@ -35,12 +37,18 @@ pub fn parse_challenge(h: &str) -> Challenge {
         params.insert(k, v.to_string());
         rest = next.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
     }
-    Challenge { scheme: scheme.to_ascii_lowercase(), params }
+    Challenge {
+        scheme: scheme.to_ascii_lowercase(),
+        params,
+    }
 }
 
 pub fn basic_header(username: &str, password: &str) -> String {
     let raw = format!("{username}:{password}");
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 /// Answers a challenge with an Authorization header value.
@@ -52,7 +60,9 @@ pub async fn answer(
 ) -> Result<Option<String>, Error> {
     match challenge.scheme.as_str() {
         "basic" => Ok(match cred {
-            Some(Credential::Basic { username, password }) => Some(basic_header(username, password)),
+            Some(Credential::Basic { username, password }) => {
+                Some(basic_header(username, password))
+            }
             _ => None,
         }),
         "bearer" => {
@@ -81,7 +91,11 @@ async fn fetch_token(
         access_token: Option<String>,
     }
     let resp = if let Some(Credential::IdentityToken(refresh)) = cred {
-        let mut form = vec![("grant_type", "refresh_token".to_string()), ("refresh_token", refresh.clone()), ("client_id", "kaniko".into())];
+        let mut form = vec![
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", refresh.clone()),
+            ("client_id", "kaniko".into()),
+        ];
         if let Some(s) = service {
             form.push(("service", s.into()));
         }
@@ -91,7 +105,11 @@ async fn fetch_token(
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        http.post(realm).header("Content-Type", "application/x-www-form-urlencoded").body(body).send().await
+        http.post(realm)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
     } else {
         let mut q: Vec<(&str, String)> = Vec::new();
         if let Some(s) = service {
@@ -110,16 +128,27 @@ async fn fetch_token(
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(Error::Status { method: "GET", url: realm.to_string(), status: status.as_u16(), detail: crate::error::detail(&text) });
+        return Err(Error::Status {
+            method: "GET",
+            url: realm.to_string(),
+            status: status.as_u16(),
+            detail: crate::error::detail(&text),
+        });
     }
-    let t: Token = serde_json::from_str(&text).map_err(|e| Error::Manifest(format!("token response from {realm}: {e}")))?;
-    t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| Error::Manifest(format!("token response from {realm} has no token")))
+    let t: Token = serde_json::from_str(&text)
+        .map_err(|e| Error::Manifest(format!("token response from {realm}: {e}")))?;
+    t.token
+        .or(t.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::Manifest(format!("token response from {realm} has no token")))
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -131,7 +160,9 @@ mod tests {
 
     #[test]
     fn challenges() {
-        let c = parse_challenge(r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#);
+        let c = parse_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+        );
         assert_eq!(c.scheme, "bearer");
         assert_eq!(c.params["realm"], "https://auth.example/token");
         assert_eq!(c.params["scope"], "repository:a/b:pull,push");

@@ -45,7 +45,11 @@ type Builder = dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send 
 
 impl Client {
     pub fn new(opts: Options, keychain: Keychain) -> Result<Client, Error> {
-        Ok(Client { transports: Transports::new(opts), keychain, tokens: Mutex::new(HashMap::new()) })
+        Ok(Client {
+            transports: Transports::new(opts),
+            keychain,
+            tokens: Mutex::new(HashMap::new()),
+        })
     }
 
     fn opts(&self) -> &Options {
@@ -79,7 +83,12 @@ impl Client {
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
-        let Some(challenge) = resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(parse_challenge) else {
+        let Some(challenge) = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(parse_challenge)
+        else {
             return Ok(resp);
         };
         let cred = self.keychain.get(registry)?;
@@ -93,14 +102,23 @@ impl Client {
     }
 
     /// Fails with the registry's answer unless the status is one of `ok`.
-    async fn expect(resp: reqwest::Response, method: &'static str, ok: &[u16]) -> Result<reqwest::Response, Error> {
+    async fn expect(
+        resp: reqwest::Response,
+        method: &'static str,
+        ok: &[u16],
+    ) -> Result<reqwest::Response, Error> {
         let status = resp.status().as_u16();
         if ok.contains(&status) {
             return Ok(resp);
         }
         let url = strip_query(resp.url().as_str());
         let body = resp.text().await.unwrap_or_default();
-        Err(Error::Status { method, url, status, detail: detail(&body) })
+        Err(Error::Status {
+            method,
+            url,
+            status,
+            detail: detail(&body),
+        })
     }
 
     fn pull_scope(r: &Reference) -> Vec<String> {
@@ -116,15 +134,36 @@ impl Client {
         let accept = media::ACCEPT_MANIFESTS.join(", ");
         let path = format!("/v2/{}/manifests/{}", r.repository, r.identifier());
         let build = move |c: &reqwest::Client, u: &str| c.get(u).header("Accept", accept.clone());
-        let resp = self.send(&r.registry, Side::Pull, &Self::pull_scope(r), "GET", &path, &build).await?;
+        let resp = self
+            .send(
+                &r.registry,
+                Side::Pull,
+                &Self::pull_scope(r),
+                "GET",
+                &path,
+                &build,
+            )
+            .await?;
         let resp = Self::expect(resp, "GET", &[200]).await?;
-        let header_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let url = strip_query(resp.url().as_str());
-        let bytes = resp.bytes().await.map_err(|e| Error::http("GET", url, e))?.to_vec();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::http("GET", url, e))?
+            .to_vec();
         let digest = Digest::sha256(&bytes);
         if let Some(want) = &r.digest {
             if want != &digest {
-                return Err(Error::Digest { what: format!("manifest {r}"), expected: want.to_string(), actual: digest.to_string() });
+                return Err(Error::Digest {
+                    what: format!("manifest {r}"),
+                    expected: want.to_string(),
+                    actual: digest.to_string(),
+                });
             }
         }
         #[derive(serde::Deserialize)]
@@ -133,11 +172,18 @@ impl Client {
             media_type: Option<String>,
             manifests: Option<serde_json::Value>,
         }
-        let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| Error::Manifest(format!("manifest of {r}: {e}")))?;
+        let probe: Probe = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Manifest(format!("manifest of {r}: {e}")))?;
         let media_type = probe
             .media_type
             .or(header_type.filter(|t| t.contains("manifest") || t.contains("index")))
-            .unwrap_or_else(|| if probe.manifests.is_some() { media::OCI_INDEX.into() } else { media::OCI_MANIFEST.into() });
+            .unwrap_or_else(|| {
+                if probe.manifests.is_some() {
+                    media::OCI_INDEX.into()
+                } else {
+                    media::OCI_MANIFEST.into()
+                }
+            });
         Ok((bytes, media_type, digest))
     }
 
@@ -145,9 +191,14 @@ impl Client {
     fn candidates(&self, r: &Reference) -> Vec<Reference> {
         let mut out = Vec::new();
         for (from, tos) in &self.opts().registry_maps {
-            if from == &r.registry || (from == "docker.io" && r.registry == crate::reference::DOCKER_HUB) {
+            if from == &r.registry
+                || (from == "docker.io" && r.registry == crate::reference::DOCKER_HUB)
+            {
                 for to in tos {
-                    let text = format!("{to}/{}", r.to_string().split_once('/').map_or("", |(_, rest)| rest));
+                    let text = format!(
+                        "{to}/{}",
+                        r.to_string().split_once('/').map_or("", |(_, rest)| rest)
+                    );
                     if let Ok(m) = text.parse() {
                         out.push(m);
                     }
@@ -157,8 +208,16 @@ impl Client {
         if r.registry == crate::reference::DOCKER_HUB {
             for m in &self.opts().mirrors {
                 let (host, prefix) = m.split_once('/').map_or((m.as_str(), ""), |(h, p)| (h, p));
-                let repo = if prefix.is_empty() { r.repository.clone() } else { format!("{}/{}", prefix.trim_end_matches('/'), r.repository) };
-                out.push(Reference { registry: host.to_string(), repository: repo, ..r.clone() });
+                let repo = if prefix.is_empty() {
+                    r.repository.clone()
+                } else {
+                    format!("{}/{}", prefix.trim_end_matches('/'), r.repository)
+                };
+                out.push(Reference {
+                    registry: host.to_string(),
+                    repository: repo,
+                    ..r.clone()
+                });
             }
         }
         if out.is_empty() || !self.opts().skip_default_fallback {
@@ -168,7 +227,11 @@ impl Client {
     }
 
     /// Resolves `r` for `platform` (through an index if needed) and fetches its config.
-    pub async fn pull_image(&self, r: &Reference, platform: &Platform) -> Result<RemoteImage, Error> {
+    pub async fn pull_image(
+        &self,
+        r: &Reference,
+        platform: &Platform,
+    ) -> Result<RemoteImage, Error> {
         let candidates = self.candidates(r);
         let mut last = None;
         for c in &candidates {
@@ -197,48 +260,104 @@ impl Client {
     async fn pull_one(&self, r: &Reference, platform: &Platform) -> Result<RemoteImage, Error> {
         let (mut bytes, mut media_type, mut digest) = self.get_manifest(r).await?;
         if media::is_index(&media_type) {
-            let index: Index = serde_json::from_slice(&bytes).map_err(|e| Error::Manifest(format!("index of {r}: {e}")))?;
+            let index: Index = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Manifest(format!("index of {r}: {e}")))?;
             let d = index.find(platform).ok_or_else(|| {
-                let have: Vec<String> = index.manifests.iter().filter_map(|m| m.platform.as_ref().map(|p| p.to_string())).collect();
-                Error::Manifest(format!("{r} has no image for platform {platform} (it has: {})", have.join(", ")))
+                let have: Vec<String> = index
+                    .manifests
+                    .iter()
+                    .filter_map(|m| m.platform.as_ref().map(|p| p.to_string()))
+                    .collect();
+                Error::Manifest(format!(
+                    "{r} has no image for platform {platform} (it has: {})",
+                    have.join(", ")
+                ))
             })?;
-            (bytes, media_type, digest) = self.get_manifest(&r.with_digest(d.digest.clone())).await?;
+            (bytes, media_type, digest) =
+                self.get_manifest(&r.with_digest(d.digest.clone())).await?;
         }
-        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Manifest(format!("manifest of {r}: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Manifest(format!("manifest of {r}: {e}")))?;
         let config_bytes = self.blob_bytes(r, &manifest.config.digest).await?;
-        let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(|e| Error::Manifest(format!("config of {r}: {e}")))?;
-        Ok(RemoteImage { reference: r.with_digest(digest), manifest, manifest_bytes: bytes, media_type, config, config_bytes })
+        let config: ImageConfig = serde_json::from_slice(&config_bytes)
+            .map_err(|e| Error::Manifest(format!("config of {r}: {e}")))?;
+        Ok(RemoteImage {
+            reference: r.with_digest(digest),
+            manifest,
+            manifest_bytes: bytes,
+            media_type,
+            config,
+            config_bytes,
+        })
     }
 
-    async fn blob_response(&self, r: &Reference, digest: &Digest) -> Result<reqwest::Response, Error> {
+    async fn blob_response(
+        &self,
+        r: &Reference,
+        digest: &Digest,
+    ) -> Result<reqwest::Response, Error> {
         let path = format!("/v2/{}/blobs/{digest}", r.repository);
         let build = |c: &reqwest::Client, u: &str| c.get(u);
-        let resp = self.send(&r.registry, Side::Pull, &Self::pull_scope(r), "GET", &path, &build).await?;
+        let resp = self
+            .send(
+                &r.registry,
+                Side::Pull,
+                &Self::pull_scope(r),
+                "GET",
+                &path,
+                &build,
+            )
+            .await?;
         Self::expect(resp, "GET", &[200]).await
     }
 
     async fn blob_bytes(&self, r: &Reference, digest: &Digest) -> Result<Vec<u8>, Error> {
         let resp = self.blob_response(r, digest).await?;
-        let bytes = resp.bytes().await.map_err(|e| Error::http("GET", format!("blob {digest}"), e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::http("GET", format!("blob {digest}"), e))?;
         let actual = Digest::sha256(&bytes);
         if &actual != digest {
-            return Err(Error::Digest { what: format!("blob of {r}"), expected: digest.to_string(), actual: actual.to_string() });
+            return Err(Error::Digest {
+                what: format!("blob of {r}"),
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
         }
         Ok(bytes.to_vec())
     }
 
     /// A stream of the blob; reading fails at the end if the bytes do not match `digest`.
-    pub async fn blob_reader(&self, r: &Reference, digest: &Digest) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
+    pub async fn blob_reader(
+        &self,
+        r: &Reference,
+        digest: &Digest,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
         let resp = self.blob_response(r, digest).await?;
         let stream = resp.bytes_stream().map_err(std::io::Error::other);
         let inner = tokio_util::io::StreamReader::new(stream);
-        Ok(Box::new(Verify { inner, hasher: Sha256::new(), expected: digest.clone(), done: false }))
+        Ok(Box::new(Verify {
+            inner,
+            hasher: Sha256::new(),
+            expected: digest.clone(),
+            done: false,
+        }))
     }
 
     pub async fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<bool, Error> {
         let path = format!("/v2/{}/blobs/{digest}", r.repository);
         let build = |c: &reqwest::Client, u: &str| c.head(u);
-        let resp = self.send(&r.registry, Side::Push, &Self::push_scope(r), "HEAD", &path, &build).await?;
+        let resp = self
+            .send(
+                &r.registry,
+                Side::Push,
+                &Self::push_scope(r),
+                "HEAD",
+                &path,
+                &build,
+            )
+            .await?;
         match resp.status().as_u16() {
             200 => Ok(true),
             404 => Ok(false),
@@ -247,17 +366,27 @@ impl Client {
     }
 
     /// Starts an upload (or a cross-repository mount); the upload URL, or None when mounted.
-    async fn start_upload(&self, r: &Reference, digest: &Digest, from: Option<&Reference>) -> Result<Option<String>, Error> {
+    async fn start_upload(
+        &self,
+        r: &Reference,
+        digest: &Digest,
+        from: Option<&Reference>,
+    ) -> Result<Option<String>, Error> {
         let mut scopes = Self::push_scope(r);
         let path = match from {
             Some(f) => {
                 scopes.push(format!("repository:{}:pull", f.repository));
-                format!("/v2/{}/blobs/uploads/?mount={digest}&from={}", r.repository, f.repository)
+                format!(
+                    "/v2/{}/blobs/uploads/?mount={digest}&from={}",
+                    r.repository, f.repository
+                )
             }
             None => format!("/v2/{}/blobs/uploads/", r.repository),
         };
         let build = |c: &reqwest::Client, u: &str| c.post(u).header("Content-Length", "0");
-        let resp = self.send(&r.registry, Side::Push, &scopes, "POST", &path, &build).await?;
+        let resp = self
+            .send(&r.registry, Side::Push, &scopes, "POST", &path, &build)
+            .await?;
         let resp = Self::expect(resp, "POST", &[201, 202]).await?;
         if resp.status().as_u16() == 201 {
             return Ok(None);
@@ -271,17 +400,32 @@ impl Client {
     }
 
     /// Uploads a blob from a file unless the registry has it (or can mount it).
-    pub async fn upload_blob(&self, r: &Reference, desc: &Descriptor, path: &Path, mount_from: Option<&Reference>) -> Result<Uploaded, Error> {
+    pub async fn upload_blob(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        path: &Path,
+        mount_from: Option<&Reference>,
+    ) -> Result<Uploaded, Error> {
         if self.blob_exists(r, &desc.digest).await? {
             return Ok(Uploaded::Existed);
         }
         let mut attempt = 0;
         loop {
-            match self.upload_once(r, desc, path, mount_from.filter(|f| f.registry == r.registry)).await {
+            match self
+                .upload_once(
+                    r,
+                    desc,
+                    path,
+                    mount_from.filter(|f| f.registry == r.registry),
+                )
+                .await
+            {
                 Ok(u) => return Ok(u),
                 Err(e) if attempt < self.opts().push_retries => {
                     debug!("retrying upload of {}: {e}", desc.digest);
-                    tokio::time::sleep(std::time::Duration::from_secs(1u64 << attempt.min(6))).await;
+                    tokio::time::sleep(std::time::Duration::from_secs(1u64 << attempt.min(6)))
+                        .await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -289,22 +433,39 @@ impl Client {
         }
     }
 
-    async fn upload_once(&self, r: &Reference, desc: &Descriptor, path: &Path, from: Option<&Reference>) -> Result<Uploaded, Error> {
+    async fn upload_once(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        path: &Path,
+        from: Option<&Reference>,
+    ) -> Result<Uploaded, Error> {
         let Some(location) = self.start_upload(r, &desc.digest, from).await? else {
             return Ok(Uploaded::Mounted);
         };
         let sep = if location.contains('?') { '&' } else { '?' };
         let url = format!("{location}{sep}digest={}", desc.digest);
-        let file = tokio::fs::File::open(path).await.map_err(|e| Error::Io(path.to_path_buf(), e))?;
-        let len = file.metadata().await.map_err(|e| Error::Io(path.to_path_buf(), e))?.len();
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| Error::Io(path.to_path_buf(), e))?;
+        let len = file
+            .metadata()
+            .await
+            .map_err(|e| Error::Io(path.to_path_buf(), e))?
+            .len();
         let key = (r.registry.clone(), Self::push_scope(r).join(" "));
         let mut scoped_key = key.clone();
         if let Some(f) = from {
             scoped_key.1 = format!("{} repository:{}:pull", key.1, f.repository);
         }
-        let auth = self.tokens.lock().ok().and_then(|t| t.get(&scoped_key).or_else(|| t.get(&key)).cloned());
+        let auth = self
+            .tokens
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&scoped_key).or_else(|| t.get(&key)).cloned());
         let Endpoint { http, .. } = self.transports.endpoint(&r.registry, Side::Push).await?;
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+        let body =
+            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
         let mut req = http
             .put(&url)
             .header("Content-Type", "application/octet-stream")
@@ -313,20 +474,45 @@ impl Client {
         if let Some(a) = auth {
             req = req.header("Authorization", a);
         }
-        let resp = req.send().await.map_err(|e| Error::http("PUT", strip_query(&url), e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Error::http("PUT", strip_query(&url), e))?;
         Self::expect(resp, "PUT", &[201, 204]).await?;
         Ok(Uploaded::Uploaded)
     }
 
     /// PUTs a manifest by the reference's tag (or digest); returns its digest.
-    pub async fn put_manifest(&self, r: &Reference, bytes: &[u8], media_type: &str) -> Result<Digest, Error> {
-        let path = format!("/v2/{}/manifests/{}", r.repository, r.tag.clone().unwrap_or_else(|| r.identifier()));
+    pub async fn put_manifest(
+        &self,
+        r: &Reference,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Digest, Error> {
+        let path = format!(
+            "/v2/{}/manifests/{}",
+            r.repository,
+            r.tag.clone().unwrap_or_else(|| r.identifier())
+        );
         let body = bytes.to_vec();
         let mt = media_type.to_string();
-        let build = move |c: &reqwest::Client, u: &str| c.put(u).header("Content-Type", mt.clone()).body(body.clone());
+        let build = move |c: &reqwest::Client, u: &str| {
+            c.put(u)
+                .header("Content-Type", mt.clone())
+                .body(body.clone())
+        };
         let mut attempt = 0;
         loop {
-            let resp = self.send(&r.registry, Side::Push, &Self::push_scope(r), "PUT", &path, &build).await;
+            let resp = self
+                .send(
+                    &r.registry,
+                    Side::Push,
+                    &Self::push_scope(r),
+                    "PUT",
+                    &path,
+                    &build,
+                )
+                .await;
             match resp {
                 Ok(resp) => {
                     Self::expect(resp, "PUT", &[200, 201, 202]).await?;
@@ -334,7 +520,8 @@ impl Client {
                 }
                 Err(e) if attempt < self.opts().push_retries => {
                     debug!("retrying manifest push: {e}");
-                    tokio::time::sleep(std::time::Duration::from_secs(1u64 << attempt.min(6))).await;
+                    tokio::time::sleep(std::time::Duration::from_secs(1u64 << attempt.min(6)))
+                        .await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -346,7 +533,16 @@ impl Client {
     pub async fn check_push_permission(&self, r: &Reference) -> Result<(), Error> {
         let path = format!("/v2/{}/blobs/uploads/", r.repository);
         let build = |c: &reqwest::Client, u: &str| c.post(u).header("Content-Length", "0");
-        let resp = self.send(&r.registry, Side::Push, &Self::push_scope(r), "POST", &path, &build).await?;
+        let resp = self
+            .send(
+                &r.registry,
+                Side::Push,
+                &Self::push_scope(r),
+                "POST",
+                &path,
+                &build,
+            )
+            .await?;
         let resp = Self::expect(resp, "POST", &[201, 202]).await?;
         if let Some(loc) = resp.headers().get("location").and_then(|v| v.to_str().ok()) {
             let url = absolute(resp.url(), loc);
@@ -364,7 +560,9 @@ impl Client {
 }
 
 fn absolute(base: &reqwest::Url, loc: &str) -> String {
-    base.join(loc).map(|u| u.to_string()).unwrap_or_else(|_| loc.to_string())
+    base.join(loc)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| loc.to_string())
 }
 
 fn strip_query(u: &str) -> String {
@@ -380,7 +578,11 @@ struct Verify<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Verify<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_read(cx, buf) {

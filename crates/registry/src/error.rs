@@ -5,11 +5,24 @@ pub enum Error {
     #[error("invalid reference {0:?}: {1}")]
     Reference(String, &'static str),
     #[error("{method} {url}: {status}{detail}")]
-    Status { method: &'static str, url: String, status: u16, detail: String },
+    Status {
+        method: &'static str,
+        url: String,
+        status: u16,
+        detail: String,
+    },
     #[error("{method} {url}: {message}")]
-    Http { method: &'static str, url: String, message: String },
+    Http {
+        method: &'static str,
+        url: String,
+        message: String,
+    },
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
-    Digest { what: String, expected: String, actual: String },
+    Digest {
+        what: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{0}")]
     Manifest(String),
     #[error("reading {0}: {1}")]
@@ -35,7 +48,11 @@ impl Error {
             }
             src = s.source();
         }
-        Error::Http { method, url: url.into(), message: parts.join(": ") }
+        Error::Http {
+            method,
+            url: url.into(),
+            message: parts.join(": "),
+        }
     }
 
     /// The status code of a registry answer, if this is one.
@@ -62,7 +79,13 @@ pub(crate) fn detail(body: &str) -> String {
         let parts: Vec<String> = e
             .errors
             .iter()
-            .map(|e| format!("{}: {}", e.code.as_deref().unwrap_or("?"), e.message.as_deref().unwrap_or("")))
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e.code.as_deref().unwrap_or("?"),
+                    e.message.as_deref().unwrap_or("")
+                )
+            })
             .collect();
         if !parts.is_empty() {
             return format!(" ({})", parts.join("; "));

@@ -57,11 +57,22 @@ impl fmt::Debug for Keychain {
 
 /// The keys an `auths` entry may use for `registry`.
 fn keys_for(registry: &str) -> Vec<String> {
-    let mut keys = vec![registry.to_string(), format!("https://{registry}"), format!("http://{registry}")];
+    let mut keys = vec![
+        registry.to_string(),
+        format!("https://{registry}"),
+        format!("http://{registry}"),
+    ];
     keys.push(format!("https://{registry}/v1/"));
     keys.push(format!("https://{registry}/v2/"));
     if registry == crate::reference::DOCKER_HUB {
-        keys.extend(["https://index.docker.io/v1/", "docker.io", "registry-1.docker.io"].map(String::from));
+        keys.extend(
+            [
+                "https://index.docker.io/v1/",
+                "docker.io",
+                "registry-1.docker.io",
+            ]
+            .map(String::from),
+        );
     }
     keys
 }
@@ -72,7 +83,8 @@ impl Keychain {
         let path = dir.join("config.json");
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let config = serde_json::from_slice(&bytes).map_err(|e| Error::Config(path.clone(), e.to_string()))?;
+                let config = serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::Config(path.clone(), e.to_string()))?;
                 Ok(Keychain { config })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Keychain::default()),
@@ -81,7 +93,8 @@ impl Keychain {
     }
 
     pub fn from_json(text: &str) -> Result<Keychain, Error> {
-        let config = serde_json::from_str(text).map_err(|e| Error::Config("<inline>".into(), e.to_string()))?;
+        let config = serde_json::from_str(text)
+            .map_err(|e| Error::Config("<inline>".into(), e.to_string()))?;
         Ok(Keychain { config })
     }
 
@@ -97,7 +110,9 @@ impl Keychain {
         }
         // Entries written with a path or scheme we did not guess.
         for (k, e) in &self.config.auths {
-            let host = k.trim_start_matches("https://").trim_start_matches("http://");
+            let host = k
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
             if host.split('/').next() == Some(registry) {
                 return entry_credential(e, registry);
             }
@@ -120,14 +135,21 @@ fn entry_credential(e: &AuthEntry, registry: &str) -> Result<Option<Credential>,
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(a.trim())
             .map_err(|_| Error::Config(registry.into(), "auth is not valid base64".into()))?;
-        let text = String::from_utf8(decoded).map_err(|_| Error::Config(registry.into(), "auth is not UTF-8".into()))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| Error::Config(registry.into(), "auth is not UTF-8".into()))?;
         let (u, p) = text
             .split_once(':')
             .ok_or_else(|| Error::Config(registry.into(), "auth is not user:password".into()))?;
-        return Ok(Some(Credential::Basic { username: u.into(), password: p.into() }));
+        return Ok(Some(Credential::Basic {
+            username: u.into(),
+            password: p.into(),
+        }));
     }
     match (&e.username, &e.password) {
-        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(Credential::Basic { username: u.clone(), password: p.clone() })),
+        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(Credential::Basic {
+            username: u.clone(),
+            password: p.clone(),
+        })),
         _ => Ok(None),
     }
 }
@@ -145,7 +167,9 @@ fn run_helper(name: &str, registry: &str) -> Result<Option<Credential>, Error> {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(registry.as_bytes());
     }
-    let out = child.wait_with_output().map_err(|e| Error::Helper(program.clone(), e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::Helper(program.clone(), e.to_string()))?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stdout);
         if msg.contains("credentials not found") {
@@ -160,11 +184,15 @@ fn run_helper(name: &str, registry: &str) -> Result<Option<Credential>, Error> {
         #[serde(rename = "Secret")]
         secret: String,
     }
-    let r: Reply = serde_json::from_slice(&out.stdout).map_err(|e| Error::Helper(program, e.to_string()))?;
+    let r: Reply =
+        serde_json::from_slice(&out.stdout).map_err(|e| Error::Helper(program, e.to_string()))?;
     if r.username == "<token>" {
         Ok(Some(Credential::IdentityToken(r.secret)))
     } else {
-        Ok(Some(Credential::Basic { username: r.username, password: r.secret }))
+        Ok(Some(Credential::Basic {
+            username: r.username,
+            password: r.secret,
+        }))
     }
 }
 
@@ -183,11 +211,32 @@ mod tests {
               "https://index.docker.io/v1/":{"auth":"aHViOnNlY3JldA=="}}}"#,
         )
         .unwrap();
-        assert_eq!(k.get("a.example").unwrap(), Some(Credential::Basic { username: "user".into(), password: "pass".into() }));
-        assert_eq!(k.get("b.example").unwrap(), Some(Credential::Basic { username: "u".into(), password: "p".into() }));
-        assert_eq!(k.get("c.example").unwrap(), Some(Credential::IdentityToken("tok".into())));
-        assert_eq!(k.get("d.example").unwrap(), Some(Credential::RegistryToken("rt".into())));
-        assert!(matches!(k.get("index.docker.io").unwrap(), Some(Credential::Basic { .. })));
+        assert_eq!(
+            k.get("a.example").unwrap(),
+            Some(Credential::Basic {
+                username: "user".into(),
+                password: "pass".into()
+            })
+        );
+        assert_eq!(
+            k.get("b.example").unwrap(),
+            Some(Credential::Basic {
+                username: "u".into(),
+                password: "p".into()
+            })
+        );
+        assert_eq!(
+            k.get("c.example").unwrap(),
+            Some(Credential::IdentityToken("tok".into()))
+        );
+        assert_eq!(
+            k.get("d.example").unwrap(),
+            Some(Credential::RegistryToken("rt".into()))
+        );
+        assert!(matches!(
+            k.get("index.docker.io").unwrap(),
+            Some(Credential::Basic { .. })
+        ));
         assert_eq!(k.get("none.example").unwrap(), None);
         let dbg = format!("{:?}", k.get("a.example").unwrap());
         assert!(!dbg.contains("pass"), "{dbg}");

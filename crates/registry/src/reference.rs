@@ -29,42 +29,72 @@ impl FromStr for Reference {
             None => (s, None),
         };
         let (name, tag) = match rest.rfind(':') {
-            Some(i) if !rest[i + 1..].contains('/') => (&rest[..i], Some(rest[i + 1..].to_string())),
+            Some(i) if !rest[i + 1..].contains('/') => {
+                (&rest[..i], Some(rest[i + 1..].to_string()))
+            }
             _ => (rest, None),
         };
         if let Some(t) = &tag {
             let ok = !t.is_empty()
                 && t.len() <= 128
-                && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
                 && !t.starts_with(['.', '-']);
             if !ok {
                 return Err(bad("bad tag"));
             }
         }
         let (registry, repository) = match name.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first.to_string(), rest.to_string()),
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_string(), rest.to_string())
+            }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
-        let registry = if registry == "docker.io" || registry == "registry-1.docker.io" { DOCKER_HUB.to_string() } else { registry };
-        let repository = if registry == DOCKER_HUB && !repository.contains('/') { format!("library/{repository}") } else { repository };
+        let registry = if registry == "docker.io" || registry == "registry-1.docker.io" {
+            DOCKER_HUB.to_string()
+        } else {
+            registry
+        };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
         let valid_component = |c: &str| {
             !c.is_empty()
-                && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+                && c.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
                 && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
                 && c.ends_with(|ch: char| ch.is_ascii_alphanumeric())
         };
         if !repository.split('/').all(valid_component) {
-            return Err(bad("repository names must be lowercase letters, digits and separators"));
+            return Err(bad(
+                "repository names must be lowercase letters, digits and separators",
+            ));
         }
         let port_ok = match registry.rsplit_once(':') {
-            Some((host, port)) => !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+            Some((host, port)) => {
+                !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+            }
             None => true,
         };
-        if registry.is_empty() || !port_ok || registry.contains(|c: char| c.is_whitespace() || c == '/') {
+        if registry.is_empty()
+            || !port_ok
+            || registry.contains(|c: char| c.is_whitespace() || c == '/')
+        {
             return Err(bad("bad registry"));
         }
-        let tag = if tag.is_none() && digest.is_none() { Some("latest".to_string()) } else { tag };
-        Ok(Reference { registry, repository, tag, digest })
+        let tag = if tag.is_none() && digest.is_none() {
+            Some("latest".to_string())
+        } else {
+            tag
+        };
+        Ok(Reference {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
     }
 }
 
@@ -75,11 +105,18 @@ impl Reference {
     }
 
     pub fn with_tag(&self, t: &str) -> Self {
-        Reference { tag: Some(t.into()), digest: None, ..self.clone() }
+        Reference {
+            tag: Some(t.into()),
+            digest: None,
+            ..self.clone()
+        }
     }
 
     pub fn with_digest(&self, d: Digest) -> Self {
-        Reference { digest: Some(d), ..self.clone() }
+        Reference {
+            digest: Some(d),
+            ..self.clone()
+        }
     }
 
     /// What goes after `/manifests/`: the digest if any, else the tag.
@@ -120,9 +157,20 @@ mod tests {
             ("gcr.io/p/i@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "gcr.io/p/i@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         ];
         for (input, want) in cases {
-            assert_eq!(input.parse::<Reference>().unwrap().to_string(), want, "{input}");
+            assert_eq!(
+                input.parse::<Reference>().unwrap().to_string(),
+                want,
+                "{input}"
+            );
         }
-        for bad in ["", "UPPER/case", "a:b:c/d", "x@sha256:12", "reg:5000/a:", "a//b"] {
+        for bad in [
+            "",
+            "UPPER/case",
+            "a:b:c/d",
+            "x@sha256:12",
+            "reg:5000/a:",
+            "a//b",
+        ] {
             assert!(bad.parse::<Reference>().is_err(), "{bad}");
         }
     }

@@ -43,7 +43,10 @@ pub struct Transports {
 
 impl Transports {
     pub fn new(opts: Options) -> Transports {
-        Transports { opts, cache: Mutex::new(HashMap::new()) }
+        Transports {
+            opts,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn options(&self) -> &Options {
@@ -59,7 +62,10 @@ impl Transports {
     }
 
     fn skip_verify(&self, registry: &str, side: Side) -> bool {
-        self.opts.skip_tls_verify_registries.iter().any(|r| r == registry)
+        self.opts
+            .skip_tls_verify_registries
+            .iter()
+            .any(|r| r == registry)
             || match side {
                 Side::Pull => self.opts.skip_tls_verify_pull,
                 Side::Push => self.opts.skip_tls_verify_push,
@@ -74,7 +80,9 @@ impl Transports {
         for (reg, path) in &self.opts.ca_certs {
             if reg == registry {
                 let pem = std::fs::read(path).map_err(|e| Error::Io(path.clone(), e))?;
-                for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Tls(format!("{}: {e}", path.display())))? {
+                for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?
+                {
                     b = b.add_root_certificate(cert);
                 }
             }
@@ -83,7 +91,8 @@ impl Transports {
             if reg == registry {
                 let mut pem = std::fs::read(cert).map_err(|e| Error::Io(cert.clone(), e))?;
                 pem.extend(std::fs::read(key).map_err(|e| Error::Io(key.clone(), e))?);
-                let id = reqwest::Identity::from_pem(&pem).map_err(|e| Error::Tls(format!("{}: {e}", cert.display())))?;
+                let id = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| Error::Tls(format!("{}: {e}", cert.display())))?;
                 b = b.identity(id);
             }
         }
@@ -100,7 +109,11 @@ impl Transports {
         let http = self.build_client(registry, side)?;
         let mut base = format!("https://{registry}");
         if self.insecure(registry, side) {
-            let probe = http.get(format!("{base}/v2/")).timeout(std::time::Duration::from_secs(5)).send().await;
+            let probe = http
+                .get(format!("{base}/v2/"))
+                .timeout(std::time::Duration::from_secs(5))
+                .send()
+                .await;
             if probe.is_err() {
                 base = format!("http://{registry}");
             }

@@ -11,7 +11,7 @@ pub enum Compression {
 }
 
 /// Wraps `r` in the decompressor its first bytes call for (gzip, zstd, or none).
-pub fn decompressor<'a, R: BufRead + 'a>(mut r: R) -> io::Result<Box<dyn Read + 'a>> {
+pub fn decompressor<'a, R: BufRead + Send + 'a>(mut r: R) -> io::Result<Box<dyn Read + Send + 'a>> {
     let head = r.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))

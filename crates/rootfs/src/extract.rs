@@ -32,17 +32,31 @@ pub fn extract_layer<R: Read>(
     let mut archive = tar::Archive::new(tar_stream);
     let mut stats = ExtractStats::default();
     let mut dir_times: Vec<(PathBuf, i64)> = Vec::new();
+    // The last (tar parent, resolved parent): entries come grouped by directory. Cleared
+    // whenever an entry could change how a path resolves (links, removals, replacements).
+    let mut last_parent: Option<(PathBuf, PathBuf)> = None;
     for entry in archive.entries().map_err(Error::Tar)? {
         let mut entry = entry.map_err(Error::Tar)?;
         let raw = entry.path_bytes().into_owned();
         let name = clean(&raw);
-        let Some(file_name) = name.file_name().map(OsStr::to_os_string) else { continue };
-        let parent = name.parent().unwrap_or(Path::new("/"));
-        let parent = resolve_in_root(root, parent, true).map_err(|e| Error::Entry(display(&raw), e.to_string()))?;
+        let Some(file_name) = name.file_name().map(OsStr::to_os_string) else {
+            continue;
+        };
+        let raw_parent = name.parent().unwrap_or(Path::new("/"));
+        let parent = match &last_parent {
+            Some((raw, resolved)) if raw == raw_parent => resolved.clone(),
+            _ => {
+                let resolved = resolve_in_root(root, raw_parent, true)
+                    .map_err(|e| Error::Entry(display(&raw), e.to_string()))?;
+                last_parent = Some((raw_parent.to_path_buf(), resolved.clone()));
+                resolved
+            }
+        };
         stats.entries += 1;
         let fname = file_name.as_bytes();
         if fname == OPAQUE.as_bytes() {
             stats.whiteouts += 1;
+            last_parent = None;
             if !ignore.is_ignored(&parent) {
                 clear_dir(root, &parent, ignore)?;
             }
@@ -50,6 +64,7 @@ pub fn extract_layer<R: Read>(
         }
         if let Some(hidden) = fname.strip_prefix(WHITEOUT.as_bytes()) {
             stats.whiteouts += 1;
+            last_parent = None;
             let target = parent.join(OsStr::from_bytes(hidden));
             if ignore.paths().iter().any(|i| i.starts_with(&target)) {
                 clear_dir(root, &target, ignore)?;
@@ -62,6 +77,12 @@ pub fn extract_layer<R: Read>(
             continue;
         }
         let target = parent.join(&file_name);
+        if last_parent
+            .as_ref()
+            .is_some_and(|(raw, res)| raw.starts_with(&name) || res.starts_with(&target))
+        {
+            last_parent = None;
+        }
         if ignore.is_ignored(&target) {
             stats.skipped += 1;
             continue;
@@ -72,29 +93,37 @@ pub fn extract_layer<R: Read>(
         let header = entry.header().clone();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
         let kind = header.entry_type();
+        if !matches!(kind, EntryType::Regular | EntryType::Continuous) {
+            last_parent = None;
+        }
         match kind {
-            EntryType::Directory => {
-                match fs::symlink_metadata(&host) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        fs::remove_file(&host).map_err(Error::io("replacing", &host))?;
-                        fs::create_dir(&host).map_err(Error::io("creating", &host))?;
-                    }
-                    Err(_) => fs::create_dir(&host).map_err(Error::io("creating", &host))?,
+            EntryType::Directory => match fs::symlink_metadata(&host) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    fs::remove_file(&host).map_err(Error::io("replacing", &host))?;
+                    fs::create_dir(&host).map_err(Error::io("creating", &host))?;
                 }
-            }
+                Err(_) => fs::create_dir(&host).map_err(Error::io("creating", &host))?,
+            },
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 remove_any(&host)?;
                 let mut f = fs::File::create(&host).map_err(Error::io("creating", &host))?;
                 io::copy(&mut entry, &mut f).map_err(Error::io("writing", &host))?;
             }
             EntryType::Symlink => {
-                let link = header.link_name_bytes().map(|b| b.into_owned()).unwrap_or_default();
+                let link = header
+                    .link_name_bytes()
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default();
                 remove_any(&host)?;
-                std::os::unix::fs::symlink(OsStr::from_bytes(&link), &host).map_err(Error::io("symlinking", &host))?;
+                std::os::unix::fs::symlink(OsStr::from_bytes(&link), &host)
+                    .map_err(Error::io("symlinking", &host))?;
             }
             EntryType::Link => {
-                let link = header.link_name_bytes().map(|b| b.into_owned()).unwrap_or_default();
+                let link = header
+                    .link_name_bytes()
+                    .map(|b| b.into_owned())
+                    .unwrap_or_default();
                 let lname = clean(&link);
                 let lparent = resolve_in_root(root, lname.parent().unwrap_or(Path::new("/")), true)
                     .map_err(|e| Error::Entry(display(&raw), e.to_string()))?;
@@ -104,7 +133,8 @@ pub fn extract_layer<R: Read>(
                     continue;
                 }
                 remove_any(&host)?;
-                fs::hard_link(host_path(root, &ltarget), &host).map_err(Error::io("linking", &host))?;
+                fs::hard_link(host_path(root, &ltarget), &host)
+                    .map_err(Error::io("linking", &host))?;
                 continue; // metadata is the target's
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
@@ -118,8 +148,13 @@ pub fn extract_layer<R: Read>(
                     u64::from(header.device_major().ok().flatten().unwrap_or(0)),
                     u64::from(header.device_minor().ok().flatten().unwrap_or(0)),
                 );
-                nix::sys::stat::mknod(&host, sflag, nix::sys::stat::Mode::from_bits_truncate(mode), dev)
-                    .map_err(|e| Error::io("mknod", &host)(e.into()))?;
+                nix::sys::stat::mknod(
+                    &host,
+                    sflag,
+                    nix::sys::stat::Mode::from_bits_truncate(mode),
+                    dev,
+                )
+                .map_err(|e| Error::io("mknod", &host)(e.into()))?;
             }
             _ => {
                 stats.skipped += 1;
@@ -128,9 +163,11 @@ pub fn extract_layer<R: Read>(
         }
         let uid = header.uid().unwrap_or(0) as u32;
         let gid = header.gid().unwrap_or(0) as u32;
-        std::os::unix::fs::lchown(&host, Some(uid), Some(gid)).map_err(Error::io("chown", &host))?;
+        std::os::unix::fs::lchown(&host, Some(uid), Some(gid))
+            .map_err(Error::io("chown", &host))?;
         if kind != EntryType::Symlink {
-            fs::set_permissions(&host, fs::Permissions::from_mode(mode)).map_err(Error::io("chmod", &host))?;
+            fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+                .map_err(Error::io("chmod", &host))?;
         }
         if let Ok(Some(exts)) = entry.pax_extensions() {
             for ext in exts.flatten() {
@@ -174,18 +211,39 @@ fn clean(raw: &[u8]) -> PathBuf {
 
 fn set_mtime(host: &Path, mtime: i64) -> Result<(), Error> {
     let t = nix::sys::time::TimeSpec::new(mtime, 0);
-    nix::sys::stat::utimensat(None, host, &t, &t, nix::sys::stat::UtimensatFlags::NoFollowSymlink)
-        .map_err(|e| Error::io("setting times of", host)(e.into()))
+    nix::sys::stat::utimensat(
+        None,
+        host,
+        &t,
+        &t,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .map_err(|e| Error::io("setting times of", host)(e.into()))
 }
 
 fn set_xattr(host: &Path, name: &[u8], value: &[u8]) {
-    let (Ok(p), Ok(n)) = (std::ffi::CString::new(host.as_os_str().as_bytes()), std::ffi::CString::new(name)) else {
+    let (Ok(p), Ok(n)) = (
+        std::ffi::CString::new(host.as_os_str().as_bytes()),
+        std::ffi::CString::new(name),
+    ) else {
         return;
     };
     // SAFETY: valid C strings and a value buffer with its length.
-    let rc = unsafe { libc::lsetxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let rc = unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
     if rc != 0 {
-        tracing::debug!("setting xattr on {}: {}", host.display(), io::Error::last_os_error());
+        tracing::debug!(
+            "setting xattr on {}: {}",
+            host.display(),
+            io::Error::last_os_error()
+        );
     }
 }
 
@@ -201,7 +259,9 @@ pub(crate) fn remove_any(host: &Path) -> Result<(), Error> {
 /// Empties a directory, keeping ignored paths below it.
 fn clear_dir(root: &Path, dir: &Path, ignore: &IgnoreList) -> Result<(), Error> {
     let host = host_path(root, dir);
-    let Ok(rd) = fs::read_dir(&host) else { return Ok(()) };
+    let Ok(rd) = fs::read_dir(&host) else {
+        return Ok(());
+    };
     for e in rd.flatten() {
         let child = dir.join(e.file_name());
         if ignore.is_ignored(&child) {

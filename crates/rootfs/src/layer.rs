@@ -30,25 +30,40 @@ pub struct LayerBlob {
     pub compression: Compression,
 }
 
+/// gzip's level when `--compression-level` is -1: zlib's own default.
+pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+
 /// Writes the layer for `changes` into a new file in `tmp_dir`.
-pub fn write_layer(root: &Path, changes: &Changes, opts: &LayerOptions, tmp_dir: &Path) -> Result<LayerBlob, Error> {
+pub fn write_layer(
+    root: &Path,
+    changes: &Changes,
+    opts: &LayerOptions,
+    tmp_dir: &Path,
+) -> Result<LayerBlob, Error> {
     let file = tempfile::Builder::new()
         .prefix("layer-")
         .tempfile_in(tmp_dir)
         .map_err(Error::io("creating a layer file in", tmp_dir))?;
-    let (file, path) = file.keep().map_err(|e| Error::io("keeping", tmp_dir)(e.error))?;
+    let (file, path) = file
+        .keep()
+        .map_err(|e| Error::io("keeping", tmp_dir)(e.error))?;
     let out = Sha256Writer::new(BufWriter::with_capacity(1 << 20, file));
     let io_err = Error::io("writing", &path);
     let (diff_id, out) = match opts.compression {
         Compression::Gzip => {
-            let level = if opts.level < 0 { 6 } else { opts.level.min(9) as u32 };
-            let enc = flate2::write::GzEncoder::new(out, flate2::Compression::new(level));
+            let level = if opts.level < 0 {
+                DEFAULT_GZIP_LEVEL
+            } else {
+                opts.level.min(9) as u32
+            };
+            let enc = crate::ParallelGzWriter::new(out, level);
             let (enc, diff) = write_tar(root, changes, opts, enc)?;
             (diff, enc.finish())
         }
         Compression::Zstd => {
             let level = if opts.level < 0 { 3 } else { opts.level };
-            let enc = zstd::stream::write::Encoder::new(out, level).map_err(Error::io("compressing", &path))?;
+            let enc = zstd::stream::write::Encoder::new(out, level)
+                .map_err(Error::io("compressing", &path))?;
             let (enc, diff) = write_tar(root, changes, opts, enc)?;
             (diff, enc.finish())
         }
@@ -58,12 +73,24 @@ pub fn write_layer(root: &Path, changes: &Changes, opts: &LayerOptions, tmp_dir:
         }
     };
     let (buf, digest, size) = out.map_err(io_err)?.finish();
-    buf.into_inner().map_err(|e| Error::io("writing", &path)(e.into_error()))?;
-    Ok(LayerBlob { path, digest: digest.to_string(), diff_id: diff_id.to_string(), size, compression: opts.compression })
+    buf.into_inner()
+        .map_err(|e| Error::io("writing", &path)(e.into_error()))?;
+    Ok(LayerBlob {
+        path,
+        digest: digest.to_string(),
+        diff_id: diff_id.to_string(),
+        size,
+        compression: opts.compression,
+    })
 }
 
 /// Writes the tar into `w`; returns `w` and the tar's digest.
-fn write_tar<W: Write>(root: &Path, changes: &Changes, opts: &LayerOptions, w: W) -> Result<(W, Digest), Error> {
+fn write_tar<W: Write>(
+    root: &Path,
+    changes: &Changes,
+    opts: &LayerOptions,
+    w: W,
+) -> Result<(W, Digest), Error> {
     let mut tar = tar::Builder::new(Sha256Writer::new(w));
     tar.follow_symlinks(false);
     let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
@@ -97,7 +124,8 @@ fn write_tar<W: Write>(root: &Path, changes: &Changes, opts: &LayerOptions, w: W
         h.set_size(0);
         h.set_mode(0o644);
         h.set_mtime(0);
-        tar.append_data(&mut h, rel(wh), io::empty()).map_err(Error::Tar)?;
+        tar.append_data(&mut h, rel(wh), io::empty())
+            .map_err(Error::Tar)?;
     }
     let sw = tar.into_inner().map_err(Error::Tar)?;
     let (w, digest, _) = sw.finish();
@@ -116,13 +144,19 @@ fn append<W: Write>(
     links: &mut HashMap<(u64, u64), PathBuf>,
 ) -> Result<(), Error> {
     let host = host_path(root, p);
-    let Ok(m) = fs::symlink_metadata(&host) else { return Ok(()) };
+    let Ok(m) = fs::symlink_metadata(&host) else {
+        return Ok(());
+    };
     let ft = m.file_type();
     let mut h = tar::Header::new_gnu();
     h.set_mode(m.mode() & 0o7777);
     h.set_uid(u64::from(m.uid()));
     h.set_gid(u64::from(m.gid()));
-    h.set_mtime(if opts.reproducible { 0 } else { m.mtime().max(0) as u64 });
+    h.set_mtime(if opts.reproducible {
+        0
+    } else {
+        m.mtime().max(0) as u64
+    });
     h.set_size(0);
     let name = rel(p);
     let err = |e| Error::io("adding to layer", &host)(e);
@@ -144,7 +178,8 @@ fn append<W: Write>(
         h.set_entry_type(tar::EntryType::Regular);
         h.set_size(m.size());
         let f = fs::File::open(&host).map_err(err)?;
-        tar.append_data(&mut h, name, io::BufReader::with_capacity(1 << 20, f)).map_err(err)
+        tar.append_data(&mut h, name, io::BufReader::with_capacity(1 << 20, f))
+            .map_err(err)
     } else {
         let kind = if ft.is_char_device() {
             tar::EntryType::Char
@@ -157,8 +192,10 @@ fn append<W: Write>(
         };
         h.set_entry_type(kind);
         let rdev = m.rdev();
-        h.set_device_major(nix::sys::stat::major(rdev) as u32).map_err(err)?;
-        h.set_device_minor(nix::sys::stat::minor(rdev) as u32).map_err(err)?;
+        h.set_device_major(nix::sys::stat::major(rdev) as u32)
+            .map_err(err)?;
+        h.set_device_minor(nix::sys::stat::minor(rdev) as u32)
+            .map_err(err)?;
         tar.append_data(&mut h, name, io::empty()).map_err(err)
     }
 }

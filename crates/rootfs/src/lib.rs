@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod ignore;
 mod layer;
+mod pipeline;
 mod resolve;
 mod snapshot;
 
@@ -15,5 +16,6 @@ pub use error::Error;
 pub use extract::{clean_root, extract_layer, ExtractStats};
 pub use ignore::IgnoreList;
 pub use layer::{write_layer, LayerBlob, LayerOptions};
+pub use pipeline::{ParallelGzWriter, ReadAhead};
 pub use resolve::resolve_in_root;
 pub use snapshot::{Changes, FileTable, SnapshotMode, Snapshotter};

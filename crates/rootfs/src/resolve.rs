@@ -27,7 +27,10 @@ pub fn resolve_in_root(root: &Path, p: &Path, follow_last: bool) -> io::Result<P
             Ok(m) if m.file_type().is_symlink() && (!last || follow_last) => {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(io::Error::other(format!("too many levels of symbolic links at {}", p.display())));
+                    return Err(io::Error::other(format!(
+                        "too many levels of symbolic links at {}",
+                        p.display()
+                    )));
                 }
                 let target = std::fs::read_link(&host)?;
                 if target.is_absolute() {
@@ -64,7 +67,11 @@ fn host_of(root: &Path, comps: &[OsString]) -> PathBuf {
 /// The host path of a container-absolute path.
 pub(crate) fn host_path(root: &Path, container: &Path) -> PathBuf {
     let mut h = root.to_path_buf();
-    h.extend(container.components().filter(|c| matches!(c, Component::Normal(_))));
+    h.extend(
+        container
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_))),
+    );
     h
 }
 
@@ -81,11 +88,26 @@ mod tests {
         symlink("/kaniko", r.join("evil")).unwrap();
         symlink("../../../../lib", r.join("usr/lib/up")).unwrap();
         symlink("usr/lib", r.join("lib64")).unwrap();
-        assert_eq!(resolve_in_root(r, Path::new("/evil/executor"), false).unwrap(), Path::new("/kaniko/executor"));
-        assert_eq!(resolve_in_root(r, Path::new("/usr/lib/up/x"), false).unwrap(), Path::new("/lib/x"));
-        assert_eq!(resolve_in_root(r, Path::new("/../../etc"), false).unwrap(), Path::new("/etc"));
-        assert_eq!(resolve_in_root(r, Path::new("/lib64/a"), false).unwrap(), Path::new("/usr/lib/a"));
-        assert_eq!(resolve_in_root(r, Path::new("/evil"), false).unwrap(), Path::new("/evil"));
+        assert_eq!(
+            resolve_in_root(r, Path::new("/evil/executor"), false).unwrap(),
+            Path::new("/kaniko/executor")
+        );
+        assert_eq!(
+            resolve_in_root(r, Path::new("/usr/lib/up/x"), false).unwrap(),
+            Path::new("/lib/x")
+        );
+        assert_eq!(
+            resolve_in_root(r, Path::new("/../../etc"), false).unwrap(),
+            Path::new("/etc")
+        );
+        assert_eq!(
+            resolve_in_root(r, Path::new("/lib64/a"), false).unwrap(),
+            Path::new("/usr/lib/a")
+        );
+        assert_eq!(
+            resolve_in_root(r, Path::new("/evil"), false).unwrap(),
+            Path::new("/evil")
+        );
         symlink("loop", r.join("loop")).unwrap();
         assert!(resolve_in_root(r, Path::new("/loop/x"), false).is_err());
     }

@@ -44,8 +44,12 @@ impl Meta {
         match mode {
             SnapshotMode::Time => self.mtime != other.mtime,
             SnapshotMode::Redo => {
-                self.mtime != other.mtime || self.size != other.size || self.mode != other.mode
-                    || self.uid != other.uid || self.gid != other.gid || self.ino != other.ino
+                self.mtime != other.mtime
+                    || self.size != other.size
+                    || self.mode != other.mode
+                    || self.uid != other.uid
+                    || self.gid != other.gid
+                    || self.ino != other.ino
             }
             SnapshotMode::Full => self != other,
         }
@@ -102,7 +106,12 @@ pub struct Snapshotter {
 
 impl Snapshotter {
     pub fn new(root: PathBuf, ignore: IgnoreList, mode: SnapshotMode) -> Self {
-        Snapshotter { root, ignore, mode, table: FileTable::default() }
+        Snapshotter {
+            root,
+            ignore,
+            mode,
+            table: FileTable::default(),
+        }
     }
 
     pub fn table_mut(&mut self) -> &mut FileTable {
@@ -118,14 +127,28 @@ impl Snapshotter {
     fn walk(&self, start: &Path) -> Result<HashMap<PathBuf, Meta>, Error> {
         let mut out = HashMap::new();
         let host_start = host_path(&self.root, start);
-        let walker = walkdir::WalkDir::new(&host_start).follow_links(false).into_iter();
+        let walker = walkdir::WalkDir::new(&host_start)
+            .follow_links(false)
+            .into_iter();
         let root = &self.root;
         let ignore = &self.ignore;
         for e in walker.filter_entry(|e| !ignore.is_ignored(&container(root, e.path()))) {
             let e = match e {
                 Ok(e) => e,
-                Err(err) if err.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => continue,
-                Err(err) => return Err(Error::Io { op: "walking", path: host_start.clone(), source: err.into() }),
+                Err(err)
+                    if err
+                        .io_error()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
+                {
+                    continue
+                }
+                Err(err) => {
+                    return Err(Error::Io {
+                        op: "walking",
+                        path: host_start.clone(),
+                        source: err.into(),
+                    })
+                }
             };
             let c = container(root, e.path());
             if c == Path::new("/") {
@@ -143,15 +166,29 @@ impl Snapshotter {
         let now = self.walk(Path::new("/"))?;
         let mut entries: Vec<PathBuf> = now
             .iter()
-            .filter(|(p, m)| self.table.files.get(*p).is_none_or(|old| old.differs(m, self.mode)))
+            .filter(|(p, m)| {
+                self.table
+                    .files
+                    .get(*p)
+                    .is_none_or(|old| old.differs(m, self.mode))
+            })
             .map(|(p, _)| p.clone())
             .collect();
         entries.sort();
-        let gone: BTreeSet<&PathBuf> = self.table.files.keys().filter(|p| !now.contains_key(*p)).collect();
+        let gone: BTreeSet<&PathBuf> = self
+            .table
+            .files
+            .keys()
+            .filter(|p| !now.contains_key(*p))
+            .collect();
         // Only the topmost deleted path needs a whiteout.
         let deleted: Vec<PathBuf> = gone
             .iter()
-            .filter(|p| !p.ancestors().skip(1).any(|a| gone.contains(&a.to_path_buf())))
+            .filter(|p| {
+                !p.ancestors()
+                    .skip(1)
+                    .any(|a| gone.contains(&a.to_path_buf()))
+            })
             .map(|p| (*p).clone())
             .collect();
         self.table.files = now;
@@ -174,7 +211,10 @@ impl Snapshotter {
                 entries.insert(p.clone());
             }
         }
-        Ok(Changes { entries: entries.into_iter().collect(), deleted: Vec::new() })
+        Ok(Changes {
+            entries: entries.into_iter().collect(),
+            deleted: Vec::new(),
+        })
     }
 }
 

@@ -31,7 +31,10 @@ pub fn free_port() -> Result<u16> {
 }
 
 fn run(cmd: &mut Command) -> Result<Vec<u8>> {
-    let out = cmd.stderr(Stdio::piped()).output().with_context(|| format!("running {cmd:?}"))?;
+    let out = cmd
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -42,7 +45,28 @@ fn run(cmd: &mut Command) -> Result<Vec<u8>> {
 pub fn self_signed(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
-    run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth", "-keyout"]).arg(&key).arg("-out").arg(&cert))?;
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert))?;
     Ok((cert, key))
 }
 
@@ -58,7 +82,11 @@ impl Registry {
         let mut ca_cert = None;
         if tls {
             let (cert, key) = self_signed(dir.path(), "tls")?;
-            config.push_str(&format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display()));
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
             ca_cert = Some(cert);
         }
         match &auth {
@@ -67,7 +95,10 @@ impl Registry {
                 let line = run(Command::new("htpasswd").args(["-Bbn", user, password]))?;
                 let file = dir.path().join("htpasswd");
                 std::fs::write(&file, line)?;
-                config.push_str(&format!("auth:\n  htpasswd:\n    realm: testkit\n    path: {}\n", file.display()));
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: testkit\n    path: {}\n",
+                    file.display()
+                ));
             }
             Auth::Token { user, password } => {
                 let (cert, key) = self_signed(dir.path(), "token")?;
@@ -88,7 +119,13 @@ impl Registry {
             .stderr(log)
             .spawn()
             .context("starting docker-registry (Debian package docker-registry)")?;
-        let reg = Registry { addr, ca_cert, auth, child, dir };
+        let reg = Registry {
+            addr,
+            ca_cert,
+            auth,
+            child,
+            dir,
+        };
         reg.wait_ready()?;
         Ok(reg)
     }
@@ -106,7 +143,11 @@ impl Registry {
     }
 
     pub fn url(&self) -> String {
-        let scheme = if self.ca_cert.is_some() { "https" } else { "http" };
+        let scheme = if self.ca_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         format!("{scheme}://{}", self.addr)
     }
 
@@ -114,7 +155,9 @@ impl Registry {
     pub fn credentials(&self) -> Option<(&str, &str)> {
         match &self.auth {
             Auth::None => None,
-            Auth::Basic { user, password } | Auth::Token { user, password } => Some((user, password)),
+            Auth::Basic { user, password } | Auth::Token { user, password } => {
+                Some((user, password))
+            }
         }
     }
 
@@ -141,7 +184,10 @@ impl TokenServer {
         let realm = format!("http://{}/token", listener.local_addr()?);
         let pem = std::fs::read_to_string(cert)?;
         let der_b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
         let key = key.to_path_buf();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -181,14 +227,18 @@ fn serve_token(mut stream: TcpStream, expected: &str, x5c: &str, key: &Path) -> 
                 let parts: Vec<&str> = v.split(':').collect();
                 if parts.len() == 3 {
                     let actions: Vec<&str> = parts[2].split(',').collect();
-                    access.push(serde_json::json!({"type": parts[0], "name": parts[1], "actions": actions}));
+                    access.push(
+                        serde_json::json!({"type": parts[0], "name": parts[1], "actions": actions}),
+                    );
                 }
             }
             _ => {}
         }
     }
     if !authorized {
-        stream.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
         return Ok(());
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
@@ -198,17 +248,26 @@ fn serve_token(mut stream: TcpStream, expected: &str, x5c: &str, key: &Path) -> 
         "iss": "testkit", "sub": "user", "aud": service, "exp": now + 3600, "nbf": now - 60, "iat": now,
         "jti": format!("{now}-{}", std::process::id()), "access": access,
     });
-    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
     let mut child = Command::new("openssl")
         .args(["dgst", "-sha256", "-sign"])
         .arg(key)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    child.stdin.take().context("stdin")?.write_all(signing_input.as_bytes())?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(signing_input.as_bytes())?;
     let sig = child.wait_with_output()?.stdout;
     let token = format!("{signing_input}.{}", b64(&sig));
-    let body = serde_json::json!({"token": token, "access_token": token, "expires_in": 3600}).to_string();
+    let body =
+        serde_json::json!({"token": token, "access_token": token, "expires_in": 3600}).to_string();
     write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
     Ok(())
 }
@@ -220,7 +279,9 @@ fn urldecode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);

@@ -23,29 +23,51 @@ pub struct Output {
 
 /// The environment kaniko's image sets.
 const BASE_ENV: [(&str, &str); 6] = [
-    ("PATH", "/usr/local/bin:/kaniko:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    (
+        "PATH",
+        "/usr/local/bin:/kaniko:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
     ("HOME", "/root"),
     ("USER", "root"),
     ("SSL_CERT_DIR", "/kaniko/ssl/certs"),
     ("DOCKER_CONFIG", "/kaniko/.docker/"),
-    ("DOCKER_CREDENTIAL_GCR_CONFIG", "/kaniko/.config/gcloud/docker_credential_gcr_config.json"),
+    (
+        "DOCKER_CREDENTIAL_GCR_CONFIG",
+        "/kaniko/.config/gcloud/docker_credential_gcr_config.json",
+    ),
 ];
 
 impl Sandbox {
     /// A root with /kaniko/executor (a copy of `executor`) and a `/.dockerenv` marker.
     pub fn new(executor: &Path) -> Result<Sandbox> {
         let root = tempfile::Builder::new().prefix("sandbox-").tempdir()?;
-        for d in ["kaniko/.docker", "kaniko/ssl/certs", "workspace", "proc", "dev", "sys", "tmp", "etc"] {
+        for d in [
+            "kaniko/.docker",
+            "kaniko/ssl/certs",
+            "workspace",
+            "proc",
+            "dev",
+            "sys",
+            "tmp",
+            "etc",
+        ] {
             std::fs::create_dir_all(root.path().join(d))?;
         }
-        std::fs::set_permissions(root.path().join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
+        std::fs::set_permissions(
+            root.path().join("tmp"),
+            std::fs::Permissions::from_mode(0o1777),
+        )?;
         let exe = root.path().join("kaniko/executor");
         std::fs::copy(executor, &exe).with_context(|| format!("copying {}", executor.display()))?;
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))?;
         std::fs::write(root.path().join(".dockerenv"), "")?;
         std::fs::write(root.path().join("etc/hosts"), "127.0.0.1 localhost\n")?;
         std::fs::write(root.path().join("etc/resolv.conf"), "")?;
-        Ok(Sandbox { root, context: None, env: Vec::new() })
+        Ok(Sandbox {
+            root,
+            context: None,
+            env: Vec::new(),
+        })
     }
 
     /// No container marker: the executor should think it runs on a host.
@@ -96,17 +118,42 @@ mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --rbind /sys "$root/sys"
 exec "$@""#;
-        let ctx = self.context.as_ref().map(|c| c.display().to_string()).unwrap_or_default();
+        let ctx = self
+            .context
+            .as_ref()
+            .map(|c| c.display().to_string())
+            .unwrap_or_default();
         let mut cmd = Command::new("unshare");
-        cmd.args(["--mount", "--pid", "--fork", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh"]);
+        cmd.args([
+            "--mount",
+            "--pid",
+            "--fork",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+            "sh",
+        ]);
         cmd.arg(self.root.path()).arg(&ctx);
         cmd.arg("/usr/bin/env").arg("-i");
-        for (k, v) in BASE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).chain(self.env.iter().cloned()) {
+        for (k, v) in BASE_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(self.env.iter().cloned())
+        {
             cmd.arg(format!("{k}={v}"));
         }
-        cmd.arg("/usr/bin/unshare").arg(format!("--root={}", self.root.path().display())).arg("--wd=/workspace");
+        cmd.arg("/usr/bin/unshare")
+            .arg(format!("--root={}", self.root.path().display()))
+            .arg("--wd=/workspace");
         cmd.arg("/kaniko/executor").args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().context("starting unshare")?;
         if let (Some(data), Some(mut w)) = (stdin, child.stdin.take()) {
