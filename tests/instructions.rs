@@ -191,6 +191,6 @@ fn dryrun_prints_the_plan() {
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
-        "stage 0: FROM alpine:2.0 AS base\n  ENV P=\"/opt\"\n  WORKDIR /opt/app\n  RUN echo $P\n"
+        "stage 0: FROM alpine:2.0 AS base\n  ENV P=\"/opt\"\n  WORKDIR /opt/app\n  RUN shell \"echo $P\"\n"
     );
 }

@@ -41,10 +41,6 @@ fn render(c: &Command, i: &Instruction) -> String {
         .next()
         .unwrap_or("")
         .to_ascii_uppercase();
-    let cl = |cl: &CommandLine| match cl {
-        CommandLine::Exec(v) => serde_json::to_string(v).unwrap_or_default(),
-        CommandLine::Shell(s) => s.clone(),
-    };
     match i {
         Instruction::Env(kvs) | Instruction::Label(kvs) => {
             format!(
@@ -66,28 +62,129 @@ fn render(c: &Command, i: &Instruction) -> String {
                 .join(" ")
         ),
         Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
-        Instruction::Volume(v) => {
-            format!("VOLUME {}", serde_json::to_string(v).unwrap_or_default())
-        }
+        Instruction::Volume(v) => format!("VOLUME {}", json(v)),
         Instruction::User(u) => format!("USER {u}"),
         Instruction::Workdir(w) => format!("WORKDIR {w}"),
         Instruction::StopSignal(s) => format!("STOPSIGNAL {s}"),
-        Instruction::Cmd(x) => format!("CMD {}", cl(x)),
-        Instruction::Entrypoint(x) => format!("ENTRYPOINT {}", cl(x)),
-        Instruction::Run(r) => format!("RUN {}", cl(&r.command)),
+        Instruction::Maintainer(m) => format!("MAINTAINER {m}"),
+        Instruction::Shell(s) => format!("SHELL {}", json(s)),
+        Instruction::Cmd(x) => format!("CMD {}", command_line(x)),
+        Instruction::Entrypoint(x) => format!("ENTRYPOINT {}", command_line(x)),
+        Instruction::Run(r) => {
+            let mut flags = String::new();
+            for m in &r.mounts {
+                flags.push_str(&format!("--mount={} ", mount(m)));
+            }
+            for (n, v) in [("network", &r.network), ("security", &r.security)] {
+                if let Some(v) = v {
+                    flags.push_str(&format!("--{n}={v} "));
+                }
+            }
+            format!(
+                "RUN {flags}{}{}",
+                command_line(&r.command),
+                heredocs(&r.heredocs)
+            )
+        }
         Instruction::Copy(cp) | Instruction::Add(cp) => {
             let mut flags = String::new();
             for (n, v) in [
                 ("from", &cp.from),
                 ("chown", &cp.chown),
                 ("chmod", &cp.chmod),
+                ("checksum", &cp.checksum),
             ] {
                 if let Some(v) = v {
                     flags.push_str(&format!("--{n}={v} "));
                 }
             }
-            format!("{kw} {flags}{} {}", cp.sources.join(" "), cp.dest)
+            for (n, on) in [
+                ("link", cp.link),
+                ("parents", cp.parents),
+                ("keep-git-dir", cp.keep_git_dir),
+            ] {
+                if on {
+                    flags.push_str(&format!("--{n} "));
+                }
+            }
+            for e in &cp.exclude {
+                flags.push_str(&format!("--exclude={e} "));
+            }
+            format!(
+                "{kw} {flags}{} -> {}{}",
+                json(&cp.sources),
+                cp.dest,
+                heredocs(&cp.heredocs)
+            )
         }
-        _ => c.original.clone(),
+        Instruction::Healthcheck(Healthcheck::None) => "HEALTHCHECK NONE".into(),
+        Instruction::Healthcheck(Healthcheck::Cmd {
+            test,
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        }) => {
+            let mut flags = String::new();
+            for (n, v) in [
+                ("interval", interval),
+                ("timeout", timeout),
+                ("start-period", start_period),
+                ("start-interval", start_interval),
+            ] {
+                if let Some(d) = v {
+                    flags.push_str(&format!("--{n}={}ms ", d.as_millis()));
+                }
+            }
+            if let Some(r) = retries {
+                flags.push_str(&format!("--retries={r} "));
+            }
+            format!("HEALTHCHECK {flags}CMD {}", command_line(test))
+        }
+        Instruction::Onbuild(inner) => format!("ONBUILD {}", render(inner, &inner.instruction)),
     }
+}
+
+fn json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn command_line(cl: &CommandLine) -> String {
+    match cl {
+        CommandLine::Exec(v) => format!("exec {}", json(v)),
+        CommandLine::Shell(s) => format!("shell {s:?}"),
+    }
+}
+
+fn mount(m: &Mount) -> String {
+    let mut parts = vec![format!(
+        "type={}",
+        format!("{:?}", m.kind).to_ascii_lowercase()
+    )];
+    for (k, v) in [
+        ("target", &m.target),
+        ("source", &m.source),
+        ("from", &m.from),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    parts.extend(m.options.iter().map(|(k, v)| format!("{k}={v}")));
+    parts.join(",")
+}
+
+fn heredocs(h: &[Heredoc]) -> String {
+    h.iter()
+        .map(|h| {
+            format!(
+                " <<{}{}{}{:?}",
+                if h.strip_tabs { "-" } else { "" },
+                h.name,
+                if h.expand { "=" } else { "='" },
+                h.content
+            )
+        })
+        .collect()
 }
