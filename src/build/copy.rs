@@ -25,7 +25,7 @@ pub struct CopySpec<'a> {
     /// Context-relative source paths, already resolved (wildcards expanded, ignore applied).
     pub sources: Vec<String>,
     /// Inline files from heredocs: (name, content).
-    pub inline: Vec<(String, String)>,
+    pub inline: Vec<(String, Vec<u8>)>,
     /// The destination as written, after expansion (relative to `workdir` when not absolute).
     pub dest: &'a str,
     pub workdir: &'a str,
@@ -110,13 +110,8 @@ pub fn copy(root: &Path, spec: &CopySpec<'_>) -> Result<Vec<String>, CopyError> 
             mkdir_all(root, &parent.to_string_lossy(), None)?;
         }
         let host = host_path(root, &target);
-        write_file(
-            &host,
-            content.as_bytes(),
-            spec.mode.unwrap_or(0o644),
-            spec.owner,
-        )
-        .map_err(|e| io_err(name, &target, e))?;
+        write_file(&host, content, spec.mode.unwrap_or(0o644), spec.owner)
+            .map_err(|e| io_err(name, &target, e))?;
         written.push(target);
     }
     Ok(written)

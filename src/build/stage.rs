@@ -186,6 +186,21 @@ impl Builder<'_> {
         }
         match &instr {
             Instruction::Run(run) => {
+                if !run.mounts.is_empty() {
+                    return Err(BuildError::step(cmd, "RUN --mount is not supported yet"));
+                }
+                if run.network.as_deref().is_some_and(|n| n != "default") {
+                    return Err(BuildError::step(
+                        cmd,
+                        "RUN --network other than default is not supported yet",
+                    ));
+                }
+                if run.security.as_deref() == Some("insecure") {
+                    return Err(BuildError::step(
+                        cmd,
+                        "RUN --security=insecure is not supported yet",
+                    ));
+                }
                 let argv = self.run_argv(run);
                 let root = self.settings.root.clone();
                 let spec = self.config.config.user.clone().unwrap_or_default();
@@ -225,6 +240,22 @@ impl Builder<'_> {
             }
             Instruction::Copy(c) | Instruction::Add(c) => {
                 let is_add = matches!(instr, Instruction::Add(_));
+                if c.parents || !c.exclude.is_empty() || c.keep_git_dir {
+                    return Err(BuildError::step(
+                        cmd,
+                        "COPY/ADD --parents, --exclude and --keep-git-dir are not supported yet",
+                    ));
+                }
+                if c.checksum.is_some()
+                    && c.sources
+                        .iter()
+                        .any(|s| !s.starts_with("http://") && !s.starts_with("https://"))
+                {
+                    return Err(BuildError::step(
+                        cmd,
+                        "ADD --checksum only applies to URL sources",
+                    ));
+                }
                 if c.from.is_some() {
                     return Err(BuildError::step(
                         cmd,
@@ -310,10 +341,10 @@ impl Builder<'_> {
         };
         let workdir = self.config.config.working_dir.clone().unwrap_or_default();
         let mut sources = Vec::new();
-        let mut inline: Vec<(String, String)> = c
+        let mut inline: Vec<(String, Vec<u8>)> = c
             .heredocs
             .iter()
-            .map(|h| (h.name.clone(), h.content.clone()))
+            .map(|h| (h.name.clone(), h.content.clone().into_bytes()))
             .collect();
         let mut many = false;
         for src in &c.sources {
@@ -326,7 +357,11 @@ impl Builder<'_> {
                 continue;
             }
             if is_add && (src.starts_with("http://") || src.starts_with("https://")) {
-                inline.push(download(src).await.map_err(|e| BuildError::step(cmd, e))?);
+                inline.push(
+                    download(src, c.checksum.as_deref())
+                        .await
+                        .map_err(|e| BuildError::step(cmd, e))?,
+                );
                 continue;
             }
             let found = self
@@ -456,23 +491,33 @@ fn run_host(root: &std::path::Path, inside: &str) -> std::path::PathBuf {
     super::run::host_path(root, inside)
 }
 
-/// ADD <url>: the file name and its contents.
-async fn download(url: &str) -> Result<(String, String), String> {
+/// ADD <url>: the file name and its contents, checked against `--checksum` when given.
+async fn download(url: &str, checksum: Option<&str>) -> Result<(String, Vec<u8>), String> {
     let resp = reqwest::get(url)
         .await
         .map_err(|e| format!("downloading {url}: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!("downloading {url}: HTTP {}", resp.status()));
     }
-    let name = url
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let name = path
         .rsplit('/')
         .next()
         .filter(|n| !n.is_empty())
         .unwrap_or("index.html")
         .to_string();
     let body = resp
-        .text()
+        .bytes()
         .await
-        .map_err(|e| format!("downloading {url}: {e}"))?;
+        .map_err(|e| format!("downloading {url}: {e}"))?
+        .to_vec();
+    if let Some(want) = checksum {
+        let got = image::Digest::sha256(&body);
+        if got.as_str() != want {
+            return Err(format!(
+                "checksum mismatch for {url}: want {want}, got {got}"
+            ));
+        }
+    }
     Ok((name, body))
 }

@@ -28,7 +28,10 @@ const EXECUTOR: &[Row<Options>] = &[
         o.registry.credential_helpers.is_some()
     }),
     ("--skip-unused-stages", |o| o.skip_unused_stages),
-    ("--target", |o| o.target.is_some()),
+    ("--push-ignore-immutable-tag-errors", |o| {
+        o.push_ignore_immutable_tag_errors
+    }),
+    ("--image-fs-extract-retry", |o| o.image_fs_extract_retry > 0),
 ];
 
 // Used once main runs the warmer.
