@@ -194,3 +194,54 @@ fn dryrun_prints_the_plan() {
         "stage 0: FROM alpine:2.0 AS base\n  ENV P=\"/opt\"\n  WORKDIR /opt/app\n  RUN shell \"echo $P\"\n"
     );
 }
+
+#[test]
+fn target_stage_without_dependencies_builds_alone() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest AS first\nRUN echo first > /which\nFROM {r}/library/busybox:latest AS Second\nRUN echo second > /which\nFROM first\nRUN true\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    build_ok(
+        ctx.path(),
+        &[
+            "--destination",
+            &format!("{}/test/target:1", reg.addr),
+            "--target",
+            "second",
+        ],
+    );
+    assert_eq!(
+        run_image(
+            &reg,
+            "test/target:1",
+            Some(&["cat".into(), "/which".into()])
+        ),
+        "second\n"
+    );
+    // The last stage needs another stage: multi-stage builds are not built yet.
+    let (_, out) = run(
+        ctx.path(),
+        &[
+            "--destination",
+            &format!("{}/test/target:2", reg.addr),
+            "--insecure",
+            "--insecure-pull",
+        ],
+    );
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr
+            .contains("multi-stage builds are not supported yet"),
+        "{}",
+        out.stderr
+    );
+    let (_, out) = run(ctx.path(), &["--no-push", "--target", "nope"]);
+    assert!(
+        out.stderr
+            .contains("failed to reach build target nope in Dockerfile"),
+        "{}",
+        out.stderr
+    );
+}

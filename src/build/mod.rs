@@ -109,14 +109,16 @@ pub async fn build(
     settings: &Settings,
 ) -> Result<BuiltImage, BuildError> {
     let pargs = platform_args(&settings.platform);
-    let global = GlobalScope::new(&df.meta_args, &settings.build_args, &pargs)?;
+    let global = GlobalScope::with_escape(&df.meta_args, &settings.build_args, &pargs, df.escape)?;
     let target = df.target(settings.target.as_deref())?;
-    if target > 0 || df.stages.len() > 1 {
-        return Err(BuildError::Other(
-            "multi-stage builds are not supported yet: this Dockerfile has more than one FROM"
-                .into(),
-        ));
+    let needed = df.required_stages(target, &global)?;
+    if needed.len() > 1 {
+        return Err(BuildError::Other(format!(
+            "multi-stage builds are not supported yet: stage {target} needs stages {:?}",
+            needed.iter().filter(|i| **i != target).collect::<Vec<_>>()
+        )));
     }
+    // The target needs no other stage: building only it gives the same image.
     let stage = &df.stages[target];
     tracing::info!("Built cross stage deps: map[]");
     let result = stage::build_stage(stage, &global, ctx, client, settings).await?;

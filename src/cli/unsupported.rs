@@ -27,7 +27,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()
     }),
-    ("--skip-unused-stages", |o| o.skip_unused_stages),
     ("--push-ignore-immutable-tag-errors", |o| {
         o.push_ignore_immutable_tag_errors
     }),

@@ -124,9 +124,16 @@ fn unsupported_flags_are_listed_in_table_order() {
             &["--pre-cleanup", "--preserve-context", "--materialize"],
         ),
         (&["--credential-helpers="], &["--credential-helpers"]),
+        (&["--skip-unused-stages", "--target=x"], &[]),
         (
-            &["--skip-unused-stages", "--target=x"],
-            &["--skip-unused-stages", "--target"],
+            &[
+                "--push-ignore-immutable-tag-errors",
+                "--image-fs-extract-retry=2",
+            ],
+            &[
+                "--push-ignore-immutable-tag-errors",
+                "--image-fs-extract-retry",
+            ],
         ),
         (
             &["--context-sub-path=sub", "--no-push", "--reproducible"],
