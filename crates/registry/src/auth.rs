@@ -90,6 +90,11 @@ async fn fetch_token(
         token: Option<String>,
         access_token: Option<String>,
     }
+    let method = if matches!(cred, Some(Credential::IdentityToken(_))) {
+        "POST"
+    } else {
+        "GET"
+    };
     let resp = if let Some(Credential::IdentityToken(refresh)) = cred {
         let mut form = vec![
             ("grant_type", "refresh_token".to_string()),
@@ -124,12 +129,12 @@ async fn fetch_token(
         }
         req.send().await
     };
-    let resp = resp.map_err(|e| Error::http("GET", realm.to_string(), e))?;
+    let resp = resp.map_err(|e| Error::http(method, realm.to_string(), e))?;
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     if !status.is_success() {
         return Err(Error::Status {
-            method: "GET",
+            method,
             url: realm.to_string(),
             status: status.as_u16(),
             detail: crate::error::detail(&text),

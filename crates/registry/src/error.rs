@@ -25,6 +25,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Manifest(String),
+    #[error("{0}")]
+    Protocol(String),
     #[error("reading {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
     #[error("docker config {0}: {1}")]

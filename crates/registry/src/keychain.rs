@@ -98,13 +98,15 @@ impl Keychain {
         Ok(Keychain { config })
     }
 
-    /// The credential for `registry`, if any.
+    /// The credential for `registry`, if any: a `credHelpers` entry, then an `auths` entry,
+    /// then the `credsStore`.
     pub fn get(&self, registry: &str) -> Result<Option<Credential>, Error> {
-        if let Some(helper) = self.config.cred_helpers.get(registry) {
-            return run_helper(helper, registry);
+        let keys = keys_for(registry);
+        if let Some(helper) = keys.iter().find_map(|k| self.config.cred_helpers.get(k)) {
+            return run_helper(helper, &server_url(registry));
         }
-        for key in keys_for(registry) {
-            if let Some(e) = self.config.auths.get(&key) {
+        for key in &keys {
+            if let Some(e) = self.config.auths.get(key) {
                 return entry_credential(e, registry);
             }
         }
@@ -117,10 +119,19 @@ impl Keychain {
                 return entry_credential(e, registry);
             }
         }
-        if let Some(store) = &self.config.creds_store {
-            return run_helper(store, registry);
+        if let Some(store) = self.config.creds_store.as_ref().filter(|s| !s.is_empty()) {
+            return run_helper(store, &server_url(registry));
         }
         Ok(None)
+    }
+}
+
+/// The server URL a credential helper is asked about (Docker Hub's is its v1 index URL).
+fn server_url(registry: &str) -> String {
+    if registry == crate::reference::DOCKER_HUB {
+        "https://index.docker.io/v1/".into()
+    } else {
+        registry.into()
     }
 }
 
@@ -154,28 +165,32 @@ fn entry_credential(e: &AuthEntry, registry: &str) -> Result<Option<Credential>,
     }
 }
 
-fn run_helper(name: &str, registry: &str) -> Result<Option<Credential>, Error> {
+fn run_helper(name: &str, server: &str) -> Result<Option<Credential>, Error> {
+    run_program(&format!("docker-credential-{name}"), server)
+}
+
+/// Runs `program get` with `server` on stdin and reads its `{Username, Secret}` answer.
+/// Its output never goes into an error: it may hold the secret.
+fn run_program(program: &str, server: &str) -> Result<Option<Credential>, Error> {
     use std::io::Write;
-    let program = format!("docker-credential-{name}");
-    let mut child = std::process::Command::new(&program)
+    let fail = |why: String| Error::Helper(program.to_string(), why);
+    let mut child = std::process::Command::new(program)
         .arg("get")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| Error::Helper(program.clone(), e.to_string()))?;
+        .map_err(|e| fail(e.to_string()))?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(registry.as_bytes());
+        // A helper that exits without reading stdin is judged by its exit status below.
+        let _ = stdin.write_all(server.as_bytes());
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::Helper(program.clone(), e.to_string()))?;
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stdout);
-        if msg.contains("credentials not found") {
+        if String::from_utf8_lossy(&out.stdout).contains("credentials not found") {
             return Ok(None);
         }
-        return Err(Error::Helper(program, format!("exit {}", out.status)));
+        return Err(fail(format!("{} for {server}", out.status)));
     }
     #[derive(serde::Deserialize)]
     struct Reply {
@@ -184,8 +199,8 @@ fn run_helper(name: &str, registry: &str) -> Result<Option<Credential>, Error> {
         #[serde(rename = "Secret")]
         secret: String,
     }
-    let r: Reply =
-        serde_json::from_slice(&out.stdout).map_err(|e| Error::Helper(program, e.to_string()))?;
+    let r: Reply = serde_json::from_slice(&out.stdout)
+        .map_err(|_| fail("answer is not {\"Username\", \"Secret\"} JSON".into()))?;
     if r.username == "<token>" {
         Ok(Some(Credential::IdentityToken(r.secret)))
     } else {
@@ -240,5 +255,105 @@ mod tests {
         assert_eq!(k.get("none.example").unwrap(), None);
         let dbg = format!("{:?}", k.get("a.example").unwrap());
         assert!(!dbg.contains("pass"), "{dbg}");
+    }
+
+    #[test]
+    fn other_key_spellings() {
+        let k = Keychain::from_json(
+            r#"{"auths":{
+              "http://e.example:5000":{"auth":"dXNlcjpwYXNz"},
+              "https://f.example/v2/token":{"username":"f","password":"x"}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            k.get("e.example:5000").unwrap(),
+            Some(Credential::Basic { .. })
+        ));
+        assert!(
+            matches!(k.get("f.example").unwrap(), Some(Credential::Basic { username, .. }) if username == "f")
+        );
+        assert_eq!(k.get("e.example").unwrap(), None);
+        assert!(
+            Keychain::from_json(r#"{"auths":{"g.example":{"auth":"@@"}}}"#)
+                .unwrap()
+                .get("g.example")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn missing_file_is_empty_and_bad_json_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Keychain::from_dir(dir.path()).unwrap().get("a").unwrap(),
+            None
+        );
+        std::fs::write(dir.path().join("config.json"), "{not json").unwrap();
+        let err = Keychain::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("config.json"), "{err}");
+    }
+
+    fn helper_script(dir: &Path, body: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("docker-credential-test");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn credential_helpers() {
+        let dir = tempfile::tempdir().unwrap();
+        // The helper echoes the server it was asked about as the username.
+        let basic = helper_script(
+            dir.path(),
+            r#"[ "$1" = get ] || exit 3; read s; printf '{"ServerURL":"%s","Username":"%s","Secret":"hunter2"}' "$s" "$s""#,
+        );
+        assert_eq!(
+            run_program(&basic, "h.example").unwrap(),
+            Some(Credential::Basic {
+                username: "h.example".into(),
+                password: "hunter2".into()
+            })
+        );
+        let token = helper_script(
+            dir.path(),
+            r#"printf '{"Username":"<token>","Secret":"refresh"}'"#,
+        );
+        assert_eq!(
+            run_program(&token, "h").unwrap(),
+            Some(Credential::IdentityToken("refresh".into()))
+        );
+        let none = helper_script(
+            dir.path(),
+            "echo credentials not found in native keychain; exit 1",
+        );
+        assert_eq!(run_program(&none, "h").unwrap(), None);
+        let broken = helper_script(dir.path(), "echo hunter2; exit 2");
+        let err = run_program(&broken, "h").unwrap_err().to_string();
+        assert!(
+            err.contains("exit status: 2") && !err.contains("hunter2"),
+            "{err}"
+        );
+        assert_eq!(server_url("index.docker.io"), "https://index.docker.io/v1/");
+
+        // credHelpers wins over auths for its registry; credsStore is the fallback.
+        let k = Keychain::from_json(
+            r#"{"auths":{"h.example":{"auth":"dXNlcjpwYXNz"}, "i.example":{"auth":"dXNlcjpwYXNz"}},
+                "credHelpers":{"h.example":"kaniko-rs-test-missing"},
+                "credsStore":"kaniko-rs-test-missing-store"}"#,
+        )
+        .unwrap();
+        let err = k.get("h.example").unwrap_err().to_string();
+        assert!(
+            err.contains("docker-credential-kaniko-rs-test-missing"),
+            "{err}"
+        );
+        assert!(k.get("i.example").unwrap().is_some());
+        let err = k.get("j.example").unwrap_err().to_string();
+        assert!(
+            err.contains("docker-credential-kaniko-rs-test-missing-store"),
+            "{err}"
+        );
     }
 }

@@ -6,8 +6,12 @@ mod auth;
 mod client;
 mod error;
 mod keychain;
+mod mirrors;
+mod pull;
+mod push;
 mod reference;
 mod transport;
+mod verify;
 
 pub use client::{Client, RemoteImage, Uploaded};
 pub use error::Error;

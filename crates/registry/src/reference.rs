@@ -163,6 +163,21 @@ mod tests {
                 "{input}"
             );
         }
+        let both: Reference = "r.example:5000/a/b:1.0@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse().unwrap();
+        assert_eq!(both.registry, "r.example:5000");
+        assert_eq!(both.repository, "a/b");
+        assert_eq!(both.tag.as_deref(), Some("1.0"));
+        assert!(both.identifier().starts_with("sha256:"));
+        assert_eq!(both.repo_str(), "r.example:5000/a/b");
+        assert_eq!(both.with_tag("2").to_string(), "r.example:5000/a/b:2");
+        let hub: Reference = "docker.io/x/y".parse().unwrap();
+        assert_eq!(
+            (hub.registry.as_str(), hub.repository.as_str()),
+            ("index.docker.io", "x/y")
+        );
+        assert_eq!(hub.identifier(), "latest");
+        let err = "Bad/Name".parse::<Reference>().unwrap_err().to_string();
+        assert!(err.contains("\"Bad/Name\""), "{err}");
         for bad in [
             "",
             "UPPER/case",

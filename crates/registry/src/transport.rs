@@ -61,6 +61,12 @@ impl Transports {
             }
     }
 
+    /// Whether `registry` may fall back to plain http: insecure by flag, or (as in
+    /// go-containerregistry) a loopback or private address.
+    fn may_use_http(&self, registry: &str, side: Side) -> bool {
+        self.insecure(registry, side) || is_local(registry)
+    }
+
     fn skip_verify(&self, registry: &str, side: Side) -> bool {
         self.opts
             .skip_tls_verify_registries
@@ -99,29 +105,102 @@ impl Transports {
         b.build().map_err(|e| Error::Tls(e.to_string()))
     }
 
-    /// The endpoint for `registry`: https, or for an insecure registry https when it answers
-    /// and plain http otherwise.
+    /// The endpoint for `registry`: https, or for an insecure (or local) registry https when
+    /// it answers and plain http otherwise. Decided once per registry and side.
     pub async fn endpoint(&self, registry: &str, side: Side) -> Result<Endpoint, Error> {
         let key = (registry.to_string(), side);
         if let Some(e) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(e);
         }
         let http = self.build_client(registry, side)?;
-        let mut base = format!("https://{registry}");
-        if self.insecure(registry, side) {
-            let probe = http
-                .get(format!("{base}/v2/"))
-                .timeout(std::time::Duration::from_secs(5))
-                .send()
-                .await;
-            if probe.is_err() {
-                base = format!("http://{registry}");
+        let https = format!("https://{registry}");
+        let http_base = format!("http://{registry}");
+        // Without an answer either way, use https and decide again next time.
+        let (base, decided) = if !self.may_use_http(registry, side) || answers(&http, &https).await
+        {
+            (https, true)
+        } else if answers(&http, &http_base).await {
+            (http_base, true)
+        } else {
+            (https, false)
+        };
+        let ep = Endpoint { http, base };
+        if decided {
+            if let Ok(mut c) = self.cache.lock() {
+                c.insert(key, ep.clone());
             }
         }
-        let ep = Endpoint { http, base };
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(key, ep.clone());
-        }
         Ok(ep)
+    }
+}
+
+/// Whether `base` speaks the distribution API: `/v2/` answers 200 or 401. A TLS registry
+/// probed over http answers 400, so it keeps https and its certificate error surfaces.
+async fn answers(http: &reqwest::Client, base: &str) -> bool {
+    let probe = http
+        .get(format!("{base}/v2/"))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await;
+    matches!(probe.map(|r| r.status().as_u16()), Ok(200 | 401))
+}
+
+/// A loopback or RFC 1918 host (with or without a port), or `localhost`.
+fn is_local(registry: &str) -> bool {
+    let host = match registry.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => registry.rsplit_once(':').map_or(registry, |(h, _)| h),
+    };
+    if host == "localhost" {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_hosts() {
+        for h in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "10.1.2.3",
+            "192.168.0.9:80",
+            "[::1]:5000",
+        ] {
+            assert!(is_local(h), "{h}");
+        }
+        for h in [
+            "gcr.io",
+            "8.8.8.8:443",
+            "index.docker.io",
+            "localhost.example.com",
+        ] {
+            assert!(!is_local(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn flags_per_side_and_registry() {
+        let t = Transports::new(Options {
+            insecure_pull: true,
+            insecure_registries: vec!["a.example".into()],
+            skip_tls_verify_push: true,
+            skip_tls_verify_registries: vec!["b.example".into()],
+            ..Options::default()
+        });
+        assert!(t.insecure("x.example", Side::Pull));
+        assert!(!t.insecure("x.example", Side::Push));
+        assert!(t.insecure("a.example", Side::Push));
+        assert!(t.skip_verify("x.example", Side::Push));
+        assert!(!t.skip_verify("x.example", Side::Pull));
+        assert!(t.skip_verify("b.example", Side::Pull));
     }
 }

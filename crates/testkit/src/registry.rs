@@ -8,6 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug)]
@@ -21,7 +23,10 @@ pub struct Registry {
     pub addr: String,
     pub ca_cert: Option<PathBuf>,
     pub auth: Auth,
+    /// The client certificate and key a mutual-TLS registry requires.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
     child: Child,
+    token: Option<TokenServer>,
     dir: tempfile::TempDir,
 }
 
@@ -41,8 +46,14 @@ fn run(cmd: &mut Command) -> Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
-/// A self-signed certificate for 127.0.0.1: (cert, key).
+/// A self-signed server certificate for 127.0.0.1: (cert, key).
 pub fn self_signed(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
+    certificate(dir, name, "serverAuth")
+}
+
+/// A self-signed certificate with extended key usage `eku`: (cert, key).
+fn certificate(dir: &Path, name: &str, eku: &str) -> Result<(PathBuf, PathBuf)> {
+    let usage = format!("extendedKeyUsage={eku}");
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
     run(Command::new("openssl")
@@ -61,7 +72,7 @@ pub fn self_signed(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
             "-addext",
             "basicConstraints=critical,CA:FALSE",
             "-addext",
-            "extendedKeyUsage=serverAuth",
+            &usage,
             "-keyout",
         ])
         .arg(&key)
@@ -72,6 +83,15 @@ pub fn self_signed(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
 
 impl Registry {
     pub fn start(auth: Auth, tls: bool) -> Result<Registry> {
+        Registry::launch(auth, tls, false)
+    }
+
+    /// A TLS registry that also requires a client certificate (see `client_cert`).
+    pub fn start_mtls(auth: Auth) -> Result<Registry> {
+        Registry::launch(auth, true, true)
+    }
+
+    fn launch(auth: Auth, tls: bool, mtls: bool) -> Result<Registry> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
@@ -80,6 +100,7 @@ impl Registry {
             dir.path().join("data").display()
         );
         let mut ca_cert = None;
+        let mut token = None;
         if tls {
             let (cert, key) = self_signed(dir.path(), "tls")?;
             config.push_str(&format!(
@@ -88,6 +109,12 @@ impl Registry {
                 key.display()
             ));
             ca_cert = Some(cert);
+        }
+        let mut client_cert = None;
+        if mtls {
+            let (cert, key) = certificate(dir.path(), "client", "clientAuth")?;
+            config.push_str(&format!("    clientcas:\n      - {}\n", cert.display()));
+            client_cert = Some((cert, key));
         }
         match &auth {
             Auth::None => {}
@@ -102,7 +129,9 @@ impl Registry {
             }
             Auth::Token { user, password } => {
                 let (cert, key) = self_signed(dir.path(), "token")?;
-                let realm = TokenServer::start(user, password, &cert, &key)?;
+                let server = TokenServer::start(user, password, &cert, &key)?;
+                let realm = server.realm.clone();
+                token = Some(server);
                 config.push_str(&format!(
                     "auth:\n  token:\n    realm: {realm}\n    service: testkit-registry\n    issuer: testkit\n    rootcertbundle: {}\n",
                     cert.display()
@@ -123,23 +152,49 @@ impl Registry {
             addr,
             ca_cert,
             auth,
+            client_cert,
             child,
+            token,
             dir,
         };
         reg.wait_ready()?;
         Ok(reg)
     }
 
+    /// Waits until `/v2/` answers (for TLS, until the port accepts connections).
     fn wait_ready(&self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if TcpStream::connect(&self.addr).is_ok() {
-                return Ok(());
+            if let Ok(mut s) = TcpStream::connect(&self.addr) {
+                if self.ca_cert.is_some() {
+                    return Ok(());
+                }
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut answer = String::new();
+                let asked = write!(s, "GET /v2/ HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr);
+                if asked.is_ok()
+                    && BufReader::new(s).read_line(&mut answer).is_ok()
+                    && answer.starts_with("HTTP/1.")
+                {
+                    return Ok(());
+                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
         bail!("registry on {} did not start: {log}", self.addr)
+    }
+
+    /// How many requests the token service has answered (0 without one).
+    pub fn token_requests(&self) -> usize {
+        self.token
+            .as_ref()
+            .map_or(0, |t| t.issued.load(Ordering::SeqCst))
+    }
+
+    /// The token service's realm URL, for a token-auth registry.
+    pub fn token_realm(&self) -> Option<&str> {
+        self.token.as_ref().map(|t| t.realm.as_str())
     }
 
     pub fn url(&self) -> String {
@@ -176,12 +231,19 @@ impl Drop for Registry {
 }
 
 /// A token service: GET /token with basic credentials answers an RS256 JWT for the scopes.
-struct TokenServer;
+/// Dropping it stops its thread.
+struct TokenServer {
+    realm: String,
+    addr: std::net::SocketAddr,
+    stop: Arc<AtomicBool>,
+    issued: Arc<AtomicUsize>,
+}
 
 impl TokenServer {
-    fn start(user: &str, password: &str, cert: &Path, key: &Path) -> Result<String> {
+    fn start(user: &str, password: &str, cert: &Path, key: &Path) -> Result<TokenServer> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
-        let realm = format!("http://{}/token", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        let realm = format!("http://{addr}/token");
         let pem = std::fs::read_to_string(cert)?;
         let der_b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         let expected = format!(
@@ -189,20 +251,51 @@ impl TokenServer {
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
         let key = key.to_path_buf();
+        let refresh = password.to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let issued = Arc::new(AtomicUsize::new(0));
+        let count = issued.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let _ = serve_token(stream, &expected, &der_b64, &key);
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = serve_token(stream, &expected, &refresh, &der_b64, &key);
             }
         });
-        Ok(realm)
+        Ok(TokenServer {
+            realm,
+            addr,
+            stop,
+            issued,
+        })
     }
 }
 
-fn serve_token(mut stream: TcpStream, expected: &str, x5c: &str, key: &Path) -> Result<()> {
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// Answers one token request: GET with basic credentials and `scope` query parameters, or
+/// an OAuth2 POST form with `grant_type=refresh_token` whose refresh token is the password.
+fn serve_token(
+    mut stream: TcpStream,
+    expected: &str,
+    refresh: &str,
+    x5c: &str,
+    key: &Path,
+) -> Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut authorized = false;
+    let mut content_length = 0usize;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
@@ -212,28 +305,42 @@ fn serve_token(mut stream: TcpStream, expected: &str, x5c: &str, key: &Path) -> 
             if k.eq_ignore_ascii_case("authorization") && v.trim() == expected {
                 authorized = true;
             }
+            if k.eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
         }
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("");
-    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut params = target.split_once('?').map_or("", |(_, q)| q).to_string();
+    if request_line.starts_with("POST ") {
+        let mut body = vec![0u8; content_length.min(1 << 16)];
+        std::io::Read::read_exact(&mut reader, &mut body)?;
+        params = String::from_utf8_lossy(&body).into_owned();
+    }
     let mut service = String::new();
     let mut access = Vec::new();
-    for pair in query.split('&') {
+    let (mut grant, mut token) = (String::new(), String::new());
+    for pair in params.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = urldecode(v);
         match k {
             "service" => service = v,
+            "grant_type" => grant = v,
+            "refresh_token" => token = v,
             "scope" => {
-                let parts: Vec<&str> = v.split(':').collect();
-                if parts.len() == 3 {
-                    let actions: Vec<&str> = parts[2].split(',').collect();
-                    access.push(
-                        serde_json::json!({"type": parts[0], "name": parts[1], "actions": actions}),
-                    );
+                for scope in v.split(' ') {
+                    let parts: Vec<&str> = scope.split(':').collect();
+                    if parts.len() == 3 {
+                        let actions: Vec<&str> = parts[2].split(',').collect();
+                        access.push(serde_json::json!({"type": parts[0], "name": parts[1], "actions": actions}));
+                    }
                 }
             }
             _ => {}
         }
+    }
+    if grant == "refresh_token" && token == refresh {
+        authorized = true;
     }
     if !authorized {
         stream.write_all(
