@@ -1,19 +1,33 @@
 //! Runs the executor as a Pod would: in fresh mount and pid namespaces (`unshare`), chrooted
 //! into a throwaway root that holds /kaniko/executor, with the context bind-mounted at
-//! /workspace, /proc mounted anew and /dev bound. Every mount is private to the namespace,
-//! so nothing is mounted or written on the host's `/`.
+//! /workspace, a fresh /proc (the executor is pid 1), a minimal /dev and a read-only /sys.
+//! Every mount is private to the namespace and dies with it, so nothing is mounted or
+//! written on the host's `/`; the executor unpacks images over the sandbox root instead.
 
-use anyhow::{Context, Result};
+mod cleanup;
+mod helper;
+
+use anyhow::{bail, Context, Result};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
+/// How long a run may take before it is killed, unless [`Sandbox::timeout`] says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A throwaway pod-like root for one or more executor runs; removed on drop.
 pub struct Sandbox {
     root: tempfile::TempDir,
     context: Option<PathBuf>,
     env: Vec<(String, String)>,
+    timeout: Duration,
+    /// The first error from a builder method, reported by `run`.
+    setup_error: Option<String>,
 }
 
+/// What the executor printed and its exit status (-1 if killed by a signal).
 #[derive(Clone, Debug)]
 pub struct Output {
     pub status: i32,
@@ -21,85 +35,104 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// The environment kaniko's image sets.
-const BASE_ENV: [(&str, &str); 6] = [
-    (
-        "PATH",
-        "/usr/local/bin:/kaniko:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-    ),
-    ("HOME", "/root"),
-    ("USER", "root"),
-    ("SSL_CERT_DIR", "/kaniko/ssl/certs"),
-    ("DOCKER_CONFIG", "/kaniko/.docker/"),
-    (
-        "DOCKER_CREDENTIAL_GCR_CONFIG",
-        "/kaniko/.config/gcloud/docker_credential_gcr_config.json",
-    ),
+/// Where the executor lives inside the root.
+pub const EXECUTOR: &str = "/kaniko/executor";
+
+/// Directories every sandbox root has.
+const DIRS: [&str; 10] = [
+    "kaniko/.docker",
+    "kaniko/ssl/certs",
+    "workspace",
+    "proc",
+    "dev",
+    "sys",
+    "tmp",
+    "etc",
+    "root",
+    "var/run",
 ];
 
 impl Sandbox {
-    /// A root with /kaniko/executor (a copy of `executor`) and a `/.dockerenv` marker.
+    /// A root with /kaniko/executor (a copy of `executor`), /kaniko/.docker/, the host's CA
+    /// bundle in /kaniko/ssl/certs, an empty /workspace, /etc/hosts, an empty
+    /// /etc/resolv.conf and a `/.dockerenv` marker.
     pub fn new(executor: &Path) -> Result<Sandbox> {
         let root = tempfile::Builder::new().prefix("sandbox-").tempdir()?;
-        for d in [
-            "kaniko/.docker",
-            "kaniko/ssl/certs",
-            "workspace",
-            "proc",
-            "dev",
-            "sys",
-            "tmp",
-            "etc",
-        ] {
-            std::fs::create_dir_all(root.path().join(d))?;
+        let r = root.path();
+        for d in DIRS {
+            std::fs::create_dir_all(r.join(d))?;
         }
-        std::fs::set_permissions(
-            root.path().join("tmp"),
-            std::fs::Permissions::from_mode(0o1777),
-        )?;
-        let exe = root.path().join("kaniko/executor");
+        std::fs::set_permissions(r.join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
+        let exe = r.join(EXECUTOR.trim_start_matches('/'));
         std::fs::copy(executor, &exe).with_context(|| format!("copying {}", executor.display()))?;
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))?;
-        std::fs::write(root.path().join(".dockerenv"), "")?;
-        std::fs::write(root.path().join("etc/hosts"), "127.0.0.1 localhost\n")?;
-        std::fs::write(root.path().join("etc/resolv.conf"), "")?;
+        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if bundle.is_file() {
+            std::fs::copy(bundle, r.join("kaniko/ssl/certs/ca-certificates.crt"))?;
+        }
+        std::fs::write(r.join(".dockerenv"), "")?;
+        std::fs::write(r.join("etc/hosts"), "127.0.0.1 localhost\n::1 localhost\n")?;
+        std::fs::write(r.join("etc/resolv.conf"), "")?;
         Ok(Sandbox {
             root,
             context: None,
             env: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            setup_error: None,
         })
     }
 
     /// No container marker: the executor should think it runs on a host.
     pub fn without_container_marker(&mut self) -> &mut Self {
-        let _ = std::fs::remove_file(self.root.path().join(".dockerenv"));
+        let marker = self.root.path().join(".dockerenv");
+        if let Err(e) = std::fs::remove_file(marker) {
+            self.note(format!("removing /.dockerenv: {e}"));
+        }
         self
     }
 
+    /// The build context, bind-mounted at /workspace for each run.
     pub fn context(&mut self, dir: &Path) -> &mut Self {
         self.context = Some(dir.to_path_buf());
         self
     }
 
+    /// Writes /kaniko/.docker/config.json.
     pub fn docker_config(&mut self, json: &str) -> &mut Self {
-        self.file("kaniko/.docker/config.json", json.as_bytes())
+        self.file("/kaniko/.docker/config.json", json.as_bytes())
     }
 
-    /// Writes a file in the root (path relative to it).
+    /// Writes a file in the root (e.g. "/kaniko/ssl/certs/ca.crt"), making its parents.
     pub fn file(&mut self, path_in_root: &str, contents: &[u8]) -> &mut Self {
-        let p = self.root.path().join(path_in_root.trim_start_matches('/'));
-        if let Some(parent) = p.parent() {
-            let _ = std::fs::create_dir_all(parent);
+        let rel = path_in_root.trim_start_matches('/');
+        if rel.split('/').any(|c| c == "..") {
+            self.note(format!("{path_in_root}: `..` would leave the root"));
+            return self;
         }
-        let _ = std::fs::write(p, contents);
+        let p = self.root.path().join(rel);
+        let written = p
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&p, contents));
+        if let Err(e) = written {
+            self.note(format!("writing {path_in_root}: {e}"));
+        }
         self
     }
 
+    /// One more environment variable for the executor (after kaniko's own, so it wins).
     pub fn env(&mut self, k: &str, v: &str) -> &mut Self {
         self.env.push((k.into(), v.into()));
         self
     }
 
+    /// How long a run may take before it is killed (default ten minutes).
+    pub fn timeout(&mut self, limit: Duration) -> &mut Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// The sandbox root on the host, to inspect what a build left.
     pub fn root(&self) -> &Path {
         self.root.path()
     }
@@ -109,46 +142,24 @@ impl Sandbox {
         self.run_with_stdin(args, None)
     }
 
-    /// Like `run`, with bytes on standard input.
+    /// Like [`run`](Self::run), with bytes on standard input.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
-        let script = r#"set -e
-root=$1; ctx=$2; shift 2
-if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount --rbind /sys "$root/sys"
-exec "$@""#;
-        let ctx = self
-            .context
-            .as_ref()
-            .map(|c| c.display().to_string())
-            .unwrap_or_default();
-        let mut cmd = Command::new("unshare");
-        cmd.args([
-            "--mount",
-            "--pid",
-            "--fork",
-            "--propagation",
-            "private",
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-            "sh",
-        ]);
-        cmd.arg(self.root.path()).arg(&ctx);
-        cmd.arg("/usr/bin/env").arg("-i");
-        for (k, v) in BASE_ENV
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .chain(self.env.iter().cloned())
-        {
-            cmd.arg(format!("{k}={v}"));
+        self.run_program(EXECUTOR, args, stdin)
+    }
+
+    /// Runs another program of the root (a path inside it) the same way; the tests use it
+    /// to reach a multi-call binary through a symlink named after the applet.
+    pub fn run_program(
+        &self,
+        program: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Result<Output> {
+        if let Some(e) = &self.setup_error {
+            bail!("sandbox set-up failed: {e}");
         }
-        cmd.arg("/usr/bin/unshare")
-            .arg(format!("--root={}", self.root.path().display()))
-            .arg("--wd=/workspace");
-        cmd.arg("/kaniko/executor").args(args);
+        let ctx = self.context.as_deref();
+        let mut cmd = helper::command(self.root.path(), ctx, &self.env, program, args);
         cmd.stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -156,15 +167,71 @@ exec "$@""#;
         });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().context("starting unshare")?;
-        if let (Some(data), Some(mut w)) = (stdin, child.stdin.take()) {
-            use std::io::Write;
-            w.write_all(data)?;
+        let feeder = child
+            .stdin
+            .take()
+            .zip(stdin.map(<[u8]>::to_vec))
+            .map(|(mut w, data)| {
+                // A write error means the executor stopped reading: its exit status tells why.
+                std::thread::spawn(move || {
+                    let _ = w.write_all(&data);
+                })
+            });
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let status = wait(&mut child, self.timeout);
+        if let Some(f) = feeder {
+            let _ = f.join();
         }
-        let out = child.wait_with_output()?;
-        Ok(Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        let out = Output {
+            status: status?,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
+        Ok(out)
+    }
+
+    fn note(&mut self, e: String) {
+        self.setup_error.get_or_insert(e);
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Waits for `child` up to `limit`; past it kills `unshare`, whose `--kill-child` takes the
+/// whole pid namespace down with it.
+fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s.code().unwrap_or(-1));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("the sandboxed executor ran longer than {limit:?} and was killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.root.disable_cleanup(true);
+        if let Err(e) = cleanup::remove_root(self.root.path()) {
+            eprintln!(
+                "testkit: could not remove sandbox {}: {e}",
+                self.root.path().display()
+            );
+        }
     }
 }

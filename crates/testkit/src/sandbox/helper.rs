@@ -1,0 +1,85 @@
+//! The command line that enters the sandbox: `unshare` makes private mount and pid
+//! namespaces, a small `sh` script mounts the pod-like file systems under the root, and
+//! `env -i … unshare --root` execs the executor chrooted, as pid 1, with a clean environment.
+
+use std::path::Path;
+use std::process::Command;
+
+/// The environment kaniko's image sets.
+pub(super) const BASE_ENV: [(&str, &str); 6] = [
+    (
+        "PATH",
+        "/usr/local/bin:/kaniko:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
+    ("HOME", "/root"),
+    ("USER", "root"),
+    ("SSL_CERT_DIR", "/kaniko/ssl/certs"),
+    ("DOCKER_CONFIG", "/kaniko/.docker/"),
+    (
+        "DOCKER_CREDENTIAL_GCR_CONFIG",
+        "/kaniko/.config/gcloud/docker_credential_gcr_config.json",
+    ),
+];
+
+/// Runs inside the new namespaces with `$1` the root and `$2` the context ("" for none),
+/// then execs the rest of its arguments. Every mount here is private to the namespace.
+/// /dev is a fresh tmpfs holding only the usual character devices (bound from the host's)
+/// so that nothing under it can reach the host's /dev; /sys is a read-only sysfs.
+const SCRIPT: &str = r#"set -eu
+root=$1; ctx=$2; shift 2
+if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+mount -t tmpfs -o nosuid,mode=755 tmpfs "$root/dev"
+for d in null zero full random urandom tty; do
+  : > "$root/dev/$d"
+  mount --bind "/dev/$d" "$root/dev/$d"
+done
+mkdir -m 1777 "$root/dev/shm"
+mount -t tmpfs -o nosuid,nodev tmpfs "$root/dev/shm"
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
+if ! mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys" 2>/dev/null; then
+  mount --rbind /sys "$root/sys"
+  mount -o remount,bind,ro "$root/sys"
+fi
+exec "$@""#;
+
+/// The host command that runs `program ARGS` (a path inside the root) in the sandbox.
+pub(super) fn command(
+    root: &Path,
+    context: Option<&Path>,
+    env: &[(String, String)],
+    program: &str,
+    args: &[&str],
+) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        SCRIPT,
+        "sandbox",
+    ]);
+    cmd.arg(root)
+        .arg(context.map(Path::as_os_str).unwrap_or_default());
+    cmd.args(["/usr/bin/env", "-i"]);
+    let base = BASE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    for (k, v) in base.chain(env.iter().cloned()) {
+        cmd.arg(format!("{k}={v}"));
+    }
+    cmd.arg("/usr/bin/unshare")
+        .arg(format!("--root={}", root.display()))
+        .arg("--wd=/workspace")
+        .arg(program)
+        .args(args);
+    cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    cmd
+}
