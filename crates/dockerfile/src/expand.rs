@@ -1,6 +1,7 @@
 //! Variable expansion with Docker's shell-word rules: quotes, escapes, `$v`, `${v}` and the
 //! modifiers `:- - :+ + :? ? # ## % %% / //` and `${#v}`.
 
+use crate::glob::{replace, trim};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +16,22 @@ impl fmt::Display for ExpandError {
 impl std::error::Error for ExpandError {}
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// How deeply `${...}` may nest (guards the stack against hostile input).
+const MAX_DEPTH: usize = 64;
+/// The longest word an expansion may produce (guards memory against `$a$a$a...`).
+const MAX_LEN: usize = 1 << 20;
+
+/// Appends an expansion result, refusing words over `MAX_LEN`.
+pub(crate) fn push_checked(s: &mut String, v: &str) -> Result<(), ExpandError> {
+    if s.len() + v.len() > MAX_LEN {
+        return Err(ExpandError(format!(
+            "expansion result longer than {MAX_LEN} bytes"
+        )));
+    }
+    s.push_str(v);
+    Ok(())
+}
 
 /// Expands one word (quotes removed, no splitting).
 pub fn expand_word(word: &str, escape: char, lookup: Lookup<'_>) -> Result<String, ExpandError> {
@@ -36,6 +53,7 @@ struct Lexer<'a> {
     pos: usize,
     escape: char,
     lookup: Lookup<'a>,
+    depth: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -45,6 +63,7 @@ impl<'a> Lexer<'a> {
             pos: 0,
             escape,
             lookup,
+            depth: 0,
         }
     }
 
@@ -88,13 +107,13 @@ impl<'a> Lexer<'a> {
                         // Unquoted expansions split on whitespace.
                         let mut parts = v.split(char::is_whitespace).peekable();
                         while let Some(p) = parts.next() {
-                            cur.push_str(p);
+                            push_checked(&mut cur, p)?;
                             if parts.peek().is_some() && !cur.is_empty() {
                                 words.push(std::mem::take(&mut cur));
                             }
                         }
                     } else {
-                        cur.push_str(&v);
+                        push_checked(&mut cur, &v)?;
                     }
                 }
                 c if c == self.escape => {
@@ -137,7 +156,10 @@ impl<'a> Lexer<'a> {
         loop {
             match self.next() {
                 Some('"') => return Ok(s),
-                Some('$') => s.push_str(&self.dollar()?),
+                Some('$') => {
+                    let v = self.dollar()?;
+                    push_checked(&mut s, &v)?;
+                }
                 Some(c) if c == self.escape => match self.peek() {
                     Some(n) if n == '"' || n == '$' || n == self.escape => {
                         self.pos += 1;
@@ -188,18 +210,19 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// The word after a modifier, up to the closing brace (itself expanded).
+    /// The word after a modifier, up to the first unquoted closing brace (itself expanded;
+    /// like Docker, braces do not nest: `${U:-{a}}` is `{a` then a literal `}`).
     fn modifier_word(&mut self, stop_at_slash: bool) -> Result<String, ExpandError> {
         let mut s = String::new();
-        let mut depth = 0;
         loop {
             match self.peek() {
                 None => return Err(ExpandError("syntax error: missing '}'".into())),
-                Some('}') if depth == 0 => return Ok(s),
-                Some('/') if stop_at_slash && depth == 0 => return Ok(s),
+                Some('}') => return Ok(s),
+                Some('/') if stop_at_slash => return Ok(s),
                 Some('$') => {
                     self.pos += 1;
-                    s.push_str(&self.dollar()?);
+                    let v = self.dollar()?;
+                    push_checked(&mut s, &v)?;
                 }
                 Some('\'') => {
                     self.pos += 1;
@@ -216,9 +239,6 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 Some(c) => {
-                    if c == '{' {
-                        depth += 1;
-                    }
                     self.pos += 1;
                     s.push(c);
                 }
@@ -226,7 +246,26 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// After `${`: one substitution, at most `MAX_DEPTH` deep.
     fn braced(&mut self) -> Result<String, ExpandError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ExpandError(format!(
+                "bad substitution: nested more than {MAX_DEPTH} deep"
+            )));
+        }
+        self.depth += 1;
+        let r = self.substitution();
+        self.depth -= 1;
+        let v = r?;
+        if v.len() > MAX_LEN {
+            return Err(ExpandError(format!(
+                "expansion result longer than {MAX_LEN} bytes"
+            )));
+        }
+        Ok(v)
+    }
+
+    fn substitution(&mut self) -> Result<String, ExpandError> {
         let length = self.peek() == Some('#');
         if length {
             self.pos += 1;
@@ -323,7 +362,7 @@ impl<'a> Lexer<'a> {
                 }
                 let pat = self.modifier_word(false)?;
                 let v = value.unwrap_or_default();
-                trim(&v, &pat, c == '#', longest)
+                trim(&v, &pat, c == '#', longest)?
             }
             '/' => {
                 let all = self.peek() == Some('/');
@@ -337,7 +376,7 @@ impl<'a> Lexer<'a> {
                 } else {
                     String::new()
                 };
-                replace(&value.unwrap_or_default(), &pat, &rep, all)
+                replace(&value.unwrap_or_default(), &pat, &rep, all)?
             }
             other => {
                 return Err(ExpandError(format!(
@@ -350,104 +389,6 @@ impl<'a> Lexer<'a> {
             _ => Err(ExpandError("syntax error: missing '}'".into())),
         }
     }
-}
-
-/// Removes the shortest or longest prefix (or suffix) matching the glob `pat`.
-fn trim(v: &str, pat: &str, prefix: bool, longest: bool) -> String {
-    let idx: Vec<usize> = v
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(v.len()))
-        .collect();
-    let cands: Box<dyn Iterator<Item = usize>> = if longest == prefix {
-        Box::new(idx.clone().into_iter().rev())
-    } else {
-        Box::new(idx.clone().into_iter())
-    };
-    for i in cands {
-        let (part, rest) = if prefix {
-            (&v[..i], &v[i..])
-        } else {
-            (&v[i..], &v[..i])
-        };
-        if glob(pat, part) {
-            return rest.to_string();
-        }
-    }
-    v.to_string()
-}
-
-fn replace(v: &str, pat: &str, rep: &str, all: bool) -> String {
-    if pat.is_empty() {
-        return v.to_string();
-    }
-    let mut out = String::new();
-    let mut i = 0;
-    let mut replaced = false;
-    let bytes_idx: Vec<usize> = v
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(v.len()))
-        .collect();
-    while i < v.len() {
-        if !replaced || all {
-            // Longest match starting at i.
-            let found = bytes_idx
-                .iter()
-                .rev()
-                .filter(|&&j| j > i)
-                .find(|&&j| glob(pat, &v[i..j]));
-            if let Some(&j) = found {
-                out.push_str(rep);
-                i = j;
-                replaced = true;
-                continue;
-            }
-        }
-        let ch = v[i..].chars().next().unwrap_or_default();
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
-}
-
-/// Shell glob: `*`, `?`, `[...]`, backslash escapes.
-fn glob(pat: &str, s: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    fn rec(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') => (0..=t.len()).any(|k| rec(&p[1..], &t[k..])),
-            Some('?') => !t.is_empty() && rec(&p[1..], &t[1..]),
-            Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && rec(&p[2..], &t[1..]),
-            Some('[') => {
-                let Some(end) = p.iter().skip(1).position(|&c| c == ']').map(|e| e + 1) else {
-                    return t.first() == Some(&'[') && rec(&p[1..], &t[1..]);
-                };
-                let Some(&c) = t.first() else { return false };
-                let class = &p[1..end];
-                let (neg, class) = match class.first() {
-                    Some('!') | Some('^') => (true, &class[1..]),
-                    _ => (false, class),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == '-' {
-                        hit |= class[i] <= c && c <= class[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= class[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != neg && rec(&p[end + 1..], &t[1..])
-            }
-            Some(&c) => t.first() == Some(&c) && rec(&p[1..], &t[1..]),
-        }
-    }
-    rec(&p, &t)
 }
 
 #[cfg(test)]

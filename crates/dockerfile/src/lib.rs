@@ -3,6 +3,8 @@
 //! the stage graph (`target`, `required_stages`) and the `--dryrun` plan.
 
 mod expand;
+mod flags;
+mod glob;
 mod lines;
 mod model;
 mod parser;
@@ -71,6 +73,19 @@ impl Dockerfile {
         target: usize,
         global: &GlobalScope,
     ) -> Result<BTreeSet<usize>, Error> {
+        // Names (lower case) to indexes, the first stage of a name winning.
+        let mut names = std::collections::HashMap::new();
+        for (i, st) in self.stages.iter().enumerate() {
+            if let Some(n) = &st.name {
+                names.entry(n.to_ascii_lowercase()).or_insert(i);
+            }
+        }
+        let find = |s: &str| {
+            names
+                .get(&s.to_ascii_lowercase())
+                .copied()
+                .or_else(|| s.parse::<usize>().ok().filter(|i| *i < self.stages.len()))
+        };
         let mut need = BTreeSet::new();
         let mut todo = vec![target];
         while let Some(i) = todo.pop() {
@@ -90,7 +105,7 @@ impl Dockerfile {
                 }
             }
             for r in refs {
-                if let Some(j) = self.stage_by_name_or_index(&r).filter(|j| *j < i) {
+                if let Some(j) = find(&r).filter(|j| *j < i) {
                     todo.push(j);
                 }
             }

@@ -1,6 +1,7 @@
 //! Logical lines → typed instructions: flags, exec and shell forms, heredocs, and the
 //! arguments of each of the eighteen instructions.
 
+use crate::flags::{bool_flag, mount, take_flags};
 use crate::lines::{split, Lines, Logical};
 use crate::model::*;
 use crate::Error;
@@ -17,16 +18,13 @@ pub fn parse(text: &str) -> Result<Dockerfile, Error> {
         stages: Vec::new(),
     };
     let mut any = false;
+    let mut names = std::collections::HashSet::new();
     while let Some(logical) = lines.next_logical() {
         any = true;
         if keyword(&logical.text).0.eq_ignore_ascii_case("FROM") {
             let stage = from(&logical, df.stages.len(), escape)?;
             if let Some(n) = &stage.name {
-                if df
-                    .stages
-                    .iter()
-                    .any(|s| s.name.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(n)))
-                {
+                if !names.insert(n.clone()) {
                     return Err(Error::new(
                         logical.line,
                         format!("duplicate stage name {n:?}"),
@@ -52,8 +50,11 @@ pub fn parse(text: &str) -> Result<Dockerfile, Error> {
             },
         }
     }
-    if !any || df.stages.is_empty() {
+    if !any {
         return Err(Error::new(1, "file with no instructions"));
+    }
+    if df.stages.is_empty() {
+        return Err(Error::new(1, "dockerfile contains no stages to build"));
     }
     Ok(df)
 }
@@ -80,7 +81,8 @@ fn from(l: &Logical, index: usize, _escape: char) -> Result<Stage, Error> {
             if !valid {
                 return Err(Error::new(l.line, format!("invalid name for build stage: {n:?}, name can't start with a number or contain symbols")));
             }
-            (b.to_string(), Some(n.to_string()))
+            // Docker keeps stage names in lower case.
+            (b.to_string(), Some(n.to_ascii_lowercase()))
         }
         _ => {
             return Err(Error::new(
@@ -99,52 +101,8 @@ fn from(l: &Logical, index: usize, _escape: char) -> Result<Stage, Error> {
     })
 }
 
-/// Leading `--name[=value]` flags, checked against `allowed`; a repeated flag keeps all values joined by '\n'.
-fn take_flags<'a>(
-    rest: &'a str,
-    line: usize,
-    allowed: &[&str],
-) -> Result<(BTreeMap<String, String>, &'a str), Error> {
-    let mut flags = BTreeMap::new();
-    let mut rest = rest.trim_start();
-    while let Some(body) = rest.strip_prefix("--") {
-        let end = body.find(char::is_whitespace).unwrap_or(body.len());
-        let token = &body[..end];
-        if token.is_empty() {
-            break;
-        }
-        let (name, value) = match token.split_once('=') {
-            Some((n, v)) => (n, v.to_string()),
-            None => (token, String::from("true")),
-        };
-        if !allowed.contains(&name) {
-            return Err(Error::new(line, format!("unknown flag: --{name}")));
-        }
-        flags
-            .entry(name.to_string())
-            .and_modify(|v: &mut String| {
-                v.push('\n');
-                v.push_str(&value);
-            })
-            .or_insert(value);
-        rest = body[end..].trim_start();
-    }
-    Ok((flags, rest))
-}
-
-fn bool_flag(flags: &BTreeMap<String, String>, name: &str, line: usize) -> Result<bool, Error> {
-    match flags.get(name).map(String::as_str) {
-        None => Ok(false),
-        Some("true") | Some("1") => Ok(true),
-        Some("false") | Some("0") => Ok(false),
-        Some(v) => Err(Error::new(
-            line,
-            format!("invalid value {v:?} for --{name}: want true or false"),
-        )),
-    }
-}
-
-/// The `<<NAME` markers in an instruction's text: (name, strip_tabs, expand).
+/// The `<<NAME` markers in an instruction's text: (name, strip_tabs, expand). A marker
+/// starts a word (optionally after a file descriptor number, as in `3<<EOF`).
 fn heredoc_markers(text: &str) -> Vec<(String, bool, bool)> {
     let b: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -158,7 +116,7 @@ fn heredoc_markers(text: &str) -> Vec<(String, bool, bool)> {
             None if c == '\'' || c == '"' => quote = Some(c),
             None if c == '<'
                 && b[i + 1] == '<'
-                && (i == 0 || b[i - 1] != '<')
+                && at_word_start(&b, i)
                 && b.get(i + 2) != Some(&'<') =>
             {
                 let mut j = i + 2;
@@ -174,7 +132,7 @@ fn heredoc_markers(text: &str) -> Vec<(String, bool, bool)> {
                     _ => None,
                 };
                 let start = j;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == '_') {
+                while j < b.len() && is_heredoc_name_char(b[j]) {
                     j += 1;
                 }
                 if j > start && (q.is_none() || b.get(j) == q.as_ref()) {
@@ -188,6 +146,19 @@ fn heredoc_markers(text: &str) -> Vec<(String, bool, bool)> {
         i += 1;
     }
     out
+}
+
+/// Whether position `i` begins a word, allowing a leading file descriptor number.
+fn at_word_start(b: &[char], i: usize) -> bool {
+    let mut j = i;
+    while j > 0 && b[j - 1].is_ascii_digit() {
+        j -= 1;
+    }
+    j == 0 || b[j - 1].is_whitespace()
+}
+
+fn is_heredoc_name_char(c: char) -> bool {
+    !c.is_whitespace() && !"<>|;&()'\"`$".contains(c)
 }
 
 fn read_heredocs(text: &str, l: &Logical, lines: &mut Lines<'_>) -> Result<Vec<Heredoc>, Error> {
@@ -214,7 +185,7 @@ fn command_line(rest: &str) -> CommandLine {
             return CommandLine::Exec(v);
         }
     }
-    CommandLine::Shell(rest.trim_start().to_string())
+    CommandLine::Shell(t.to_string())
 }
 
 /// Splits on whitespace outside quotes, keeping quotes and escapes (for later expansion).
@@ -423,11 +394,8 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
                     },
                 })
                 .collect::<Vec<_>>();
-            if let Some(a) = args.iter().find(|a| a.name.is_empty()) {
-                return Err(Error::new(
-                    line,
-                    format!("ARG names can not be blank: {:?}", a.default),
-                ));
+            if args.iter().any(|a| a.name.is_empty()) {
+                return Err(Error::new(line, "ARG names can not be blank"));
             }
             Instruction::Arg(args)
         }
@@ -446,6 +414,9 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
                 Ok(v) if t.starts_with('[') => v,
                 _ => words(t, escape).map_err(|e| Error::new(line, format!("VOLUME: {e}")))?,
             };
+            if vols.is_empty() {
+                return Err(Error::new(line, "VOLUME requires at least one argument"));
+            }
             if vols.iter().any(|v| v.trim().is_empty()) {
                 return Err(Error::new(
                     line,
@@ -587,61 +558,12 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             };
             Instruction::Onbuild(Box::new(command(&inner, lines, escape)?))
         }
-        _ => return Err(Error::new(line, format!("unknown instruction: {kw}"))),
+        _ => return Err(Error::new(line, format!("unknown instruction: {upper}"))),
     };
     Ok(Command {
         line,
         original: l.text.trim().to_string(),
         instruction,
-    })
-}
-
-fn mount(spec: &str, line: usize) -> Result<Mount, Error> {
-    let mut kind = MountKind::Bind;
-    let mut options = BTreeMap::new();
-    let (mut target, mut source, mut from) = (None, None, None);
-    for part in spec.split(',').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').map_or((part, "true"), |(k, v)| (k, v));
-        match k.to_ascii_lowercase().as_str() {
-            "type" => {
-                kind = match v {
-                    "bind" => MountKind::Bind,
-                    "cache" => MountKind::Cache,
-                    "tmpfs" => MountKind::Tmpfs,
-                    "secret" => MountKind::Secret,
-                    "ssh" => MountKind::Ssh,
-                    _ => return Err(Error::new(line, format!("unsupported mount type {v:?}"))),
-                }
-            }
-            "target" | "dst" | "destination" => target = Some(v.to_string()),
-            "source" | "src" => source = Some(v.to_string()),
-            "from" => from = Some(v.to_string()),
-            "id" | "readonly" | "ro" | "rw" | "readwrite" | "sharing" | "mode" | "uid" | "gid"
-            | "size" | "required" | "env" => {
-                options.insert(k.to_ascii_lowercase(), v.to_string());
-            }
-            other => {
-                return Err(Error::new(
-                    line,
-                    format!("unexpected key '{other}' in '{part}'"),
-                ))
-            }
-        }
-    }
-    if let Some(s) = options.get("sharing") {
-        if !["shared", "private", "locked"].contains(&s.as_str()) {
-            return Err(Error::new(line, format!("unsupported sharing value {s:?}")));
-        }
-    }
-    if target.is_none() && !matches!(kind, MountKind::Secret | MountKind::Ssh) {
-        return Err(Error::new(line, "mount target must be specified"));
-    }
-    Ok(Mount {
-        kind,
-        target,
-        source,
-        from,
-        options,
     })
 }
 

@@ -23,7 +23,11 @@ pub fn plan(
             .as_deref()
             .map(|n| format!(" AS {n}"))
             .unwrap_or_default();
-        out.push(format!("stage {i}: FROM {base}{name}"));
+        let platform = global
+            .expand_platform(stage)?
+            .map(|p| format!("--platform={p} "))
+            .unwrap_or_default();
+        out.push(format!("stage {i}: FROM {platform}{base}{name}"));
         let mut scope = StageScope::new(&global, &[]);
         for c in &stage.commands {
             let instr = scope.expand(c)?;

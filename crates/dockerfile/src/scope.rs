@@ -5,7 +5,7 @@
 use crate::expand::{expand_word, expand_words};
 use crate::model::*;
 use crate::Error;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// `--build-arg` values.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -165,34 +165,60 @@ impl GlobalScope {
     }
 }
 
+/// Names in first-set order with their latest values, found by hash (a stage with
+/// thousands of ENV or ARG lines stays linear).
+#[derive(Clone, Debug, Default)]
+struct Ordered<V> {
+    items: Vec<(String, V)>,
+    index: HashMap<String, usize>,
+}
+
+impl<V> Ordered<V> {
+    fn get(&self, k: &str) -> Option<&V> {
+        self.index.get(k).map(|&i| &self.items[i].1)
+    }
+
+    /// Sets `k`, keeping its first position.
+    fn set(&mut self, k: &str, v: V) {
+        match self.index.get(k) {
+            Some(&i) => self.items[i].1 = v,
+            None => {
+                self.index.insert(k.to_string(), self.items.len());
+                self.items.push((k.to_string(), v));
+            }
+        }
+    }
+}
+
 /// Variables inside one stage.
 #[derive(Clone, Debug)]
 pub struct StageScope {
     escape: char,
     global: GlobalScope,
-    env: Vec<(String, String)>,
-    args: Vec<(String, Option<String>)>,
+    env: Ordered<String>,
+    args: Ordered<Option<String>>,
 }
 
 impl StageScope {
     pub fn new(global: &GlobalScope, base_env: &[(String, String)]) -> StageScope {
+        let mut env = Ordered::default();
+        for (k, v) in base_env {
+            env.set(k, v.clone());
+        }
         StageScope {
             escape: global.escape,
             global: global.clone(),
-            env: base_env.to_vec(),
-            args: Vec::new(),
+            env,
+            args: Ordered::default(),
         }
     }
 
+    /// ENV first, then the latest declaration of an ARG.
     pub fn lookup(&self, k: &str) -> Option<String> {
-        if let Some((_, v)) = self.env.iter().rev().find(|(n, _)| n == k) {
-            return Some(v.clone());
+        match self.env.get(k) {
+            Some(v) => Some(v.clone()),
+            None => self.args.get(k).cloned().flatten(),
         }
-        self.args
-            .iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .and_then(|(_, v)| v.clone())
     }
 
     fn word(&self, w: &str, line: usize) -> Result<String, Error> {
@@ -299,15 +325,12 @@ impl StageScope {
                         (None, Some(d)) => Some(d.clone()),
                         (None, None) => self.global.lookup(&a.name),
                     };
-                    self.args.push((a.name.clone(), value));
+                    self.args.set(&a.name, value);
                 }
             }
             Instruction::Env(kvs) => {
                 for (k, v) in kvs {
-                    match self.env.iter_mut().find(|(n, _)| n == k) {
-                        Some(slot) => slot.1 = v.clone(),
-                        None => self.env.push((k.clone(), v.clone())),
-                    }
+                    self.env.set(k, v.clone());
                 }
             }
             _ => {}
@@ -316,15 +339,15 @@ impl StageScope {
 
     /// ENV values in order (what the image config gets).
     pub fn env(&self) -> Vec<(String, String)> {
-        self.env.clone()
+        self.env.items.clone()
     }
 
-    /// What a RUN sees: ENV plus declared ARGs with values, ENV winning.
+    /// What a RUN sees: ENV plus declared ARGs with values (latest declaration), ENV winning.
     pub fn run_env(&self) -> Vec<(String, String)> {
-        let mut out = self.env.clone();
-        for (k, v) in &self.args {
+        let mut out = self.env.items.clone();
+        for (k, v) in &self.args.items {
             if let Some(v) = v {
-                if !out.iter().any(|(n, _)| n == k) {
+                if self.env.get(k).is_none() {
                     out.push((k.clone(), v.clone()));
                 }
             }
