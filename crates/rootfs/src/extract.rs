@@ -2,100 +2,137 @@
 //! directories, every entry type, owners, modes, mtimes and xattrs. Every name is resolved
 //! inside the root, and entries whose resolved path is ignored are skipped.
 
+use crate::fsops::{remove_any, set_mtime, set_xattr};
 use crate::resolve::{host_path, resolve_in_root};
 use crate::{Error, FileTable, IgnoreList};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use tar::EntryType;
 
-const WHITEOUT: &str = ".wh.";
-const OPAQUE: &str = ".wh..wh..opq";
+const WHITEOUT: &[u8] = b".wh.";
+const META_PREFIX: &[u8] = b".wh..wh.";
+const OPAQUE: &[u8] = b".wh..wh..opq";
+const COPY_BUF: usize = 1 << 20;
 
+/// Counts of what one layer did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExtractStats {
+    /// Entries read from the tar (whiteouts included).
     pub entries: u64,
+    /// Entries left out: ignored targets, unsupported types, invalid names.
     pub skipped: u64,
+    /// Whiteouts and opaque markers applied.
     pub whiteouts: u64,
 }
 
-/// Extracts `tar_stream` over `root`. Entries reaching ignored paths are skipped.
+/// Extracts `tar_stream` over `root`. Entries reaching ignored paths are skipped. With a
+/// table, every path the layer touched is recorded in it once the layer is complete.
 pub fn extract_layer<R: Read>(
     tar_stream: R,
     root: &Path,
     ignore: &IgnoreList,
-    mut table: Option<&mut FileTable>,
+    table: Option<&mut FileTable>,
 ) -> Result<ExtractStats, Error> {
+    let mut x = Extractor {
+        root,
+        ignore,
+        stats: ExtractStats::default(),
+        dir_times: Vec::new(),
+        last_parent: None,
+        parent_made: None,
+        touched: HashSet::new(),
+        extra: Vec::new(),
+        removed: Vec::new(),
+        buf: vec![0u8; COPY_BUF],
+    };
     let mut archive = tar::Archive::new(tar_stream);
-    let mut stats = ExtractStats::default();
-    let mut dir_times: Vec<(PathBuf, i64)> = Vec::new();
-    // The last (tar parent, resolved parent): entries come grouped by directory. Cleared
-    // whenever an entry could change how a path resolves (links, removals, replacements).
-    let mut last_parent: Option<(PathBuf, PathBuf)> = None;
     for entry in archive.entries().map_err(Error::Tar)? {
-        let mut entry = entry.map_err(Error::Tar)?;
+        let entry = entry.map_err(Error::Tar)?;
+        x.entry(entry)?;
+    }
+    x.finish(table)
+}
+
+struct Extractor<'a> {
+    root: &'a Path,
+    ignore: &'a IgnoreList,
+    stats: ExtractStats,
+    /// Directory mtimes, set last (creating children changes them).
+    dir_times: Vec<(PathBuf, i64)>,
+    /// The last (tar parent, resolved parent): entries come grouped by directory. Cleared
+    /// whenever an entry could change how a path resolves (links, removals, replacements).
+    last_parent: Option<(PathBuf, PathBuf)>,
+    /// The resolved parent last made sure to exist (cleared with `last_parent`).
+    parent_made: Option<PathBuf>,
+    /// Container paths written by this layer and their ancestors: whiteouts and opaque
+    /// markers apply to lower layers only, so they spare these.
+    touched: HashSet<PathBuf>,
+    /// Other paths whose metadata this layer changed (parents of whiteouts, link targets).
+    extra: Vec<PathBuf>,
+    /// Trees removed by this layer (to forget in the table).
+    removed: Vec<PathBuf>,
+    buf: Vec<u8>,
+}
+
+impl Extractor<'_> {
+    fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), Error> {
         let raw = entry.path_bytes().into_owned();
         let name = clean(&raw);
         let Some(file_name) = name.file_name().map(OsStr::to_os_string) else {
-            continue;
+            return Ok(()); // the root itself, or a name ending in `..`
         };
-        let raw_parent = name.parent().unwrap_or(Path::new("/"));
-        let parent = match &last_parent {
-            Some((raw, resolved)) if raw == raw_parent => resolved.clone(),
-            _ => {
-                let resolved = resolve_in_root(root, raw_parent, true)
-                    .map_err(|e| Error::Entry(display(&raw), e.to_string()))?;
-                last_parent = Some((raw_parent.to_path_buf(), resolved.clone()));
-                resolved
-            }
-        };
-        stats.entries += 1;
+        self.stats.entries += 1;
+        let parent = self.parent_of(&name, &raw)?;
         let fname = file_name.as_bytes();
-        if fname == OPAQUE.as_bytes() {
-            stats.whiteouts += 1;
-            last_parent = None;
-            if !ignore.is_ignored(&parent) {
-                clear_dir(root, &parent, ignore)?;
-            }
-            continue;
+        if fname == OPAQUE {
+            return self.opaque(&parent);
         }
-        if let Some(hidden) = fname.strip_prefix(WHITEOUT.as_bytes()) {
-            stats.whiteouts += 1;
-            last_parent = None;
-            let target = parent.join(OsStr::from_bytes(hidden));
-            if ignore.paths().iter().any(|i| i.starts_with(&target)) {
-                clear_dir(root, &target, ignore)?;
-            } else if !ignore.is_ignored(&target) {
-                remove_any(&host_path(root, &target))?;
-                if let Some(t) = table.as_deref_mut() {
-                    t.remove_tree(&target);
-                }
-            }
-            continue;
+        if fname.starts_with(META_PREFIX) {
+            self.stats.skipped += 1; // aufs metadata (`.wh..wh.plnk` ...)
+            return Ok(());
+        }
+        if let Some(hidden) = fname.strip_prefix(WHITEOUT) {
+            return self.whiteout(&parent, hidden);
         }
         let target = parent.join(&file_name);
-        if last_parent
+        if self
+            .last_parent
             .as_ref()
             .is_some_and(|(raw, res)| raw.starts_with(&name) || res.starts_with(&target))
         {
-            last_parent = None;
+            self.invalidate();
         }
-        if ignore.is_ignored(&target) {
-            stats.skipped += 1;
-            continue;
-        }
-        let host = host_path(root, &target);
-        let host_parent = host_path(root, &parent);
-        fs::create_dir_all(&host_parent).map_err(Error::io("creating", &host_parent))?;
         let header = entry.header().clone();
-        let mode = header.mode().unwrap_or(0o644) & 0o7777;
         let kind = header.entry_type();
-        if !matches!(kind, EntryType::Regular | EntryType::Continuous) {
-            last_parent = None;
+        if self.ignore.is_ignored(&target) {
+            tracing::debug!(
+                "skipping {} (ignored path {})",
+                lossy(&raw),
+                target.display()
+            );
+            self.stats.skipped += 1;
+            return Ok(());
         }
+        if kind != EntryType::Directory && self.ignore.has_ignored_below(&target) {
+            tracing::debug!("skipping {}: would replace an ignored path", lossy(&raw));
+            self.stats.skipped += 1;
+            return Ok(());
+        }
+        if !matches!(kind, EntryType::Regular | EntryType::Continuous) {
+            self.invalidate();
+        }
+        let host = host_path(self.root, &target);
+        let host_parent = host_path(self.root, &parent);
+        if self.parent_made.as_deref() != Some(parent.as_path()) {
+            fs::create_dir_all(&host_parent).map_err(Error::io("creating", &host_parent))?;
+            self.parent_made = Some(parent.clone());
+        }
+        let mode = header.mode().unwrap_or(0o644) & 0o7777;
         match kind {
             EntryType::Directory => match fs::symlink_metadata(&host) {
                 Ok(m) if m.is_dir() => {}
@@ -106,59 +143,38 @@ pub fn extract_layer<R: Read>(
                 Err(_) => fs::create_dir(&host).map_err(Error::io("creating", &host))?,
             },
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                remove_any(&host)?;
+                self.replace(&target, &host)?;
                 let mut f = fs::File::create(&host).map_err(Error::io("creating", &host))?;
-                io::copy(&mut entry, &mut f).map_err(Error::io("writing", &host))?;
+                loop {
+                    let n = entry.read(&mut self.buf).map_err(Error::Tar)?;
+                    if n == 0 {
+                        break;
+                    }
+                    f.write_all(&self.buf[..n])
+                        .map_err(Error::io("writing", &host))?;
+                }
             }
             EntryType::Symlink => {
-                let link = header
-                    .link_name_bytes()
-                    .map(|b| b.into_owned())
-                    .unwrap_or_default();
-                remove_any(&host)?;
+                let link = header.link_name_bytes().unwrap_or_default().into_owned();
+                self.replace(&target, &host)?;
                 std::os::unix::fs::symlink(OsStr::from_bytes(&link), &host)
                     .map_err(Error::io("symlinking", &host))?;
             }
             EntryType::Link => {
-                let link = header
-                    .link_name_bytes()
-                    .map(|b| b.into_owned())
-                    .unwrap_or_default();
-                let lname = clean(&link);
-                let lparent = resolve_in_root(root, lname.parent().unwrap_or(Path::new("/")), true)
-                    .map_err(|e| Error::Entry(display(&raw), e.to_string()))?;
-                let ltarget = lparent.join(lname.file_name().unwrap_or_default());
-                if ignore.is_ignored(&ltarget) {
-                    stats.skipped += 1;
-                    continue;
-                }
-                remove_any(&host)?;
-                fs::hard_link(host_path(root, &ltarget), &host)
-                    .map_err(Error::io("linking", &host))?;
-                continue; // metadata is the target's
+                let link = header.link_name_bytes().unwrap_or_default().into_owned();
+                return self.hardlink(&raw, &target, &host, &link);
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                remove_any(&host)?;
-                let sflag = match kind {
-                    EntryType::Char => nix::sys::stat::SFlag::S_IFCHR,
-                    EntryType::Block => nix::sys::stat::SFlag::S_IFBLK,
-                    _ => nix::sys::stat::SFlag::S_IFIFO,
-                };
-                let dev = nix::sys::stat::makedev(
-                    u64::from(header.device_major().ok().flatten().unwrap_or(0)),
-                    u64::from(header.device_minor().ok().flatten().unwrap_or(0)),
-                );
-                nix::sys::stat::mknod(
-                    &host,
-                    sflag,
-                    nix::sys::stat::Mode::from_bits_truncate(mode),
-                    dev,
-                )
-                .map_err(|e| Error::io("mknod", &host)(e.into()))?;
+                self.replace(&target, &host)?;
+                if !mknod(&host, kind, &header, mode)? {
+                    self.stats.skipped += 1;
+                    return Ok(());
+                }
             }
             _ => {
-                stats.skipped += 1;
-                continue;
+                tracing::debug!("skipping {}: unsupported entry type {kind:?}", lossy(&raw));
+                self.stats.skipped += 1;
+                return Ok(());
             }
         }
         let uid = header.uid().unwrap_or(0) as u32;
@@ -166,37 +182,211 @@ pub fn extract_layer<R: Read>(
         std::os::unix::fs::lchown(&host, Some(uid), Some(gid))
             .map_err(Error::io("chown", &host))?;
         if kind != EntryType::Symlink {
+            // After chown, which clears setuid/setgid bits.
             fs::set_permissions(&host, fs::Permissions::from_mode(mode))
                 .map_err(Error::io("chmod", &host))?;
         }
         if let Ok(Some(exts)) = entry.pax_extensions() {
             for ext in exts.flatten() {
                 if let Some(attr) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                    set_xattr(&host, attr, ext.value_bytes());
+                    if let Err(e) = set_xattr(&host, attr, ext.value_bytes()) {
+                        tracing::debug!("setting xattr on {}: {e}", host.display());
+                    }
                 }
             }
         }
         let mtime = header.mtime().unwrap_or(0) as i64;
         if kind == EntryType::Directory {
-            dir_times.push((host.clone(), mtime));
+            self.dir_times.push((host, mtime));
         } else {
             set_mtime(&host, mtime)?;
         }
-        if let Some(t) = table.as_deref_mut() {
-            t.record(root, &target);
+        self.touch(target);
+        Ok(())
+    }
+
+    /// Forgets cached resolutions: the entry at hand may change how paths resolve.
+    fn invalidate(&mut self) {
+        self.last_parent = None;
+        self.parent_made = None;
+    }
+
+    /// The resolved parent of a cleaned tar name (cached for runs of siblings).
+    fn parent_of(&mut self, name: &Path, raw: &[u8]) -> Result<PathBuf, Error> {
+        let raw_parent = name.parent().unwrap_or(Path::new("/"));
+        if let Some((r, resolved)) = &self.last_parent {
+            if r == raw_parent {
+                return Ok(resolved.clone());
+            }
+        }
+        let resolved = resolve_in_root(self.root, raw_parent, true)
+            .map_err(|e| Error::Entry(lossy(raw), e.to_string()))?;
+        self.last_parent = Some((raw_parent.to_path_buf(), resolved.clone()));
+        Ok(resolved)
+    }
+
+    /// Removes whatever is at `host` before a non-directory entry takes its place.
+    fn replace(&mut self, target: &Path, host: &Path) -> Result<(), Error> {
+        if remove_any(host)? {
+            self.removed.push(target.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn hardlink(
+        &mut self,
+        raw: &[u8],
+        target: &Path,
+        host: &Path,
+        link: &[u8],
+    ) -> Result<(), Error> {
+        let lname = clean(link);
+        let Some(lfile) = lname.file_name() else {
+            return Err(Error::Entry(lossy(raw), "hard link to a directory".into()));
+        };
+        let lparent = resolve_in_root(self.root, lname.parent().unwrap_or(Path::new("/")), true)
+            .map_err(|e| Error::Entry(lossy(raw), e.to_string()))?;
+        let ltarget = lparent.join(lfile);
+        if self.ignore.is_ignored(&ltarget) {
+            tracing::debug!(
+                "skipping {}: hard link to ignored {}",
+                lossy(raw),
+                ltarget.display()
+            );
+            self.stats.skipped += 1;
+            return Ok(());
+        }
+        if ltarget == target {
+            return Ok(());
+        }
+        self.replace(target, host)?;
+        let lhost = host_path(self.root, &ltarget);
+        fs::hard_link(&lhost, host).map_err(Error::io("linking", host))?;
+        // The metadata is the target's; its ctime (link count) changed.
+        self.extra.push(ltarget);
+        self.touch(target.to_path_buf());
+        Ok(())
+    }
+
+    /// `.wh.<name>`: removes `<name>` of lower layers, sparing ignored paths.
+    fn whiteout(&mut self, parent: &Path, hidden: &[u8]) -> Result<(), Error> {
+        self.invalidate();
+        if hidden.is_empty() || hidden == b"." || hidden == b".." {
+            self.stats.skipped += 1;
+            return Ok(());
+        }
+        self.stats.whiteouts += 1;
+        let target = parent.join(OsStr::from_bytes(hidden));
+        if self.ignore.is_ignored(&target) {
+            tracing::debug!("whiteout of ignored {} skipped", target.display());
+            return Ok(());
+        }
+        if self.touched.contains(&target) || self.ignore.has_ignored_below(&target) {
+            self.clear(&target)?;
+        } else {
+            remove_any(&host_path(self.root, &target))?;
+        }
+        self.removed.push(target.clone());
+        self.extra.push(target);
+        self.extra.push(parent.to_path_buf());
+        Ok(())
+    }
+
+    /// `.wh..wh..opq`: empties the directory of lower layers' content.
+    fn opaque(&mut self, dir: &Path) -> Result<(), Error> {
+        self.invalidate();
+        self.stats.whiteouts += 1;
+        if self.ignore.is_ignored(dir) {
+            return Ok(());
+        }
+        self.clear(dir)?;
+        self.removed.push(dir.to_path_buf());
+        self.extra.push(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Empties a container directory, keeping ignored paths and what this layer wrote.
+    fn clear(&self, dir: &Path) -> Result<(), Error> {
+        let host = host_path(self.root, dir);
+        match fs::symlink_metadata(&host) {
+            Ok(m) if m.is_dir() => {}
+            _ => return Ok(()), // never enter a symlink's target
+        }
+        let rd = fs::read_dir(&host).map_err(Error::io("listing", &host))?;
+        for e in rd {
+            let e = e.map_err(Error::io("listing", &host))?;
+            let child = dir.join(e.file_name());
+            if self.ignore.is_ignored(&child) {
+                continue;
+            }
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let keep = self.touched.contains(&child);
+            if is_dir && (keep || self.ignore.has_ignored_below(&child)) {
+                self.clear(&child)?;
+            } else if !keep {
+                remove_any(&e.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn touch(&mut self, target: PathBuf) {
+        let mut p = target.parent().map(Path::to_path_buf);
+        self.touched.insert(target);
+        while let Some(a) = p {
+            if a == Path::new("/") || !self.touched.insert(a.clone()) {
+                break;
+            }
+            p = a.parent().map(Path::to_path_buf);
         }
     }
-    for (dir, mtime) in dir_times.iter().rev() {
-        set_mtime(dir, *mtime)?;
+
+    /// Sets directory times and brings the table up to date.
+    fn finish(self, table: Option<&mut FileTable>) -> Result<ExtractStats, Error> {
+        for (dir, mtime) in self.dir_times.iter().rev() {
+            set_mtime(dir, *mtime)?;
+        }
+        if let Some(t) = table {
+            t.remove_trees(&self.removed);
+            for p in self.touched.iter().chain(&self.extra) {
+                t.record(self.root, p);
+            }
+        }
+        Ok(self.stats)
     }
-    Ok(stats)
 }
 
-fn display(raw: &[u8]) -> String {
+/// Creates a device or fifo; `Ok(false)` when not permitted here (no CAP_MKNOD).
+fn mknod(host: &Path, kind: EntryType, header: &tar::Header, mode: u32) -> Result<bool, Error> {
+    use nix::sys::stat::{makedev, Mode, SFlag};
+    let sflag = match kind {
+        EntryType::Char => SFlag::S_IFCHR,
+        EntryType::Block => SFlag::S_IFBLK,
+        _ => SFlag::S_IFIFO,
+    };
+    let dev = makedev(
+        u64::from(header.device_major().ok().flatten().unwrap_or(0)),
+        u64::from(header.device_minor().ok().flatten().unwrap_or(0)),
+    );
+    match nix::sys::stat::mknod(host, sflag, Mode::from_bits_truncate(mode), dev) {
+        Ok(()) => Ok(true),
+        Err(nix::errno::Errno::EPERM) => {
+            tracing::warn!(
+                "cannot create device {}: not permitted, skipped",
+                host.display()
+            );
+            Ok(false)
+        }
+        Err(e) => Err(Error::io("mknod", host)(e.into())),
+    }
+}
+
+fn lossy(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
 
-/// A tar name as a container-absolute path (`./a/b/` → `/a/b`).
+/// A tar name as a container-absolute path (`./a/b/` → `/a/b`); `..` is kept for the
+/// resolver, which never climbs above the root.
 fn clean(raw: &[u8]) -> PathBuf {
     let mut out = PathBuf::from("/");
     for c in Path::new(OsStr::from_bytes(raw)).components() {
@@ -207,76 +397,4 @@ fn clean(raw: &[u8]) -> PathBuf {
         }
     }
     out
-}
-
-fn set_mtime(host: &Path, mtime: i64) -> Result<(), Error> {
-    let t = nix::sys::time::TimeSpec::new(mtime, 0);
-    nix::sys::stat::utimensat(
-        None,
-        host,
-        &t,
-        &t,
-        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-    )
-    .map_err(|e| Error::io("setting times of", host)(e.into()))
-}
-
-fn set_xattr(host: &Path, name: &[u8], value: &[u8]) {
-    let (Ok(p), Ok(n)) = (
-        std::ffi::CString::new(host.as_os_str().as_bytes()),
-        std::ffi::CString::new(name),
-    ) else {
-        return;
-    };
-    // SAFETY: valid C strings and a value buffer with its length.
-    let rc = unsafe {
-        libc::lsetxattr(
-            p.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!(
-            "setting xattr on {}: {}",
-            host.display(),
-            io::Error::last_os_error()
-        );
-    }
-}
-
-/// Removes a file, link or whole directory tree (never following links); absent is fine.
-pub(crate) fn remove_any(host: &Path) -> Result<(), Error> {
-    match fs::symlink_metadata(host) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(host).map_err(Error::io("removing", host)),
-        Ok(_) => fs::remove_file(host).map_err(Error::io("removing", host)),
-        Err(_) => Ok(()),
-    }
-}
-
-/// Empties a directory, keeping ignored paths below it.
-fn clear_dir(root: &Path, dir: &Path, ignore: &IgnoreList) -> Result<(), Error> {
-    let host = host_path(root, dir);
-    let Ok(rd) = fs::read_dir(&host) else {
-        return Ok(());
-    };
-    for e in rd.flatten() {
-        let child = dir.join(e.file_name());
-        if ignore.is_ignored(&child) {
-            continue;
-        }
-        if ignore.paths().iter().any(|i| i.starts_with(&child)) {
-            clear_dir(root, &child, ignore)?;
-        } else {
-            remove_any(&e.path())?;
-        }
-    }
-    Ok(())
-}
-
-/// Deletes everything under `root` but the ignored paths (between stages, `--cleanup`).
-pub fn clean_root(root: &Path, ignore: &IgnoreList) -> Result<(), Error> {
-    clear_dir(root, Path::new("/"), ignore)
 }

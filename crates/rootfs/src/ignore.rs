@@ -34,13 +34,35 @@ impl IgnoreList {
 
     /// Whether the container path, or a directory above it, is ignored.
     pub fn is_ignored(&self, container_path: &Path) -> bool {
+        if self.paths.is_empty() {
+            return false;
+        }
+        if is_clean(container_path) {
+            // The common case (walks, resolved paths): no allocation.
+            return self.paths.iter().any(|i| container_path.starts_with(i));
+        }
         let p = normalize(container_path);
         self.paths.iter().any(|i| p.starts_with(i))
+    }
+
+    /// Whether an ignored path lies strictly below `container_path` (replacing or removing
+    /// it must then spare them).
+    pub fn has_ignored_below(&self, container_path: &Path) -> bool {
+        let p = normalize(container_path);
+        self.paths.iter().any(|i| i != &p && i.starts_with(&p))
     }
 
     pub fn paths(&self) -> &[PathBuf] {
         &self.paths
     }
+}
+
+/// Absolute with no `.` or `..` components.
+fn is_clean(p: &Path) -> bool {
+    use std::path::Component;
+    p.has_root()
+        && p.components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
 }
 
 fn normalize(p: &Path) -> PathBuf {
@@ -89,5 +111,15 @@ mod tests {
         assert!(l.is_ignored(Path::new("/work space/x")));
         assert!(!l.is_ignored(Path::new("/etc")));
         assert!(!l.is_ignored(Path::new("/processes")));
+        assert!(l.has_ignored_below(Path::new("/")));
+        assert!(!l.has_ignored_below(Path::new("/proc")));
+        assert!(!l.has_ignored_below(Path::new("/etc")));
+        assert_eq!(l.paths().len(), 2, "the root mount is never ignored");
+        assert!(l.is_ignored(Path::new("/etc/../proc/x")));
+        assert!(
+            l.is_ignored(Path::new("proc")),
+            "relative paths are taken from the root"
+        );
+        assert!(!l.is_ignored(Path::new("/proc/../etc")));
     }
 }

@@ -2,13 +2,16 @@
 //! ones, written as tar → compress → file in one streaming pass that hashes both the tar
 //! (diff_id) and the compressed bytes (digest).
 
+use crate::fsops::xattrs;
 use crate::resolve::host_path;
+use crate::tarwriter::{EntryMeta, TarWriter};
 use crate::{Changes, Compression, Error};
 use image::{Digest, Sha256Writer};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::fs;
-use std::io::{self, BufWriter, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::io::{BufWriter, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -62,7 +65,11 @@ pub fn write_layer(
         }
         Compression::Zstd => {
             let level = if opts.level < 0 { 3 } else { opts.level };
-            let enc = zstd::stream::write::Encoder::new(out, level)
+            let mut enc = zstd::stream::write::Encoder::new(out, level)
+                .map_err(Error::io("compressing", &path))?;
+            // Worker threads on all cores; the output does not depend on their number.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+            enc.multithread(threads)
                 .map_err(Error::io("compressing", &path))?;
             let (enc, diff) = write_tar(root, changes, opts, enc)?;
             (diff, enc.finish())
@@ -84,104 +91,133 @@ pub fn write_layer(
     })
 }
 
-/// Writes the tar into `w`; returns `w` and the tar's digest.
+/// One tar entry to write: a path of the root, or a whiteout.
+enum Item {
+    Path,
+    Whiteout,
+}
+
+/// Writes the tar into `w`; returns `w` and the tar's digest. Entries are sorted by path:
+/// changed paths with their parent directories, and whiteouts for deleted paths.
 fn write_tar<W: Write>(
     root: &Path,
     changes: &Changes,
     opts: &LayerOptions,
     w: W,
 ) -> Result<(W, Digest), Error> {
-    let mut tar = tar::Builder::new(Sha256Writer::new(w));
-    tar.follow_symlinks(false);
-    let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut tar = TarWriter::new(Sha256Writer::new(w));
+    let mut items: BTreeMap<PathBuf, Item> = BTreeMap::new();
     for p in &changes.entries {
         for a in p.ancestors() {
-            if a != Path::new("/") {
-                paths.insert(a.to_path_buf());
+            if a == Path::new("/") || items.contains_key(a) {
+                break;
             }
+            items.insert(a.to_path_buf(), Item::Path);
         }
     }
-    let mut whiteouts: BTreeSet<PathBuf> = BTreeSet::new();
     for d in &changes.deleted {
-        let name = d.file_name().map(|n| n.as_bytes()).unwrap_or_default();
-        let mut wh = b".wh.".to_vec();
-        wh.extend_from_slice(name);
-        let parent = d.parent().unwrap_or(Path::new("/"));
-        whiteouts.insert(parent.join(std::ffi::OsStr::from_bytes(&wh)));
+        let (Some(name), Some(parent)) = (d.file_name(), d.parent()) else {
+            continue;
+        };
+        let mut wh = OsString::from(".wh.");
+        wh.push(name);
+        items.insert(parent.join(wh), Item::Whiteout);
         for a in parent.ancestors() {
-            if a != Path::new("/") && fs::symlink_metadata(host_path(root, a)).is_ok() {
-                paths.insert(a.to_path_buf());
+            if a == Path::new("/") || items.contains_key(a) {
+                break;
+            }
+            if fs::symlink_metadata(host_path(root, a)).is_ok() {
+                items.insert(a.to_path_buf(), Item::Path);
             }
         }
     }
-    let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
-    for p in &paths {
-        append(&mut tar, root, p, opts, &mut links)?;
+    let mut links: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+    for (p, item) in &items {
+        match item {
+            Item::Path => append(&mut tar, root, p, opts, &mut links)?,
+            Item::Whiteout => {
+                let m = EntryMeta {
+                    name: rel(p).to_vec(),
+                    kind: Some(tar::EntryType::Regular),
+                    mode: 0o644,
+                    ..Default::default()
+                };
+                tar.append(&m, None)
+                    .map_err(Error::io("adding to layer", p.as_path()))?;
+            }
+        }
     }
-    for wh in &whiteouts {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(0);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        tar.append_data(&mut h, rel(wh), io::empty())
-            .map_err(Error::Tar)?;
-    }
-    let sw = tar.into_inner().map_err(Error::Tar)?;
+    let sw = tar.finish().map_err(Error::Tar)?;
     let (w, digest, _) = sw.finish();
     Ok((w, digest))
 }
 
-fn rel(p: &Path) -> &Path {
-    p.strip_prefix("/").unwrap_or(p)
+/// A container path as a tar name (no leading `/`).
+fn rel(p: &Path) -> &[u8] {
+    let b = p.as_os_str().as_bytes();
+    b.strip_prefix(b"/").unwrap_or(b)
 }
 
 fn append<W: Write>(
-    tar: &mut tar::Builder<W>,
+    tar: &mut TarWriter<W>,
     root: &Path,
     p: &Path,
     opts: &LayerOptions,
-    links: &mut HashMap<(u64, u64), PathBuf>,
+    links: &mut HashMap<(u64, u64), Vec<u8>>,
 ) -> Result<(), Error> {
     let host = host_path(root, p);
     let Ok(m) = fs::symlink_metadata(&host) else {
-        return Ok(());
+        return Ok(()); // gone since the snapshot
     };
+    let err = Error::io("adding to layer", &host);
     let ft = m.file_type();
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(m.mode() & 0o7777);
-    h.set_uid(u64::from(m.uid()));
-    h.set_gid(u64::from(m.gid()));
-    h.set_mtime(if opts.reproducible {
-        0
-    } else {
-        m.mtime().max(0) as u64
-    });
-    h.set_size(0);
-    let name = rel(p);
-    let err = |e| Error::io("adding to layer", &host)(e);
+    let mut e = EntryMeta {
+        name: rel(p).to_vec(),
+        mode: m.mode() & 0o7777,
+        uid: u64::from(m.uid()),
+        gid: u64::from(m.gid()),
+        mtime: if opts.reproducible {
+            0
+        } else {
+            m.mtime().max(0) as u64
+        },
+        ..Default::default()
+    };
+    if !ft.is_symlink() {
+        match xattrs(&host) {
+            Ok(x) => e.xattrs = x,
+            Err(err) => tracing::debug!("reading xattrs of {}: {err}", host.display()),
+        }
+    }
     if ft.is_dir() {
-        h.set_entry_type(tar::EntryType::Directory);
-        tar.append_data(&mut h, name, io::empty()).map_err(err)
+        e.kind = Some(tar::EntryType::Directory);
+        e.name.push(b'/');
+        tar.append(&e, None).map_err(err)?;
     } else if ft.is_symlink() {
-        h.set_entry_type(tar::EntryType::Symlink);
-        let target = fs::read_link(&host).map_err(err)?;
-        tar.append_link(&mut h, name, target).map_err(err)
+        e.kind = Some(tar::EntryType::Symlink);
+        e.link = fs::read_link(&host)
+            .map_err(Error::io("reading link", &host))?
+            .into_os_string()
+            .into_vec();
+        tar.append(&e, None).map_err(err)?;
     } else if ft.is_file() {
         if m.nlink() > 1 {
             if let Some(first) = links.get(&(m.dev(), m.ino())) {
-                h.set_entry_type(tar::EntryType::Link);
-                return tar.append_link(&mut h, name, rel(first)).map_err(err);
+                e.kind = Some(tar::EntryType::Link);
+                e.link = first.clone();
+                e.xattrs.clear();
+                return tar.append(&e, None).map(|_| ()).map_err(err);
             }
-            links.insert((m.dev(), m.ino()), p.to_path_buf());
+            links.insert((m.dev(), m.ino()), e.name.clone());
         }
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(m.size());
-        let f = fs::File::open(&host).map_err(err)?;
-        tar.append_data(&mut h, name, io::BufReader::with_capacity(1 << 20, f))
-            .map_err(err)
+        e.kind = Some(tar::EntryType::Regular);
+        e.size = m.size();
+        let mut f = fs::File::open(&host).map_err(Error::io("opening", &host))?;
+        if tar.append(&e, Some(&mut f)).map_err(err)? {
+            tracing::warn!("{} shrank while it was read; zero-padded", host.display());
+        }
     } else {
-        let kind = if ft.is_char_device() {
+        e.kind = Some(if ft.is_char_device() {
             tar::EntryType::Char
         } else if ft.is_block_device() {
             tar::EntryType::Block
@@ -189,13 +225,13 @@ fn append<W: Write>(
             tar::EntryType::Fifo
         } else {
             return Ok(()); // sockets are not layer content
-        };
-        h.set_entry_type(kind);
+        });
         let rdev = m.rdev();
-        h.set_device_major(nix::sys::stat::major(rdev) as u32)
-            .map_err(err)?;
-        h.set_device_minor(nix::sys::stat::minor(rdev) as u32)
-            .map_err(err)?;
-        tar.append_data(&mut h, name, io::empty()).map_err(err)
+        e.dev = (
+            nix::sys::stat::major(rdev) as u32,
+            nix::sys::stat::minor(rdev) as u32,
+        );
+        tar.append(&e, None).map_err(err)?;
     }
+    Ok(())
 }

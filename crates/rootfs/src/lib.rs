@@ -5,15 +5,18 @@
 mod compress;
 mod error;
 mod extract;
+mod fsops;
 mod ignore;
 mod layer;
 mod pipeline;
 mod resolve;
 mod snapshot;
+mod tarwriter;
 
 pub use compress::{decompressor, Compression};
 pub use error::Error;
-pub use extract::{clean_root, extract_layer, ExtractStats};
+pub use extract::{extract_layer, ExtractStats};
+pub use fsops::clean_root;
 pub use ignore::IgnoreList;
 pub use layer::{write_layer, LayerBlob, LayerOptions};
 pub use pipeline::{ParallelGzWriter, ReadAhead};

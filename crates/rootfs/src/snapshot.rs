@@ -2,9 +2,9 @@
 //! as changed when its inode, size, mtime, ctime, mode or owner differ (`time` mode: mtime
 //! only); contents are never read to decide.
 
-use crate::resolve::host_path;
+use crate::resolve::{host_path, resolve_in_root};
 use crate::{Error, IgnoreList};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +40,10 @@ impl Meta {
         }
     }
 
+    fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+
     fn differs(&self, other: &Meta, mode: SnapshotMode) -> bool {
         match mode {
             SnapshotMode::Time => self.mtime != other.mtime,
@@ -63,16 +67,39 @@ pub struct FileTable {
 }
 
 impl FileTable {
-    /// Records the current metadata of a container path.
+    /// Records the current metadata of a container path (forgets it when it is gone).
     pub fn record(&mut self, root: &Path, p: &Path) {
-        if let Ok(m) = std::fs::symlink_metadata(host_path(root, p)) {
-            self.files.insert(p.to_path_buf(), Meta::of(&m));
+        if p == Path::new("/") {
+            return; // the root itself is never layer content
+        }
+        match std::fs::symlink_metadata(host_path(root, p)) {
+            Ok(m) => {
+                self.files.insert(p.to_path_buf(), Meta::of(&m));
+            }
+            Err(_) => {
+                self.files.remove(p);
+            }
         }
     }
 
     /// Forgets a path and everything below it.
     pub fn remove_tree(&mut self, p: &Path) {
-        self.files.retain(|k, _| !k.starts_with(p));
+        self.remove_trees(std::slice::from_ref(&p.to_path_buf()));
+    }
+
+    /// Forgets several paths and everything below them, in one pass over the table.
+    pub fn remove_trees(&mut self, roots: &[PathBuf]) {
+        if roots.is_empty() {
+            return;
+        }
+        let set: HashSet<&Path> = roots.iter().map(PathBuf::as_path).collect();
+        self.files
+            .retain(|k, _| !k.ancestors().any(|a| set.contains(a)));
+    }
+
+    /// Whether the table knows the container path.
+    pub fn contains(&self, p: &Path) -> bool {
+        self.files.contains_key(p)
     }
 
     pub fn len(&self) -> usize {
@@ -129,6 +156,7 @@ impl Snapshotter {
         let host_start = host_path(&self.root, start);
         let walker = walkdir::WalkDir::new(&host_start)
             .follow_links(false)
+            .follow_root_links(false)
             .into_iter();
         let root = &self.root;
         let ignore = &self.ignore;
@@ -181,13 +209,14 @@ impl Snapshotter {
             .keys()
             .filter(|p| !now.contains_key(*p))
             .collect();
-        // Only the topmost deleted path needs a whiteout.
+        // Only the topmost deleted path needs a whiteout, and none is needed below a path
+        // that is now a file or a link (the new entry hides the old tree).
         let deleted: Vec<PathBuf> = gone
             .iter()
             .filter(|p| {
-                !p.ancestors()
-                    .skip(1)
-                    .any(|a| gone.contains(&a.to_path_buf()))
+                !p.ancestors().skip(1).any(|a| {
+                    gone.contains(&a.to_path_buf()) || now.get(a).is_some_and(|m| !m.is_dir())
+                })
             })
             .map(|p| (*p).clone())
             .collect();
@@ -195,20 +224,33 @@ impl Snapshotter {
         Ok(Changes { entries, deleted })
     }
 
-    /// The given container paths (recursively), for COPY/ADD: no full walk.
+    /// The given container paths (recursively), for COPY/ADD: no full walk. Each path is
+    /// resolved inside the root first; a symlink to a directory brings its target's tree.
+    /// Parent directories are recorded too (the layer carries them).
     pub fn take_paths(&mut self, paths: &[PathBuf]) -> Result<Changes, Error> {
         let mut entries = BTreeSet::new();
         for p in paths {
-            if self.ignore.is_ignored(p) {
-                continue;
-            }
-            for (c, m) in self.walk(p)? {
-                self.table.files.insert(c.clone(), m);
-                entries.insert(c);
-            }
-            if let Ok(m) = std::fs::symlink_metadata(host_path(&self.root, p)) {
-                self.table.files.insert(p.clone(), Meta::of(&m));
-                entries.insert(p.clone());
+            let own = resolve_in_root(&self.root, p, false)
+                .map_err(Error::io("resolving", p.as_path()))?;
+            let followed = resolve_in_root(&self.root, p, true)
+                .map_err(Error::io("resolving", p.as_path()))?;
+            for start in [own, followed] {
+                if self.ignore.is_ignored(&start) || entries.contains(&start) {
+                    continue;
+                }
+                for (c, m) in self.walk(&start)? {
+                    self.table.files.insert(c.clone(), m);
+                    entries.insert(c);
+                }
+                if let Ok(m) = std::fs::symlink_metadata(host_path(&self.root, &start)) {
+                    self.table.files.insert(start.clone(), Meta::of(&m));
+                    entries.insert(start.clone());
+                }
+                for a in start.ancestors().skip(1) {
+                    if a != Path::new("/") {
+                        self.table.record(&self.root, a);
+                    }
+                }
             }
         }
         Ok(Changes {
