@@ -20,9 +20,10 @@ fn digest_files_hold_the_pushed_digest() {
     let ctx = simple(&reg);
     let d1 = format!("{}/test/out:a", reg.addr);
     let d2 = format!("{}/test/other:b", reg.addr);
-    let (sb, _) = build_ok(
+    let (sb, out) = build_ok(
         ctx.path(),
         &[
+            "--verbosity=debug",
             "-d",
             &d1,
             "--destination",
@@ -40,6 +41,9 @@ fn digest_files_hold_the_pushed_digest() {
         digest.starts_with("sha256:") && digest.len() == 71,
         "{digest}"
     );
+    // The base layer is mounted from library/busybox, not sent again.
+    let mounted = format!("from {}/library/busybox", reg.addr);
+    assert!(out.stderr.contains(&mounted), "{}", out.stderr);
     for (repo, tag) in [("test/out", "a"), ("test/other", "b")] {
         let i = testkit::images::inspect(&reg.addr, &format!("{repo}:{tag}")).unwrap();
         assert_eq!(i["Digest"], digest.as_str());

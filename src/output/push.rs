@@ -34,15 +34,10 @@ pub async fn push_all(
                     if client.blob_exists(dest, &layer.desc.digest).await? {
                         return Ok(());
                     }
-                    let mount = (from.registry == dest.registry).then_some(from);
-                    if let Some(m) = mount {
-                        // A mount needs no local copy; the empty path is only read if the mount is refused.
-                        if let Ok(registry::Uploaded::Mounted) = client
-                            .upload_blob(dest, &layer.desc, Path::new("/nonexistent"), Some(m))
-                            .await
-                        {
-                            return Ok(());
-                        }
+                    // Same registry: mount the base layer instead of sending it.
+                    if client.mount_blob(dest, from, &layer.desc.digest).await? {
+                        tracing::debug!("Mounted {} from {}", layer.desc.digest, from.repo_str());
+                        return Ok(());
                     }
                     let path = cache.path(client, layer).await?;
                     client

@@ -75,6 +75,20 @@ impl Client {
         Ok(Some(absolute(resp.url(), loc)))
     }
 
+    /// Mounts a blob of `from` (same registry) into `r` without sending its bytes; false
+    /// when the registry declines (the upload session it opened instead is left to expire).
+    pub async fn mount_blob(
+        &self,
+        r: &Reference,
+        from: &Reference,
+        digest: &Digest,
+    ) -> Result<bool, Error> {
+        if from.registry != r.registry {
+            return Ok(false);
+        }
+        Ok(self.start_upload(r, digest, Some(from)).await?.is_none())
+    }
+
     /// Uploads a blob from a file unless the repository has it (or can mount it from
     /// `mount_from`, same registry only). Each retry restarts the upload from the POST.
     pub async fn upload_blob(
