@@ -273,7 +273,7 @@ impl Builder<'_> {
                 let abs = crate::context::glob::clean(&abs);
                 let abs = format!("/{abs}");
                 self.config.config.working_dir = Some(abs.clone());
-                let existed = run_host(&self.settings.root, &abs).is_dir();
+                let existed = super::run::host_path(&self.settings.root, &abs).is_dir();
                 copy::mkdir_all(&self.settings.root, &abs, None)
                     .map_err(|e| BuildError::step(cmd, e))?;
                 if existed {
@@ -485,10 +485,6 @@ impl HistorySource for &str {
     fn command(&self) -> Option<&Command> {
         None
     }
-}
-
-fn run_host(root: &std::path::Path, inside: &str) -> std::path::PathBuf {
-    super::run::host_path(root, inside)
 }
 
 /// ADD <url>: the file name and its contents, checked against `--checksum` when given.
