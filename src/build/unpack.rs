@@ -19,23 +19,38 @@ pub async fn unpack(
     // Open the next layer's stream while the current one extracts.
     let mut pending = None;
     let layers = &base.manifest.layers;
+    let diff_ids = &base.config.rootfs.diff_ids;
     for (i, layer) in layers.iter().enumerate() {
+        let open = |l: &'_ image::Descriptor| {
+            let (digest, size) = (l.digest.clone(), l.size);
+            async move {
+                client
+                    .blob_reader_sized(&base.reference, &digest, Some(size))
+                    .await
+            }
+        };
         let reader = match pending.take() {
             Some(r) => r,
-            None => client.blob_reader(&base.reference, &layer.digest).await?,
+            None => open(layer).await?,
         };
-        let next = layers
-            .get(i + 1)
-            .map(|l| client.blob_reader(&base.reference, &l.digest));
+        let next = layers.get(i + 1).map(open);
         let (root, ignore) = (root.clone(), ignore.clone());
         let digest = layer.digest.clone();
+        let diff_id: image::Digest = diff_ids
+            .get(i)
+            .ok_or_else(|| BuildError::Other(format!("layer {digest} has no diff_id")))?
+            .parse()
+            .map_err(|e| BuildError::Other(format!("layer {digest}: {e}")))?;
         let bridge = SyncIoBridge::new(reader);
         let job = tokio::task::spawn_blocking(move || {
-            let input = rootfs::decompressor(BufReader::with_capacity(1 << 20, bridge))
-                .map_err(|e| BuildError::Other(format!("layer {digest}: {e}")))?;
-            // Decompression runs on its own thread while this one creates files.
+            let input =
+                rootfs::LayerStream::new(BufReader::with_capacity(1 << 20, bridge), Some(diff_id))
+                    .map_err(|e| BuildError::Other(format!("layer {digest}: {e}")))?;
+            // Decompression and both digest checks run on their own thread while this one
+            // creates files; a mismatch fails the extraction at the end of the stream.
             let input = rootfs::ReadAhead::new(input);
-            rootfs::extract_layer(input, &root, &ignore, Some(snap.table_mut()))?;
+            rootfs::extract_layer(input, &root, &ignore, Some(snap.table_mut()))
+                .map_err(|e| BuildError::Other(format!("layer {digest}: {e}")))?;
             Ok::<_, BuildError>(snap)
         });
         if let Some(next) = next {

@@ -1,7 +1,7 @@
 //! Content digests (`sha256:<hex>`), and a writer that hashes what passes through it.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
@@ -23,6 +23,22 @@ impl Digest {
     /// Wraps a finished sha256 hasher.
     pub fn from_sha256(h: Sha256) -> Digest {
         Digest(format!("sha256:{}", hex::encode(h.finalize())))
+    }
+
+    /// A hasher for this digest's algorithm (sha256 or sha512).
+    pub fn hasher(&self) -> Hasher {
+        if self.algorithm() == "sha512" {
+            Hasher::Sha512(Sha512::new())
+        } else {
+            Hasher::Sha256(Sha256::new())
+        }
+    }
+
+    /// The digest of `bytes` in this digest's algorithm.
+    pub fn of_same_kind(&self, bytes: &[u8]) -> Digest {
+        let mut h = self.hasher();
+        h.update(bytes);
+        h.finish()
     }
 
     pub fn algorithm(&self) -> &str {
@@ -82,6 +98,29 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
+/// A running hash in one of the algorithms a digest may name.
+#[derive(Clone)]
+pub enum Hasher {
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    pub fn finish(self) -> Digest {
+        match self {
+            Hasher::Sha256(h) => Digest::from_sha256(h),
+            Hasher::Sha512(h) => Digest(format!("sha512:{}", hex::encode(h.finalize()))),
+        }
+    }
+}
+
 /// Passes bytes to `inner` while hashing them and counting them.
 pub struct Sha256Writer<W> {
     inner: W,
@@ -136,6 +175,20 @@ mod tests {
         ] {
             assert!(bad.parse::<Digest>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hashes_in_the_digest_algorithm() {
+        let want512 = format!("sha512:{}", "0".repeat(128))
+            .parse::<Digest>()
+            .unwrap();
+        let got = want512.of_same_kind(b"abc");
+        assert_eq!(got.algorithm(), "sha512");
+        assert!(got.as_str().starts_with("sha512:ddaf35a193617aba"), "{got}");
+        assert_eq!(
+            Digest::sha256(b"abc").of_same_kind(b"abc"),
+            Digest::sha256(b"abc")
+        );
     }
 
     #[test]

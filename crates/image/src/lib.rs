@@ -11,6 +11,6 @@ mod manifest;
 pub mod media;
 
 pub use config::{ContainerConfig, Healthcheck, History, ImageConfig, RootFs};
-pub use digest::{Digest, DigestError, Sha256Writer};
+pub use digest::{Digest, DigestError, Hasher, Sha256Writer};
 pub use manifest::{Descriptor, Index, Manifest, Platform};
 pub use media::Format;

@@ -44,8 +44,11 @@ impl Client {
             .map_err(|e| Error::http("GET", url, e))?
             .to_vec();
         let digest = Digest::sha256(&bytes);
-        if let Some(want) = r.digest.as_ref().or(header_digest.as_ref()) {
-            check_digest(format!("manifest {r}"), want, &digest)?;
+        for want in [r.digest.as_ref(), header_digest.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            check_digest(format!("manifest {r}"), want, &want.of_same_kind(&bytes))?;
         }
         #[derive(serde::Deserialize)]
         struct Probe {
@@ -128,6 +131,13 @@ impl Client {
         let config_bytes = self.blob_bytes(r, &manifest.config.digest).await?;
         let config: ImageConfig = serde_json::from_slice(&config_bytes)
             .map_err(|e| Error::Manifest(format!("config of {r}: {e}")))?;
+        if config.rootfs.diff_ids.len() != manifest.layers.len() {
+            return Err(Error::Manifest(format!(
+                "image {r} is inconsistent: its manifest lists {} layers, its config {} diff_ids",
+                manifest.layers.len(),
+                config.rootfs.diff_ids.len()
+            )));
+        }
         Ok(RemoteImage {
             reference: r.with_digest(digest),
             manifest,
@@ -163,7 +173,7 @@ impl Client {
         let resp = self.blob_response(r, digest).await?;
         let url = strip_query(resp.url().as_str());
         let bytes = resp.bytes().await.map_err(|e| Error::http("GET", url, e))?;
-        check_digest(format!("blob of {r}"), digest, &Digest::sha256(&bytes))?;
+        check_digest(format!("blob of {r}"), digest, &digest.of_same_kind(&bytes))?;
         Ok(bytes.to_vec())
     }
 
@@ -173,11 +183,22 @@ impl Client {
         r: &Reference,
         digest: &Digest,
     ) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
+        self.blob_reader_sized(r, digest, None).await
+    }
+
+    /// Like [`blob_reader`](Self::blob_reader), also failing when the blob is not `size`
+    /// bytes long (as soon as it grows past it).
+    pub async fn blob_reader_sized(
+        &self,
+        r: &Reference,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
         let resp = self.blob_response(r, digest).await?;
         let stream = resp
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url()));
         let inner = tokio_util::io::StreamReader::new(stream);
-        Ok(Box::new(Verify::new(inner, digest.clone())))
+        Ok(Box::new(Verify::new(inner, digest.clone(), size)))
     }
 }

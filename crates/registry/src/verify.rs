@@ -1,29 +1,35 @@
 //! A reader that hashes what passes through it and fails at the end of the stream if the
-//! bytes do not match the expected digest, so a caller streaming a blob into an extractor
-//! learns of corruption without holding the blob in memory.
+//! bytes do not match the expected digest (sha256 or sha512) or the declared size, so a
+//! caller streaming a blob into an extractor learns of corruption without holding the blob
+//! in memory. More bytes than declared fail as soon as they arrive.
 
-use image::Digest;
-use sha2::{Digest as _, Sha256};
+use image::{Digest, Hasher};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, ReadBuf};
 
 pub struct Verify<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Hasher>,
     expected: Digest,
-    done: bool,
+    size: Option<u64>,
+    seen: u64,
 }
 
 impl<R> Verify<R> {
-    pub fn new(inner: R, expected: Digest) -> Self {
+    pub fn new(inner: R, expected: Digest, size: Option<u64>) -> Self {
         Verify {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(expected.hasher()),
             expected,
-            done: false,
+            size,
+            seen: 0,
         }
     }
+}
+
+fn invalid(msg: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Verify<R> {
@@ -38,15 +44,33 @@ impl<R: AsyncRead + Unpin> AsyncRead for Verify<R> {
             Poll::Ready(Ok(())) => {
                 let new = &buf.filled()[before..];
                 if !new.is_empty() {
-                    this.hasher.update(new);
-                } else if !this.done && buf.remaining() > 0 {
-                    this.done = true;
-                    let actual = Digest::from_sha256(std::mem::take(&mut this.hasher));
-                    if actual != this.expected {
-                        return Poll::Ready(Err(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            format!("digest mismatch for blob {}: got {actual}", this.expected),
-                        )));
+                    this.seen += new.len() as u64;
+                    if let Some(h) = this.hasher.as_mut() {
+                        h.update(new);
+                    }
+                    if this.size.is_some_and(|s| this.seen > s) {
+                        buf.set_filled(before);
+                        return Poll::Ready(Err(invalid(format!(
+                            "blob {} is larger than its declared {} bytes",
+                            this.expected,
+                            this.size.unwrap_or(0)
+                        ))));
+                    }
+                } else if buf.remaining() > 0 {
+                    if let Some(h) = this.hasher.take() {
+                        let actual = h.finish();
+                        if actual != this.expected {
+                            return Poll::Ready(Err(invalid(format!(
+                                "digest mismatch for blob {}: got {actual}",
+                                this.expected
+                            ))));
+                        }
+                        if let Some(s) = this.size.filter(|s| *s != this.seen) {
+                            return Poll::Ready(Err(invalid(format!(
+                                "blob {} has {} bytes, its descriptor says {s}",
+                                this.expected, this.seen
+                            ))));
+                        }
                     }
                 }
                 Poll::Ready(Ok(()))
@@ -66,18 +90,46 @@ mod tests {
         let data = vec![7u8; 100_000];
         let good = Digest::sha256(&data);
         let mut out = Vec::new();
-        Verify::new(&data[..], good.clone())
+        Verify::new(&data[..], good.clone(), Some(100_000))
             .read_to_end(&mut out)
             .await
             .unwrap();
         assert_eq!(out, data);
 
         let bad = Digest::sha256(b"other");
-        let err = Verify::new(&data[..], bad.clone())
+        let err = Verify::new(&data[..], bad.clone(), None)
             .read_to_end(&mut Vec::new())
             .await
             .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         assert!(err.to_string().contains(&bad.to_string()), "{err}");
+    }
+
+    #[tokio::test]
+    async fn checks_sha512_and_sizes() {
+        let data = vec![1u8; 5000];
+        let d512 = format!("sha512:{}", "0".repeat(128))
+            .parse::<Digest>()
+            .unwrap()
+            .of_same_kind(&data);
+        Verify::new(&data[..], d512.clone(), Some(5000))
+            .read_to_end(&mut Vec::new())
+            .await
+            .unwrap();
+        let wrong512 = d512.of_same_kind(b"x");
+        assert!(Verify::new(&data[..], wrong512, None)
+            .read_to_end(&mut Vec::new())
+            .await
+            .is_err());
+        let too_long = Verify::new(&data[..], d512.clone(), Some(10))
+            .read_to_end(&mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(too_long.to_string().contains("larger"), "{too_long}");
+        let too_short = Verify::new(&data[..], d512, Some(6000))
+            .read_to_end(&mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(too_short.to_string().contains("6000"), "{too_short}");
     }
 }

@@ -345,3 +345,29 @@ async fn identity_and_registry_tokens() {
     assert_eq!(err.status(), Some(401), "{msg}");
     assert!(!msg.contains(token), "{msg}");
 }
+
+#[tokio::test]
+async fn manifest_and_config_layer_counts_must_agree() {
+    let reg = Registry::start(Auth::None, false).unwrap();
+    let c = client(&reg);
+    let r = reference(&reg, "test/inconsistent:1");
+    let pushed = push_image(&c, &r, "linux/amd64").await;
+    // The same config (one diff_id) under a manifest listing the layer twice.
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": media::DOCKER_MANIFEST,
+        "config": pushed.config, "layers": [pushed.layer, pushed.layer],
+    }))
+    .unwrap();
+    c.put_manifest(&r, &manifest, media::DOCKER_MANIFEST)
+        .await
+        .unwrap();
+    let err = c
+        .pull_image(&r, &Platform::parse("linux/amd64").unwrap())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("2 layers") && err.contains("1 diff_ids"),
+        "{err}"
+    );
+}

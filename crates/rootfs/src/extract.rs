@@ -30,8 +30,9 @@ pub struct ExtractStats {
     pub whiteouts: u64,
 }
 
-/// Extracts `tar_stream` over `root`. Entries reaching ignored paths are skipped. With a
-/// table, every path the layer touched is recorded in it once the layer is complete.
+/// Extracts `tar_stream` over `root`, reading it to its end (past the tar's end marker).
+/// Entries reaching ignored paths are skipped. With a table, every path the layer touched is
+/// recorded in it once the layer is complete.
 pub fn extract_layer<R: Read>(
     tar_stream: R,
     root: &Path,
@@ -55,6 +56,9 @@ pub fn extract_layer<R: Read>(
         let entry = entry.map_err(Error::Tar)?;
         x.entry(entry)?;
     }
+    // The tar's end marker is not the end of the stream: reading on to the end is what lets
+    // a verifying reader check the whole blob before the layer is trusted.
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map_err(Error::Tar)?;
     x.finish(table)
 }
 

@@ -233,3 +233,15 @@ fn table_from_unpack_matches_a_walk() {
         vec![PathBuf::from("/etc"), PathBuf::from("/etc/new")]
     );
 }
+
+#[test]
+fn reads_past_the_end_marker_to_the_end_of_the_stream() {
+    let d = tempfile::tempdir().unwrap();
+    let mut t = Tar::new();
+    t.file("a", b"x");
+    let mut bytes = t.bytes();
+    bytes.extend_from_slice(&[7u8; 100_000]);
+    let mut input = std::io::Cursor::new(bytes.clone());
+    extract_layer(&mut input, d.path(), &IgnoreList::default(), None).unwrap();
+    assert_eq!(input.position() as usize, bytes.len());
+}

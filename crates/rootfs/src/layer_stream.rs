@@ -1,0 +1,100 @@
+//! A layer blob on its way to the extractor: decompressed, its uncompressed bytes hashed
+//! and checked against the config's diff_id when the stream ends, and the compressed input
+//! read to its very end, so the source's own blob digest check always runs. A layer is
+//! trusted only once its reader has returned end of stream without an error.
+
+use crate::compress::Decoder;
+use image::{Digest, Hasher};
+use std::io::{self, BufRead, Read};
+
+pub struct LayerStream<R: BufRead> {
+    decoder: Option<Decoder<R>>,
+    diff: Option<(Hasher, Digest)>,
+}
+
+impl<R: BufRead> LayerStream<R> {
+    /// Reads the (gzip, zstd or plain) blob `r`; with `diff_id`, fails at the end of the
+    /// stream unless the uncompressed bytes hash to it.
+    pub fn new(r: R, diff_id: Option<Digest>) -> io::Result<LayerStream<R>> {
+        Ok(LayerStream {
+            decoder: Some(Decoder::detect(r)?),
+            diff: diff_id.map(|d| (d.hasher(), d)),
+        })
+    }
+
+    fn end(&mut self) -> io::Result<()> {
+        if let Some(d) = self.decoder.take() {
+            // Whatever follows the compressed stream is still part of the blob.
+            io::copy(&mut d.into_inner(), &mut io::sink())?;
+        }
+        if let Some((h, want)) = self.diff.take() {
+            let got = h.finish();
+            if got != want {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("layer content does not match its diff_id {want}: got {got}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for LayerStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(d) = self.decoder.as_mut() else {
+            return Ok(0);
+        };
+        let n = d.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            if let Some((h, _)) = self.diff.as_mut() {
+                h.update(&buf[..n]);
+            }
+            return Ok(n);
+        }
+        self.end()?;
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn passes_content_and_checks_the_diff_id() {
+        let data = b"some tar bytes".repeat(1000);
+        let mut out = Vec::new();
+        LayerStream::new(&gz(&data)[..], Some(Digest::sha256(&data)))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let err = LayerStream::new(&gz(&data)[..], Some(Digest::sha256(b"other")))
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("diff_id"), "{err}");
+    }
+
+    #[test]
+    fn reads_the_input_to_its_end() {
+        // Plain bytes after the gzip stream: the decompressor rejects them, but whichever
+        // way it goes, the input must be consumed or an error raised.
+        let data = b"abc".repeat(10);
+        let mut blob = gz(&data);
+        blob.extend_from_slice(&gz(b"more"));
+        let mut input = io::Cursor::new(blob.clone());
+        let mut s = LayerStream::new(&mut input, None).unwrap();
+        io::copy(&mut s, &mut io::sink()).unwrap();
+        drop(s);
+        assert_eq!(input.position() as usize, blob.len());
+    }
+}
