@@ -100,9 +100,9 @@ impl RootFs {
         fs::read_to_string(self.host_for_read(p).ok()?).ok()
     }
 
-    /// Creates directory `p` and its missing parents, each resolved inside the root (new
-    /// ones root-owned, 0755; the last one owned by `owner`). Returns the resolved paths
-    /// created, outermost first.
+    /// Creates directory `p` and its missing parents, each resolved inside the root: 0755,
+    /// owned by `owner` (else root), as BuildKit creates them for COPY and WORKDIR. Returns
+    /// the resolved paths created, outermost first.
     pub fn mkdir_all(&self, p: &str, owner: Option<(u32, u32)>) -> Result<Vec<PathBuf>, RootError> {
         let mut created = Vec::new();
         let mut current = String::new();
@@ -110,7 +110,7 @@ impl RootFs {
             .split('/')
             .filter(|c| !c.is_empty() && *c != ".")
             .collect();
-        for (i, c) in comps.iter().enumerate() {
+        for c in &comps {
             current.push('/');
             current.push_str(c);
             if self.is_dir(&current) {
@@ -126,12 +126,7 @@ impl RootFs {
             }
             let host = self.host(&resolved);
             fs::create_dir(&host).map_err(io_err(&current))?;
-            let last = i + 1 == comps.len();
-            let (u, g) = if last {
-                owner.unwrap_or((0, 0))
-            } else {
-                (0, 0)
-            };
+            let (u, g) = owner.unwrap_or((0, 0));
             std::os::unix::fs::lchown(&host, Some(u), Some(g)).map_err(io_err(&current))?;
             fs::set_permissions(&host, std::os::unix::fs::PermissionsExt::from_mode(0o755))
                 .map_err(io_err(&current))?;

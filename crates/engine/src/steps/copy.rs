@@ -165,16 +165,18 @@ impl Writer<'_> {
         })?;
         let meta = fs::metadata(&host_src).map_err(io_err(rel, dest_dir))?;
         if meta.is_dir() {
-            self.root.mkdir_all(dest_dir, self.spec.owner)?;
-            self.written.push(self.root.writable(dest_dir)?);
+            let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
+            self.written.extend(made);
             return self.tree(tree, &host_src, dest_dir);
         }
         if self.spec.extract_archives && is_archive(&host_src) {
-            self.root.mkdir_all(dest_dir, self.spec.owner)?;
-            let resolved = self.root.writable(dest_dir)?;
-            self.written.push(resolved.clone());
-            return extract_archive(&host_src, self.root, &resolved)
-                .map_err(|e| CopyError::Io(rel.into(), dest_dir.into(), e));
+            let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
+            self.written.extend(made);
+            let resolved = self.root.resolve(dest_dir, true)?;
+            let extracted = extract_archive(&host_src, self.root, &resolved)
+                .map_err(|e| CopyError::Io(rel.into(), dest_dir.into(), e))?;
+            self.written.extend(extracted);
+            return Ok(());
         }
         let name = Path::new(rel)
             .file_name()
@@ -209,7 +211,12 @@ impl Writer<'_> {
                 }
             }
             let target = join(dest_dir, &rel.to_string_lossy());
-            let host = self.root.host(&self.root.writable(&target)?);
+            let resolved = self.root.writable(&target)?;
+            let host = self.root.host(&resolved);
+            if entry.depth() == 1 {
+                // The snapshot walks each top-level entry's tree.
+                self.written.push(resolved);
+            }
             let meta = entry
                 .path()
                 .symlink_metadata()
@@ -326,19 +333,23 @@ fn tar_checksum_ok(block: &[u8; 512]) -> bool {
 }
 
 /// ADD of a local archive: extracted under `dest` (resolved) with the root's ignore list,
-/// whiteout names taken as ordinary files (as Docker does).
-fn extract_archive(src: &Path, root: &RootFs, dest: &Path) -> io::Result<()> {
+/// whiteout names taken as ordinary files (as Docker does). Returns the paths written,
+/// parents first.
+fn extract_archive(src: &Path, root: &RootFs, dest: &Path) -> io::Result<Vec<PathBuf>> {
     let f = fs::File::open(src)?;
     let r = rootfs::decompressor(io::BufReader::with_capacity(1 << 20, f))?;
+    let mut table = rootfs::FileTable::default();
     rootfs::extract_tar(
         r,
         root.dir(),
         root.ignore(),
-        None,
+        Some(&mut table),
         rootfs::ExtractOptions::archive(dest),
     )
     .map_err(io::Error::other)?;
-    Ok(())
+    let mut paths: Vec<PathBuf> = table.paths().cloned().collect();
+    paths.sort();
+    Ok(paths)
 }
 
 /// COPY/ADD as a step: sources gathered, destination resolved, snapshot of what was written.
