@@ -9,6 +9,7 @@ mod container;
 mod executor;
 mod logging;
 mod output;
+mod signals;
 
 use std::process::ExitCode;
 

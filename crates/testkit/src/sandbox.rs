@@ -155,6 +155,15 @@ impl Sandbox {
         args: &[&str],
         stdin: Option<&[u8]>,
     ) -> Result<Output> {
+        self.spawn_program(program, args, stdin)?.wait()
+    }
+
+    /// Starts `/kaniko/executor ARGS` without waiting (to signal it while it runs).
+    pub fn spawn(&self, args: &[&str]) -> Result<Running> {
+        self.spawn_program(EXECUTOR, args, None)
+    }
+
+    fn spawn_program(&self, program: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<Running> {
         if let Some(e) = &self.setup_error {
             bail!("sandbox set-up failed: {e}");
         }
@@ -179,20 +188,61 @@ impl Sandbox {
             });
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
-        let status = wait(&mut child, self.timeout);
-        if let Some(f) = feeder {
-            let _ = f.join();
-        }
-        let out = Output {
-            status: status?,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        };
-        Ok(out)
+        Ok(Running {
+            child,
+            feeder,
+            stdout,
+            stderr,
+            timeout: self.timeout,
+        })
     }
 
     fn note(&mut self, e: String) {
         self.setup_error.get_or_insert(e);
+    }
+}
+
+/// An executor started with [`Sandbox::spawn`].
+pub struct Running {
+    child: Child,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+    timeout: Duration,
+}
+
+impl Running {
+    /// The host pid of the sandboxed program (pid 1 of its namespace), once it exists.
+    pub fn program_pid(&self) -> Option<i32> {
+        let path = format!(
+            "/proc/{}/task/{}/children",
+            self.child.id(),
+            self.child.id()
+        );
+        let text = std::fs::read_to_string(path).ok()?;
+        text.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Sends `signal` to the sandboxed program itself.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> Result<()> {
+        let pid = self
+            .program_pid()
+            .context("the sandboxed program is not running")?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)?;
+        Ok(())
+    }
+
+    /// Waits for the program (killing it past the sandbox's time limit).
+    pub fn wait(mut self) -> Result<Output> {
+        let status = wait(&mut self.child, self.timeout);
+        if let Some(f) = self.feeder {
+            let _ = f.join();
+        }
+        Ok(Output {
+            status: status?,
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr.join().unwrap_or_default(),
+        })
     }
 }
 
