@@ -4,14 +4,13 @@
 
 mod expand;
 mod flags;
-mod glob;
 mod lines;
 mod model;
 mod parser;
 mod plan;
 mod scope;
 
-pub use expand::{expand_word, expand_words, ExpandError};
+pub use expand::{expand_heredoc, expand_word, expand_words, ExpandError};
 pub use model::*;
 pub use parser::parse;
 pub use plan::plan;
