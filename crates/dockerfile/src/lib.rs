@@ -4,10 +4,15 @@
 
 mod expand;
 mod flags;
+mod healthcheck;
+mod heredocs;
+mod instr;
 mod lines;
 mod model;
+mod mounts;
 mod parser;
 mod plan;
+mod run_copy;
 mod scope;
 
 pub use expand::{expand_heredoc, expand_word, expand_words, ExpandError};
