@@ -256,3 +256,43 @@ impl StageScope {
         self.vars.items.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a build hands to the image config and to RUN after each instruction.
+    #[test]
+    fn env_for_the_image_and_for_run() {
+        let df = crate::parse(
+            "FROM busybox\nENV X=fromenv A=1\nARG X=fromarg\nARG B\nARG A\nARG C=$X-$B\n",
+        )
+        .unwrap();
+        let build_args = BuildArgs::new([("B".to_string(), "b".to_string())]);
+        let global = GlobalScope::new(&[], &build_args, &PlatformArgs::default()).unwrap();
+        let mut scope = StageScope::new(&global, &[("PATH".into(), "/bin".into())]);
+        for c in &df.stages[0].commands {
+            let instr = scope.expand(c).unwrap();
+            scope.apply(&instr);
+        }
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            scope.env(),
+            pairs(&[("PATH", "/bin"), ("X", "fromenv"), ("A", "1")])
+        );
+        assert_eq!(
+            scope.run_env(),
+            pairs(&[
+                ("PATH", "/bin"),
+                ("X", "fromarg"),
+                ("A", "1"),
+                ("B", "b"),
+                ("C", "fromarg-b"),
+            ])
+        );
+    }
+}
