@@ -172,6 +172,7 @@ fn build_options(
         force_build_metadata: opts.force_build_metadata,
         extract_retries: opts.image_fs_extract_retry,
         hash_sources: false,
+        pre_cleanup: opts.pre_cleanup,
     })
 }
 
