@@ -201,10 +201,16 @@ fn pre_cleanup_empties_the_root_before_the_build() {
     let ctx = context(&[("Dockerfile", &df)]);
     for (flag, ok) in [(None, false), (Some("--pre-cleanup"), true)] {
         let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
-        sb.context(ctx.path()).file("/leftover/file", b"from before");
+        sb.context(ctx.path())
+            .file("/leftover/file", b"from before");
         let mut args = vec![
-            "--context", "/workspace", "--dockerfile", "Dockerfile", "--insecure",
-            "--insecure-pull", "--no-push",
+            "--context",
+            "/workspace",
+            "--dockerfile",
+            "Dockerfile",
+            "--insecure",
+            "--insecure-pull",
+            "--no-push",
         ];
         args.extend(flag);
         let out = sb.run(&args).unwrap();
