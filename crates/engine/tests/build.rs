@@ -203,3 +203,29 @@ fn multi_stage_copies_from_a_stashed_stage_into_scratch() {
     // Nothing is left in the work directory's stage store.
     assert!(!tmp.path().join("work/stages").exists());
 }
+
+#[test]
+fn stages_without_file_instructions_still_give_their_files() {
+    // `meta` never needs its files itself: it is unpacked because a later stage copies from
+    // it. `a` is not unpacked at all; `FROM a` then unpacks a's layers for its RUN.
+    let (image, _tmp) = build(
+        "FROM base AS meta\nLABEL x=1\nFROM base AS a\nLABEL y=2\nFROM a\nRUN ls /bin > /count\nCOPY --from=meta /bin/busybox /bb\n",
+        &[],
+    );
+    assert_eq!(image.layers.len(), 3);
+    let count = layer_files(&image, 1);
+    let listing = String::from_utf8(count.get("count").cloned().unwrap_or_default()).unwrap();
+    assert!(
+        listing.contains("busybox\n") && listing.contains("sh\n"),
+        "{listing}"
+    );
+    let copied = layer_files(&image, 2);
+    assert_eq!(
+        copied.get("bb").map(Vec::len),
+        std::fs::metadata("/bin/busybox")
+            .ok()
+            .map(|m| m.len() as usize)
+    );
+    let labels = image.config.config.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("y").map(String::as_str), Some("2"));
+}
