@@ -27,9 +27,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()
     }),
-    ("--push-ignore-immutable-tag-errors", |o| {
-        o.push_ignore_immutable_tag_errors
-    }),
     ("--image-fs-extract-retry", |o| o.image_fs_extract_retry > 0),
 ];
 

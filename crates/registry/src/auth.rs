@@ -164,10 +164,14 @@ async fn fetch_token(
     let text = answer
         .expect(&[200])
         .await?
-        .bytes_capped(&what, tuning.max_token_bytes, "KANIKO_REGISTRY_MAX_TOKEN_SIZE")
+        .bytes_capped(
+            &what,
+            tuning.max_token_bytes,
+            "KANIKO_REGISTRY_MAX_TOKEN_SIZE",
+        )
         .await?;
-    let t: Token = serde_json::from_slice(&text)
-        .map_err(|e| Error::Manifest(format!("{}: {e}", what())))?;
+    let t: Token =
+        serde_json::from_slice(&text).map_err(|e| Error::Manifest(format!("{}: {e}", what())))?;
     t.token
         .or(t.access_token)
         .filter(|t| !t.is_empty())

@@ -130,7 +130,9 @@ impl Core {
         let mut hops = 0;
         loop {
             let own = same_origin(&url, &base);
-            let auth = own.then(|| self.cached_auth(req.registry, req.scopes)).flatten();
+            let auth = own
+                .then(|| self.cached_auth(req.registry, req.scopes))
+                .flatten();
             let a = self.send_raw(&http, req, &url, auth).await?;
             let status = a.status();
             if status == 401 && own && !challenged {
@@ -206,7 +208,8 @@ impl Core {
             return Ok(false);
         };
         let cred = self.credential(req.registry)?;
-        let Some(header) = answer(http, &challenge, cred.as_ref(), req.scopes, &self.tuning).await?
+        let Some(header) =
+            answer(http, &challenge, cred.as_ref(), req.scopes, &self.tuning).await?
         else {
             return Ok(false);
         };
@@ -218,7 +221,12 @@ impl Core {
 
     /// The keychain's credential for `registry`, asked once per run.
     fn credential(&self, registry: &str) -> Result<Option<Credential>, Error> {
-        if let Some(c) = self.creds.lock().ok().and_then(|c| c.get(registry).cloned()) {
+        if let Some(c) = self
+            .creds
+            .lock()
+            .ok()
+            .and_then(|c| c.get(registry).cloned())
+        {
             return Ok(c);
         }
         let c = self.keychain.get(registry)?;
@@ -255,12 +263,18 @@ mod tests {
     #[test]
     fn origins() {
         let base = "https://r.example:5000";
-        assert!(same_origin("https://r.example:5000/v2/a/blobs/uploads/1", base));
+        assert!(same_origin(
+            "https://r.example:5000/v2/a/blobs/uploads/1",
+            base
+        ));
         assert!(same_origin("https://R.EXAMPLE:5000/v2/", base));
         assert!(!same_origin("http://r.example:5000/v2/", base));
         assert!(!same_origin("https://r.example/v2/", base));
         assert!(!same_origin("https://storage.example:5000/b", base));
-        assert!(same_origin("https://hub.example:443/v2/", "https://hub.example"));
+        assert!(same_origin(
+            "https://hub.example:443/v2/",
+            "https://hub.example"
+        ));
         assert!(!same_origin("not a url", base));
     }
 }

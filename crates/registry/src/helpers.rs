@@ -235,14 +235,21 @@ mod tests {
         // Planted after the keychain was made: never found.
         script(own.path(), "late", answer);
         let err = h.get("late", "r").unwrap_err().to_string();
-        assert!(err.contains("docker-credential-late") && err.contains("not found"), "{err}");
+        assert!(
+            err.contains("docker-credential-late") && err.contains("not found"),
+            "{err}"
+        );
         assert!(h.get("../x", "r").is_err());
 
         // Replaced after the keychain was made: refused, not run.
         let marker = own.path().join("ran");
         let a = own.path().join("docker-credential-a");
         std::fs::remove_file(&a).unwrap();
-        script(own.path(), "a", &format!("touch {}; {answer}", marker.display()));
+        script(
+            own.path(),
+            "a",
+            &format!("touch {}; {answer}", marker.display()),
+        );
         let err = h.get("a", "r").unwrap_err().to_string();
         assert!(err.contains("changed since the executor started"), "{err}");
         assert!(!marker.exists());

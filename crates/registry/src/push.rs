@@ -184,7 +184,10 @@ impl Client {
             .await
             .map_err(|_| Error::Protocol("upload slots closed".into()))?;
         self.core
-            .call(&req, |a| async move { a.expect(&[201, 204]).await.map(|_| ()) })
+            .call(
+                &req,
+                |a| async move { a.expect(&[201, 204]).await.map(|_| ()) },
+            )
             .await?;
         Ok(Uploaded::Uploaded)
     }

@@ -102,7 +102,10 @@ mod tests {
         );
         let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         let d = parse_retry_after(&soon).unwrap();
-        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
         assert_eq!(parse_retry_after("later"), None);
     }
 }

@@ -129,10 +129,10 @@ impl Transports {
             if !self.may_use_http(registry, side) || answers(&http, &https, probe).await {
                 (https, true)
             } else if answers(&http, &http_base, probe).await {
-            (http_base, true)
-        } else {
-            (https, false)
-        };
+                (http_base, true)
+            } else {
+                (https, false)
+            };
         let ep = Endpoint { http, base };
         if decided {
             if let Ok(mut c) = self.cache.lock() {

@@ -55,17 +55,47 @@ type Set = fn(&mut Tuning, &str) -> Result<(), String>;
 
 /// Every variable, what it sets, and how its value is read.
 pub const VARIABLES: &[(&str, &str)] = &[
-    ("KANIKO_REGISTRY_MAX_MANIFEST_SIZE", "manifest and index size cap (4MiB)"),
-    ("KANIKO_REGISTRY_MAX_CONFIG_SIZE", "image config size cap (8MiB)"),
-    ("KANIKO_REGISTRY_MAX_TOKEN_SIZE", "token answer size cap (1MiB)"),
-    ("KANIKO_REGISTRY_MAX_ERROR_SIZE", "bytes of an error answer read (64KiB)"),
+    (
+        "KANIKO_REGISTRY_MAX_MANIFEST_SIZE",
+        "manifest and index size cap (4MiB)",
+    ),
+    (
+        "KANIKO_REGISTRY_MAX_CONFIG_SIZE",
+        "image config size cap (8MiB)",
+    ),
+    (
+        "KANIKO_REGISTRY_MAX_TOKEN_SIZE",
+        "token answer size cap (1MiB)",
+    ),
+    (
+        "KANIKO_REGISTRY_MAX_ERROR_SIZE",
+        "bytes of an error answer read (64KiB)",
+    ),
     ("KANIKO_REGISTRY_CONNECT_TIMEOUT", "connect timeout (30s)"),
-    ("KANIKO_REGISTRY_READ_TIMEOUT", "longest wait for the next bytes (60s)"),
-    ("KANIKO_REGISTRY_REQUEST_TIMEOUT", "longest non-blob request (300s)"),
-    ("KANIKO_REGISTRY_BLOB_TIMEOUT", "longest blob request (3600s)"),
-    ("KANIKO_REGISTRY_RETRY_BACKOFF", "first wait before a retry (1s)"),
-    ("KANIKO_REGISTRY_RETRY_MAX_WAIT", "longest wait, Retry-After included (60s)"),
-    ("KANIKO_REGISTRY_MAX_TRANSFERS", "blobs moved at once per direction (4)"),
+    (
+        "KANIKO_REGISTRY_READ_TIMEOUT",
+        "longest wait for the next bytes (60s)",
+    ),
+    (
+        "KANIKO_REGISTRY_REQUEST_TIMEOUT",
+        "longest non-blob request (300s)",
+    ),
+    (
+        "KANIKO_REGISTRY_BLOB_TIMEOUT",
+        "longest blob request (3600s)",
+    ),
+    (
+        "KANIKO_REGISTRY_RETRY_BACKOFF",
+        "first wait before a retry (1s)",
+    ),
+    (
+        "KANIKO_REGISTRY_RETRY_MAX_WAIT",
+        "longest wait, Retry-After included (60s)",
+    ),
+    (
+        "KANIKO_REGISTRY_MAX_TRANSFERS",
+        "blobs moved at once per direction (4)",
+    ),
 ];
 
 const SETTERS: &[Set] = &[
