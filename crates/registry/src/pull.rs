@@ -3,7 +3,7 @@
 
 use crate::body::Kind;
 use crate::client::check_digest;
-use crate::exchange::{Req, Target};
+use crate::exchange::{Builder, Req, Target};
 use crate::transport::Side;
 use crate::verify::Verify;
 use crate::{Client, Error, Reference, RemoteImage};
@@ -12,6 +12,25 @@ use tokio::io::AsyncRead;
 use tracing::warn;
 
 impl Client {
+    /// A pull-side GET of `path` on `r`'s registry.
+    pub(crate) fn pull_req<'a>(
+        r: &'a Reference,
+        scopes: &'a [String],
+        path: &'a str,
+        kind: Kind,
+        build: &'a Builder,
+    ) -> Req<'a> {
+        Req {
+            registry: &r.registry,
+            side: Side::Pull,
+            scopes,
+            method: "GET",
+            target: Target::Path(path),
+            kind,
+            build,
+        }
+    }
+
     /// GETs a manifest: bytes (under the manifest cap), media type, digest (verified when
     /// the reference or the registry names one).
     async fn get_manifest(&self, r: &Reference) -> Result<(Vec<u8>, String, Digest), Error> {
@@ -19,15 +38,7 @@ impl Client {
         let path = format!("/v2/{}/manifests/{}", r.repository, r.identifier());
         let build = move |b: reqwest::RequestBuilder| Ok(b.header("Accept", accept.clone()));
         let scopes = Self::pull_scope(r);
-        let req = Req {
-            registry: &r.registry,
-            side: Side::Pull,
-            scopes: &scopes,
-            method: "GET",
-            target: Target::Path(&path),
-            kind: Kind::Small,
-            build: &build,
-        };
+        let req = Self::pull_req(r, &scopes, &path, Kind::Small, &build);
         let limit = self.tuning().max_manifest_bytes;
         let what = || format!("manifest of {r}");
         let (bytes, header_type, header_digest) = self
@@ -145,15 +156,7 @@ impl Client {
         let path = format!("/v2/{}/blobs/{digest}", r.repository);
         let build = |b: reqwest::RequestBuilder| Ok(b);
         let scopes = Self::pull_scope(r);
-        let req = Req {
-            registry: &r.registry,
-            side: Side::Pull,
-            scopes: &scopes,
-            method: "GET",
-            target: Target::Path(&path),
-            kind: Kind::Small,
-            build: &build,
-        };
+        let req = Self::pull_req(r, &scopes, &path, Kind::Small, &build);
         let limit = self.tuning().max_config_bytes;
         let what = || format!("blob {digest} of {r}");
         let bytes = self

@@ -5,7 +5,7 @@
 //! again and its first N bytes are skipped. Each download holds one download slot.
 
 use crate::body::{Answer, Kind};
-use crate::exchange::{Core, Req, Target};
+use crate::exchange::Core;
 use crate::transport::Side;
 use crate::{Client, Error, Reference};
 use bytes::Bytes;
@@ -72,15 +72,7 @@ async fn get(
         })
     };
     let scopes = Client::pull_scope(r);
-    let req = Req {
-        registry: &r.registry,
-        side: Side::Pull,
-        scopes: &scopes,
-        method: "GET",
-        target: Target::Path(&path),
-        kind: Kind::Blob,
-        build: &build,
-    };
+    let req = Client::pull_req(r, &scopes, &path, Kind::Blob, &build);
     let ok: &[u16] = if from > 0 { &[200, 206] } else { &[200] };
     core.call(&req, |a| async move {
         let a = a.expect(ok).await?;

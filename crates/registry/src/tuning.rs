@@ -130,14 +130,18 @@ impl Tuning {
     }
 }
 
-/// `4194304`, `512KiB`, `4MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as binary units).
-fn size(v: &str) -> Result<u64, String> {
+/// The leading number of `v` and the unit after it; `want` says what was expected.
+fn number_and_unit<'a>(v: &'a str, want: &str) -> Result<(u64, &'a str), String> {
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| "want a byte count such as 4194304 or 4MiB".to_string())?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+    let n = num.parse().map_err(|_| format!("want {want}"))?;
+    Ok((n, unit.trim()))
+}
+
+/// `4194304`, `512KiB`, `4MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as binary units).
+fn size(v: &str) -> Result<u64, String> {
+    let (n, unit) = number_and_unit(v, "a byte count such as 4194304 or 4MiB")?;
+    let mult = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => KIB,
         "m" | "mb" | "mib" => MIB,
@@ -151,12 +155,8 @@ fn size(v: &str) -> Result<u64, String> {
 
 /// `30` (seconds), `500ms`, `30s`, `5m`, `1h`.
 fn duration(v: &str) -> Result<Duration, String> {
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| "want a duration such as 30s, 500ms or 5m".to_string())?;
-    let d = match unit.trim() {
+    let (n, unit) = number_and_unit(v, "a duration such as 30s, 500ms or 5m")?;
+    let d = match unit {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),

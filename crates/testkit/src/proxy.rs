@@ -225,7 +225,8 @@ impl Drop for FaultProxy {
 fn serve(s: &Shared, mut client: TcpStream) -> Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut reader = BufReader::new(client.try_clone()?);
-    let Some(req) = read_message(&mut reader, true, false)? else {
+    // Not HTTP (a TLS handshake probing for https): close without a word.
+    let Ok(Some(req)) = read_message(&mut reader, true, false) else {
         return Ok(());
     };
     let mut parts = req.start.split(' ');
