@@ -6,7 +6,6 @@ use crate::keychain::Credential;
 use crate::{Error, Tuning};
 use base64::Engine;
 use std::collections::HashMap;
-use std::time::Instant;
 
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -108,14 +107,45 @@ async fn fetch_token(
         access_token: Option<String>,
     }
     let realm = ask.realm;
-    let clock = Clock {
-        started: Instant::now(),
-        connect: tuning.connect_timeout,
-        read: tuning.read_timeout,
-        total: tuning.request_timeout,
-        kind: Kind::Small,
+    let clock = Clock::start(tuning, Kind::Small);
+    let (method, req) = token_request(http, ask);
+    let resp = req
+        .timeout(clock.total)
+        .send()
+        .await
+        .map_err(|e| clock.error(method, realm, e))?;
+    let answer = Answer {
+        resp,
+        method,
+        clock,
+        max_error: tuning.max_error_bytes,
     };
-    let (method, req) = if let Some(Credential::IdentityToken(refresh)) = ask.cred {
+    let what = || format!("token answer from {}", crate::client::strip_query(realm));
+    let text = answer
+        .expect(&[200])
+        .await?
+        .bytes_capped(
+            &what,
+            tuning.max_token_bytes,
+            "KANIKO_REGISTRY_MAX_TOKEN_SIZE",
+        )
+        .await?;
+    let t: Token =
+        serde_json::from_slice(&text).map_err(|e| Error::Manifest(format!("{}: {e}", what())))?;
+    t.token
+        .or(t.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::Manifest(format!("{} has no token", what())))
+}
+
+/// The request for a token: a refresh-token POST for an identity token, else a GET (with
+/// Basic credentials when there are some).
+fn token_request(
+    http: &reqwest::Client,
+    ask: &TokenRequest<'_>,
+) -> (&'static str, reqwest::RequestBuilder) {
+    let realm = ask.realm;
+    if let Some(Credential::IdentityToken(refresh)) = ask.cred {
         let mut form = vec![
             ("grant_type", "refresh_token".to_string()),
             ("refresh_token", refresh.clone()),
@@ -148,34 +178,7 @@ async fn fetch_token(
             req = req.header("Authorization", basic_header(username, password));
         }
         ("GET", req)
-    };
-    let resp = req
-        .timeout(clock.total)
-        .send()
-        .await
-        .map_err(|e| clock.error(method, realm, e))?;
-    let answer = Answer {
-        resp,
-        method,
-        clock,
-        max_error: tuning.max_error_bytes,
-    };
-    let what = || format!("token answer from {}", crate::client::strip_query(realm));
-    let text = answer
-        .expect(&[200])
-        .await?
-        .bytes_capped(
-            &what,
-            tuning.max_token_bytes,
-            "KANIKO_REGISTRY_MAX_TOKEN_SIZE",
-        )
-        .await?;
-    let t: Token =
-        serde_json::from_slice(&text).map_err(|e| Error::Manifest(format!("{}: {e}", what())))?;
-    t.token
-        .or(t.access_token)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::Manifest(format!("{} has no token", what())))
+    }
 }
 
 fn urlencode(s: &str) -> String {

@@ -27,6 +27,20 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// The clock of a request of `kind` starting now under `tuning`.
+    pub fn start(tuning: &crate::Tuning, kind: Kind) -> Clock {
+        Clock {
+            started: Instant::now(),
+            connect: tuning.connect_timeout,
+            read: tuning.read_timeout,
+            total: match kind {
+                Kind::Small => tuning.request_timeout,
+                Kind::Blob => tuning.blob_timeout,
+            },
+            kind,
+        }
+    }
+
     /// A failed exchange as an error naming the request; timeouts say which limit fired.
     pub fn error(&self, method: &'static str, url: &str, e: reqwest::Error) -> Error {
         if !e.is_timeout() {

@@ -13,7 +13,6 @@ use crate::{Error, Keychain, Tuning};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 use tokio::sync::Semaphore;
 use tracing::warn;
 
@@ -168,17 +167,7 @@ impl Core {
         url: &str,
         auth: Option<String>,
     ) -> Result<Answer, Error> {
-        let t = &self.tuning;
-        let clock = Clock {
-            started: Instant::now(),
-            connect: t.connect_timeout,
-            read: t.read_timeout,
-            total: match req.kind {
-                Kind::Small => t.request_timeout,
-                Kind::Blob => t.blob_timeout,
-            },
-            kind: req.kind,
-        };
+        let clock = Clock::start(&self.tuning, req.kind);
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| Error::Protocol(format!("bad method {}", req.method)))?;
         let mut rb = (req.build)(http.request(method, url).timeout(clock.total))?;
@@ -193,7 +182,7 @@ impl Core {
             resp,
             method: req.method,
             clock,
-            max_error: t.max_error_bytes,
+            max_error: self.tuning.max_error_bytes,
         })
     }
 

@@ -27,11 +27,9 @@ fn noise(n: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-#[tokio::test]
-async fn every_transient_failure_is_retried_and_the_image_is_intact() {
-    let reg = registry();
-    let proxy = FaultProxy::start(&reg.addr).unwrap();
-    for r in [
+/// A reset HEAD, a 429 with Retry-After on the POST, a dropped upload, a 500 on the manifest.
+fn push_faults() -> Vec<Rule> {
+    vec![
         rule("HEAD", "/blobs/", 1, Fault::Reset),
         rule(
             "POST",
@@ -52,7 +50,40 @@ async fn every_transient_failure_is_retried_and_the_image_is_intact() {
                 retry_after: None,
             },
         ),
-    ] {
+    ]
+}
+
+/// A 503 and a cut manifest, a cut config, a trickling layer.
+fn pull_faults(config: &Digest, layer: &Digest) -> Vec<Rule> {
+    vec![
+        rule(
+            "GET",
+            "/manifests/",
+            1,
+            Fault::Status {
+                code: 503,
+                retry_after: None,
+            },
+        ),
+        rule("GET", "/manifests/", 1, Fault::Truncate(10)),
+        rule("GET", &config.to_string(), 1, Fault::Truncate(5)),
+        rule(
+            "GET",
+            &layer.to_string(),
+            1,
+            Fault::Trickle {
+                chunk: 4,
+                pause: Duration::from_millis(10),
+            },
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_transient_failure_is_retried_and_the_image_is_intact() {
+    let reg = registry();
+    let proxy = FaultProxy::start(&reg.addr).unwrap();
+    for r in push_faults() {
         proxy.add(r);
     }
     let c = client_at(&proxy.addr, Keychain::default(), 3, quick_tuning());
@@ -73,33 +104,7 @@ async fn every_transient_failure_is_retried_and_the_image_is_intact() {
     assert!(posts.len() >= 2, "{posts:?}");
     assert!(posts[1] - posts[0] >= Duration::from_millis(950));
 
-    for r in [
-        rule(
-            "GET",
-            "/manifests/",
-            1,
-            Fault::Status {
-                code: 503,
-                retry_after: None,
-            },
-        ),
-        rule("GET", "/manifests/", 1, Fault::Truncate(10)),
-        rule(
-            "GET",
-            &pushed.config.digest.to_string(),
-            1,
-            Fault::Truncate(5),
-        ),
-        rule(
-            "GET",
-            &pushed.layer.digest.to_string(),
-            1,
-            Fault::Trickle {
-                chunk: 4,
-                pause: Duration::from_millis(10),
-            },
-        ),
-    ] {
+    for r in pull_faults(&pushed.config.digest, &pushed.layer.digest) {
         proxy.add(r);
     }
     let img = c
