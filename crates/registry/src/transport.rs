@@ -43,6 +43,8 @@ pub struct Transports {
     connect_timeout: Duration,
     read_timeout: Duration,
     cache: Mutex<HashMap<(String, Side), Endpoint>>,
+    /// Held while probing, so requests starting together probe a registry once.
+    probing: tokio::sync::Mutex<()>,
 }
 
 impl Transports {
@@ -52,6 +54,7 @@ impl Transports {
             connect_timeout: tuning.connect_timeout,
             read_timeout: tuning.read_timeout,
             cache: Mutex::new(HashMap::new()),
+            probing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -117,7 +120,12 @@ impl Transports {
     /// it answers and plain http otherwise. Decided once per registry and side.
     pub async fn endpoint(&self, registry: &str, side: Side) -> Result<Endpoint, Error> {
         let key = (registry.to_string(), side);
-        if let Some(e) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        let cached = || self.cache.lock().ok().and_then(|c| c.get(&key).cloned());
+        if let Some(e) = cached() {
+            return Ok(e);
+        }
+        let _probing = self.probing.lock().await;
+        if let Some(e) = cached() {
             return Ok(e);
         }
         let http = self.build_client(registry, side)?;
