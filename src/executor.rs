@@ -111,11 +111,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     }
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
 
-    let keychain = Keychain::from_dir(&docker_config_dir(opts))?;
-    let client = Arc::new(Client::new(
-        registry_options(&opts.registry, opts.push_retry),
-        keychain,
-    )?);
+    let client = Arc::new(registry_client(opts)?);
     if !opts.no_push && !opts.skip_push_permission_check {
         for d in &destinations {
             client
@@ -194,7 +190,12 @@ async fn write_outputs(
     if opts.no_push {
         info!("Skipping push to container registry due to --no-push flag");
     } else {
-        output::push_all(client, built, &fin, destinations, work, &cache).await?;
+        let immutable = if opts.push_ignore_immutable_tag_errors {
+            output::ImmutableTags::Ignore
+        } else {
+            output::ImmutableTags::Fail
+        };
+        output::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
     }
     let files = DigestFiles {
         digest: opts.digest_file.clone(),
@@ -250,6 +251,22 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
         .into_iter()
         .find(|c| c.is_file())
         .ok_or_else(|| anyhow!("please provide a valid path to a Dockerfile within the build context with --dockerfile: {flag} not found"))
+}
+
+/// The registry client: flags, `KANIKO_REGISTRY_*` limits, and the Docker config's
+/// credentials with their helper programs resolved now, before any base image is unpacked
+/// over the root (in the kaniko directory, then on PATH as it is at start).
+fn registry_client(opts: &Options) -> anyhow::Result<Client> {
+    let tuning = registry::Tuning::from_env(&|k| std::env::var(k).ok())?;
+    let mut helper_dirs = vec![opts.kaniko_dir.clone()];
+    helper_dirs.extend(
+        registry::default_helper_dirs()
+            .into_iter()
+            .filter(|d| *d != opts.kaniko_dir),
+    );
+    let keychain = Keychain::from_dir_with_helper_dirs(&docker_config_dir(opts), &helper_dirs)?;
+    let options = registry_options(&opts.registry, opts.push_retry);
+    Ok(Client::with_tuning(options, keychain, tuning)?)
 }
 
 fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
