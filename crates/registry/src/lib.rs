@@ -29,5 +29,5 @@ pub use helpers::default_helper_dirs;
 pub use keychain::{Credential, Keychain};
 pub use reference::Reference;
 pub use transport::Options;
-pub use verify::Verify;
 pub use tuning::{Tuning, VARIABLES as TUNING_VARIABLES};
+pub use verify::Verify;
