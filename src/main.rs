@@ -9,6 +9,7 @@ mod clock;
 mod container;
 mod context;
 mod executor;
+mod kaniko_dir;
 mod logging;
 mod output;
 

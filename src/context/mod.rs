@@ -3,10 +3,12 @@
 
 mod dockerignore;
 pub mod glob;
+mod tar_end;
 
 pub use dockerignore::DockerIgnore;
 use glob::Pattern;
 use std::path::{Path, PathBuf};
+pub use tar_end::TarEnd;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
