@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a run may take before it is killed, unless [`Sandbox::timeout`] says otherwise.
@@ -160,40 +160,50 @@ impl Sandbox {
         }
         let ctx = self.context.as_deref();
         let mut cmd = helper::command(self.root.path(), ctx, &self.env, program, args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().context("starting unshare")?;
-        let feeder = child
-            .stdin
-            .take()
-            .zip(stdin.map(<[u8]>::to_vec))
-            .map(|(mut w, data)| {
-                // A write error means the executor stopped reading: its exit status tells why.
-                std::thread::spawn(move || {
-                    let _ = w.write_all(&data);
-                })
-            });
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        let status = wait(&mut child, self.timeout);
-        if let Some(f) = feeder {
-            let _ = f.join();
-        }
-        let out = Output {
-            status: status?,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        };
-        Ok(out)
+        run_piped(&mut cmd, stdin, self.timeout, "the sandboxed executor")
     }
 
     fn note(&mut self, e: String) {
         self.setup_error.get_or_insert(e);
     }
+}
+
+/// Runs `cmd` with `stdin` fed to it (then closed) and its output captured, killed after
+/// `limit` (`what` names it in that error).
+pub(crate) fn run_piped(
+    cmd: &mut Command,
+    stdin: Option<&[u8]>,
+    limit: Duration,
+    what: &str,
+) -> Result<Output> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().with_context(|| format!("starting {what}"))?;
+    let feeder = child
+        .stdin
+        .take()
+        .zip(stdin.map(<[u8]>::to_vec))
+        .map(|(mut w, data)| {
+            // A write error means the program stopped reading: its exit status tells why.
+            std::thread::spawn(move || {
+                let _ = w.write_all(&data);
+            })
+        });
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait(&mut child, limit, what);
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    Ok(Output {
+        status: status?,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// Reads a pipe to its end on a thread of its own.
@@ -209,7 +219,7 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<S
 
 /// Waits for `child` up to `limit`; past it kills `unshare`, whose `--kill-child` takes the
 /// whole pid namespace down with it.
-fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
+fn wait(child: &mut Child, limit: Duration, what: &str) -> Result<i32> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(s) = child.try_wait()? {
@@ -218,7 +228,7 @@ fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("the sandboxed executor ran longer than {limit:?} and was killed");
+            bail!("{what} ran longer than {limit:?} and was killed");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
