@@ -1,16 +1,16 @@
 //! The executor's run from resolved options to pushed image: checks, context, Dockerfile,
 //! build, outputs. Errors end here as one line on stderr and a non-zero exit.
 
-use crate::build::{self, BuildError, Settings};
 use crate::cli::{Compression, ContextSource, Options, RegistryOptions, SnapshotMode};
-use crate::context::BuildContext;
 use crate::output::{self, image::BuiltImage, DigestFiles};
 use crate::{container, logging};
 use anyhow::{anyhow, bail, Context as _};
+use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
 use registry::{Client, Keychain, Reference};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tracing::{debug, error, info, warn};
 
 pub fn main(opts: Options) -> ExitCode {
@@ -77,7 +77,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let work = build::work_dir(&opts.kaniko_dir)
+    let work = engine::work_dir(&opts.kaniko_dir)
         .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
     let context_dir = prepare_context(opts, work.path())?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
@@ -90,7 +90,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
         None => Platform {
             os: "linux".into(),
-            architecture: build::host_arch().into(),
+            architecture: engine::host_arch().into(),
             variant: None,
             os_version: None,
         },
@@ -104,7 +104,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         let plan = dockerfile::plan(
             &df,
             &build_args,
-            &build::platform_args(&platform),
+            &engine::platform_args(&platform),
             opts.target.as_deref(),
         )?;
         for line in plan {
@@ -115,7 +115,10 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
 
     let keychain = Keychain::from_dir(&docker_config_dir(opts))?;
-    let client = Client::new(registry_options(&opts.registry, opts.push_retry), keychain)?;
+    let client = Arc::new(Client::new(
+        registry_options(&opts.registry, opts.push_retry),
+        keychain,
+    )?);
     if !opts.no_push && !opts.skip_push_permission_check {
         for d in &destinations {
             client
@@ -124,12 +127,33 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
                 .with_context(|| format!("checking push permission for {d}"))?;
         }
     }
-    let settings = Settings {
-        root: root.clone(),
-        work_dir: work.path().to_path_buf(),
+    let build_opts = build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
+    let source = Arc::new(RegistrySource::new(client.clone()));
+    let mut built = engine::build(&df, &ctx, source, &build_opts).await?;
+    built.annotations.extend(opts.annotations.iter().cloned());
+    write_outputs(opts, &client, &built, &destinations, work.path()).await?;
+    if opts.cleanup {
+        rootfs::clean_root(&root, &build_opts.ignore)?;
+    }
+    Ok(())
+}
+
+/// The engine's options from the command line's.
+fn build_options(
+    opts: &Options,
+    root: &Path,
+    context_dir: &Path,
+    work: &Path,
+    platform: Platform,
+    build_args: dockerfile::BuildArgs,
+) -> anyhow::Result<BuildOptions> {
+    Ok(BuildOptions {
+        root: root.to_path_buf(),
+        work_dir: work.to_path_buf(),
         platform,
         build_args,
         target: opts.target.clone(),
+        skip_unused_stages: opts.skip_unused_stages,
         snapshot_mode: match (opts.snapshot_mode, opts.use_new_run) {
             (_, true) | (SnapshotMode::Time, _) => rootfs::SnapshotMode::Time,
             (SnapshotMode::Redo, _) => rootfs::SnapshotMode::Redo,
@@ -145,18 +169,13 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
             reproducible: opts.reproducible,
         },
         reproducible: opts.reproducible,
-        ignore: ignore_list(opts, &root, &context_dir),
+        ignore: ignore_list(opts, root, context_dir)?,
         labels: opts.labels.clone(),
         image_format: opts.image_format,
         force_build_metadata: opts.force_build_metadata,
-    };
-    let mut built = build::build(&df, &ctx, &client, &settings).await?;
-    built.annotations.extend(opts.annotations.iter().cloned());
-    write_outputs(opts, &client, &built, &destinations, work.path()).await?;
-    if opts.cleanup {
-        rootfs::clean_root(&root, &settings.ignore)?;
-    }
-    Ok(())
+        extract_retries: opts.image_fs_extract_retry,
+        hash_sources: false,
+    })
 }
 
 async fn write_outputs(
@@ -221,7 +240,7 @@ fn unpack_context(r: impl std::io::Read + Send, work: &Path) -> anyhow::Result<P
     std::fs::create_dir_all(&dir)?;
     let input = rootfs::decompressor(std::io::BufReader::new(r))?;
     rootfs::extract_layer(
-        crate::context::TarEnd::new(input),
+        crate::tar_end::TarEnd::new(input),
         &dir,
         &rootfs::IgnoreList::new(Vec::<PathBuf>::new()),
         None,
@@ -270,11 +289,14 @@ fn docker_config_dir(opts: &Options) -> PathBuf {
     }
 }
 
-/// Paths never unpacked over nor snapshotted.
-fn ignore_list(opts: &Options, root: &Path, context: &Path) -> rootfs::IgnoreList {
+/// Paths never unpacked over, snapshotted nor written: every mount point, the context,
+/// the kaniko dir, `--ignore-path`, /var/run. Without a readable mount table the build
+/// could write over a mounted volume, so that is an error.
+fn ignore_list(opts: &Options, root: &Path, context: &Path) -> anyhow::Result<rootfs::IgnoreList> {
     let mut paths: Vec<PathBuf> = Vec::new();
     if root == Path::new("/") {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+            .context("reading /proc/self/mountinfo (the mounted paths a build must not touch)")?;
         paths.extend(
             rootfs::IgnoreList::from_mountinfo(&mountinfo)
                 .into_iter()
@@ -288,5 +310,5 @@ fn ignore_list(opts: &Options, root: &Path, context: &Path) -> rootfs::IgnoreLis
     if opts.ignore_var_run {
         paths.push("/var/run".into());
     }
-    rootfs::IgnoreList::new(paths)
+    Ok(rootfs::IgnoreList::new(paths))
 }

@@ -1,7 +1,6 @@
 //! kaniko-style log lines on stderr: `text` (logrus key=value), `color` (`INFO[0005] msg`,
 //! seconds since start, or the time with `--log-timestamp`) and `json`.
 
-use crate::clock;
 use std::fmt;
 use std::time::{Instant, SystemTime};
 use tracing::{Event, Level, Subscriber};
@@ -79,7 +78,7 @@ where
         event.record(&mut msg);
         let level = level_name(event.metadata().level());
         // --log-timestamp asks for full precision (RFC 3339 with nanoseconds).
-        let now = clock::rfc3339(SystemTime::now(), self.timestamp);
+        let now = engine::clock::rfc3339(SystemTime::now(), self.timestamp);
         match self.format {
             Format::Text => writeln!(w, "time={:?} level={level} msg={:?}", now, msg.0),
             Format::Json => {

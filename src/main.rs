@@ -1,17 +1,16 @@
 //! `/kaniko/executor`: builds a container image from a Dockerfile inside a container, with
-//! no daemon, and pushes it. The data path: context → Dockerfile → stages → filesystem →
-//! layers → image → registry, one module each (`context`, the `dockerfile` crate, `build`,
-//! the `rootfs` crate, `output`, the `registry` crate).
+//! no daemon, and pushes it. The data path: context → Dockerfile → stages → root
+//! filesystem → layers → image → destinations: the `dockerfile` crate parses, the `engine`
+//! crate builds (over the `rootfs` crate, reading images through the `registry` crate), and
+//! `output` sends the image where the flags say. This binary turns flags into options.
 
-mod build;
 mod cli;
-mod clock;
 mod container;
-mod context;
 mod executor;
 mod kaniko_dir;
 mod logging;
 mod output;
+mod tar_end;
 
 use std::process::ExitCode;
 

@@ -114,3 +114,164 @@ fn hostile_context_archive_is_contained() {
         std::fs::read(executor()).unwrap()
     );
 }
+
+/// A base image with symlinks into the mounted context and the executor's directory.
+fn base_with_links(reg: &testkit::registry::Registry) -> String {
+    let layer = RawTar(Vec::new())
+        .entry("app", b'2', "/workspace", b"")
+        .entry("kk", b'2', "/kaniko", b"")
+        .finish();
+    testkit::images::push_with_raw_layer(
+        &reg.addr,
+        "library/busybox:latest",
+        "test/links:1",
+        &layer,
+    )
+    .unwrap();
+    format!("{}/test/links:1", reg.addr)
+}
+
+#[test]
+fn copy_destinations_through_symlinks_cannot_reach_ignored_paths() {
+    let reg = registry_with_busybox();
+    let base = base_with_links(&reg);
+    for (dest, what) in [("/app/", "workspace"), ("/kk/executor", "kaniko")] {
+        let df = format!("FROM {base}\nCOPY payload {dest}\n");
+        let ctx = context(&[("Dockerfile", &df), ("payload", "owned")]);
+        let (sb, out) = run(
+            ctx.path(),
+            &[
+                "--context",
+                "/workspace",
+                "--dockerfile",
+                "Dockerfile",
+                "--insecure",
+                "--insecure-pull",
+                "--destination",
+                &format!("{}/test/refused:1", reg.addr),
+            ],
+        );
+        assert_ne!(
+            out.status, 0,
+            "COPY into {what} was allowed:\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("must not write"), "{}", out.stderr);
+        assert_eq!(
+            std::fs::read(sb.root().join("kaniko/executor")).unwrap(),
+            std::fs::read(executor()).unwrap()
+        );
+        assert!(!ctx.path().join("payload.1").exists());
+        let names: Vec<_> = std::fs::read_dir(ctx.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "the context gained files: {names:?}");
+    }
+}
+
+#[test]
+fn context_symlinks_cannot_copy_the_executors_root() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nCOPY up/kaniko /stolen/\nCOPY up /whole/\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df), ("kaniko/mine", "mine")]);
+    std::os::unix::fs::symlink("/", ctx.path().join("up")).unwrap();
+    build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/ctxlink:1", reg.addr)],
+    );
+    // `up` is the context's own root: /stolen holds the context's kaniko/, not /kaniko.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = testkit::images::unpack(&reg.addr, "test/ctxlink:1", dir.path()).unwrap();
+    let rootfs = bundle.join("rootfs");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("stolen/mine")).unwrap(),
+        "mine"
+    );
+    assert!(!rootfs.join("stolen/executor").exists());
+    assert!(rootfs.join("whole/Dockerfile").exists());
+    assert!(!rootfs.join("whole/kaniko/executor").exists());
+}
+
+#[test]
+fn add_archive_whiteouts_are_plain_files_and_ignored_paths_are_spared() {
+    let reg = registry_with_busybox();
+    let archive = RawTar(Vec::new())
+        .entry(".wh.kaniko", b'0', "", b"")
+        .entry("workspace/.wh..wh..opq", b'0', "", b"")
+        .entry("etc/.wh.passwd", b'0', "", b"")
+        .entry("../../escape", b'0', "", b"x")
+        .entry("kaniko/executor", b'0', "", b"owned")
+        .finish();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nADD a.tar /\nRUN cat /etc/passwd > /passwd-copy && ls -a / /etc > /listing\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df), ("keep.txt", "mine")]);
+    std::fs::write(ctx.path().join("a.tar"), &archive).unwrap();
+    let (sb, _) = build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/addtar:1", reg.addr)],
+    );
+    assert_eq!(
+        std::fs::read(sb.root().join("kaniko/executor")).unwrap(),
+        std::fs::read(executor()).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(ctx.path().join("keep.txt")).unwrap(),
+        "mine"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = testkit::images::unpack(&reg.addr, "test/addtar:1", dir.path()).unwrap();
+    let rootfs = bundle.join("rootfs");
+    // During the build the names were plain files and deleted nothing (in a layer a
+    // `.wh.` name is a whiteout again, so the image cannot carry them as files).
+    let listing = std::fs::read_to_string(rootfs.join("listing")).unwrap();
+    assert!(
+        listing.contains(".wh.kaniko") && listing.contains(".wh.passwd"),
+        "{listing}"
+    );
+    assert!(
+        std::fs::read_to_string(rootfs.join("passwd-copy"))
+            .unwrap()
+            .contains("root:"),
+        "a whiteout name deleted /etc/passwd during the build"
+    );
+    assert!(
+        rootfs.join("escape").is_file(),
+        "`..` was not kept under the destination"
+    );
+    assert!(!sb.root().parent().unwrap().join("escape").exists());
+}
+
+#[test]
+fn scratch_plus_a_rootfs_archive_builds_a_distro_image() {
+    let reg = registry_with_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    testkit::images::busybox_rootfs(dir.path()).unwrap();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM scratch\nADD rootfs.tar.gz /\nRUN echo built-from-scratch > /proof\nCMD [\"cat\", \"/proof\"]\n",
+    )]);
+    let tar = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["-czf"])
+        .arg(ctx.path().join("rootfs.tar.gz"))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/distro:1", reg.addr)],
+    );
+    assert_eq!(
+        run_image(&reg, "test/distro:1", None),
+        "built-from-scratch\n"
+    );
+}

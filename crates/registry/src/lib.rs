@@ -18,3 +18,4 @@ pub use error::Error;
 pub use keychain::{Credential, Keychain};
 pub use reference::Reference;
 pub use transport::Options;
+pub use verify::Verify;

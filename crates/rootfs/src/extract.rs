@@ -39,7 +39,50 @@ pub fn extract_layer<R: Read>(
     ignore: &IgnoreList,
     table: Option<&mut FileTable>,
 ) -> Result<ExtractStats, Error> {
+    extract_tar(tar_stream, root, ignore, table, ExtractOptions::layer())
+}
+
+/// How a tar is read: as an image layer, or as an archive ADD unpacks under a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// `.wh.` names delete lower files (layers); otherwise they are ordinary files.
+    pub whiteouts: bool,
+    /// The `./` entry's mode, owner and mtime apply to the root directory itself.
+    pub root_metadata: bool,
+    /// A container directory every name is placed under (names are first cleaned as if
+    /// rooted, so `..` cannot climb above it).
+    pub under: Option<PathBuf>,
+}
+
+impl ExtractOptions {
+    pub fn layer() -> ExtractOptions {
+        ExtractOptions {
+            whiteouts: true,
+            root_metadata: true,
+            under: None,
+        }
+    }
+
+    /// An archive extracted into the container directory `dir`.
+    pub fn archive(dir: &Path) -> ExtractOptions {
+        ExtractOptions {
+            whiteouts: false,
+            root_metadata: false,
+            under: Some(dir.to_path_buf()),
+        }
+    }
+}
+
+/// [`extract_layer`] with explicit [`ExtractOptions`].
+pub fn extract_tar<R: Read>(
+    tar_stream: R,
+    root: &Path,
+    ignore: &IgnoreList,
+    table: Option<&mut FileTable>,
+    opts: ExtractOptions,
+) -> Result<ExtractStats, Error> {
     let mut x = Extractor {
+        opts,
         root,
         ignore,
         stats: ExtractStats::default(),
@@ -63,6 +106,7 @@ pub fn extract_layer<R: Read>(
 }
 
 struct Extractor<'a> {
+    opts: ExtractOptions,
     root: &'a Path,
     ignore: &'a IgnoreList,
     stats: ExtractStats,
@@ -86,22 +130,32 @@ struct Extractor<'a> {
 impl Extractor<'_> {
     fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), Error> {
         let raw = entry.path_bytes().into_owned();
-        let name = clean(&raw);
+        let name = match &self.opts.under {
+            Some(dir) => confined(dir, &raw),
+            None => clean(&raw),
+        };
         let Some(file_name) = name.file_name().map(OsStr::to_os_string) else {
-            return Ok(()); // the root itself, or a name ending in `..`
+            // The root itself (or a name ending in `..`, which cleans to it).
+            let is_root = name == Path::new("/");
+            if is_root && self.opts.root_metadata && entry.header().entry_type().is_dir() {
+                self.root_entry(entry.header())?;
+            }
+            return Ok(());
         };
         self.stats.entries += 1;
         let parent = self.parent_of(&name, &raw)?;
         let fname = file_name.as_bytes();
-        if fname == OPAQUE {
-            return self.opaque(&parent);
-        }
-        if fname.starts_with(META_PREFIX) {
-            self.stats.skipped += 1; // aufs metadata (`.wh..wh.plnk` ...)
-            return Ok(());
-        }
-        if let Some(hidden) = fname.strip_prefix(WHITEOUT) {
-            return self.whiteout(&parent, hidden);
+        if self.opts.whiteouts {
+            if fname == OPAQUE {
+                return self.opaque(&parent);
+            }
+            if fname.starts_with(META_PREFIX) {
+                self.stats.skipped += 1; // aufs metadata (`.wh..wh.plnk` ...)
+                return Ok(());
+            }
+            if let Some(hidden) = fname.strip_prefix(WHITEOUT) {
+                return self.whiteout(&parent, hidden);
+            }
         }
         let target = parent.join(&file_name);
         if self
@@ -206,6 +260,20 @@ impl Extractor<'_> {
             set_mtime(&host, mtime)?;
         }
         self.touch(target);
+        Ok(())
+    }
+
+    /// A `./` entry: the root directory takes its mode, owner and mtime (never removed).
+    fn root_entry(&mut self, header: &tar::Header) -> Result<(), Error> {
+        let mode = header.mode().unwrap_or(0o755) & 0o7777;
+        let uid = header.uid().unwrap_or(0) as u32;
+        let gid = header.gid().unwrap_or(0) as u32;
+        std::os::unix::fs::lchown(self.root, Some(uid), Some(gid))
+            .map_err(Error::io("chown", self.root))?;
+        fs::set_permissions(self.root, fs::Permissions::from_mode(mode))
+            .map_err(Error::io("chmod", self.root))?;
+        let mtime = header.mtime().unwrap_or(0) as i64;
+        self.dir_times.push((self.root.to_path_buf(), mtime));
         Ok(())
     }
 
@@ -387,6 +455,23 @@ fn mknod(host: &Path, kind: EntryType, header: &tar::Header, mode: u32) -> Resul
 
 fn lossy(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
+}
+
+/// A tar name placed under `dir`, cleaned lexically first so it stays below it.
+fn confined(dir: &Path, raw: &[u8]) -> PathBuf {
+    let mut rel: Vec<&OsStr> = Vec::new();
+    for c in Path::new(OsStr::from_bytes(raw)).components() {
+        match c {
+            Component::Normal(n) => rel.push(n),
+            Component::ParentDir => {
+                rel.pop();
+            }
+            _ => {}
+        }
+    }
+    let mut out = clean(dir.as_os_str().as_bytes());
+    out.extend(rel);
+    out
 }
 
 /// A tar name as a container-absolute path (`./a/b/` → `/a/b`); `..` is kept for the

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Removes a file, link or whole directory tree (never following links); absent is fine.
 /// Returns whether a directory was removed.
-pub(crate) fn remove_any(host: &Path) -> Result<bool, Error> {
+pub fn remove_any(host: &Path) -> Result<bool, Error> {
     match fs::symlink_metadata(host) {
         Ok(m) if m.is_dir() => fs::remove_dir_all(host)
             .map(|_| true)

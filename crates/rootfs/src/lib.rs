@@ -16,11 +16,11 @@ mod tarwriter;
 
 pub use compress::{decompressor, Compression};
 pub use error::Error;
-pub use extract::{extract_layer, ExtractStats};
-pub use fsops::clean_root;
+pub use extract::{extract_layer, extract_tar, ExtractOptions, ExtractStats};
+pub use fsops::{clean_root, remove_any};
 pub use ignore::IgnoreList;
 pub use layer::{write_layer, LayerBlob, LayerOptions};
 pub use layer_stream::LayerStream;
 pub use pipeline::{ParallelGzWriter, ReadAhead};
-pub use resolve::resolve_in_root;
+pub use resolve::{host_path, resolve_in_root};
 pub use snapshot::{Changes, FileTable, SnapshotMode, Snapshotter};

@@ -65,7 +65,7 @@ fn host_of(root: &Path, comps: &[OsString]) -> PathBuf {
 }
 
 /// The host path of a container-absolute path.
-pub(crate) fn host_path(root: &Path, container: &Path) -> PathBuf {
+pub fn host_path(root: &Path, container: &Path) -> PathBuf {
     let mut h = root.to_path_buf();
     h.extend(
         container

@@ -97,6 +97,11 @@ impl FileTable {
             .retain(|k, _| !k.ancestors().any(|a| set.contains(a)));
     }
 
+    /// Every container path the table knows, in no particular order.
+    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.files.keys()
+    }
+
     /// Whether the table knows the container path.
     pub fn contains(&self, p: &Path) -> bool {
         self.files.contains_key(p)

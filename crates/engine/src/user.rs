@@ -1,6 +1,7 @@
-//! Resolving `USER` and `--chown` values through the build root's /etc/passwd and /etc/group.
+//! Resolving `USER` and `--chown` values through the build root's /etc/passwd and
+//! /etc/group (read through the root, so a symlinked /etc stays inside it).
 
-use std::path::Path;
+use crate::root::RootFs;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -9,6 +10,18 @@ pub struct Identity {
     /// Supplementary groups from /etc/group.
     pub groups: Vec<u32>,
     pub home: Option<String>,
+}
+
+impl Identity {
+    /// Who runs a RUN when the stage sets no USER.
+    pub fn root() -> Identity {
+        Identity {
+            uid: 0,
+            gid: 0,
+            groups: vec![0],
+            home: Some("/root".into()),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +39,8 @@ struct PasswdEntry {
     home: String,
 }
 
-fn passwd(root: &Path) -> Vec<PasswdEntry> {
-    let text = std::fs::read_to_string(root.join("etc/passwd")).unwrap_or_default();
+fn passwd(root: &RootFs) -> Vec<PasswdEntry> {
+    let text = root.read_to_string("/etc/passwd").unwrap_or_default();
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -45,8 +58,8 @@ fn passwd(root: &Path) -> Vec<PasswdEntry> {
 }
 
 /// (name, gid, members) of every group.
-fn groups(root: &Path) -> Vec<(String, u32, Vec<String>)> {
-    let text = std::fs::read_to_string(root.join("etc/group")).unwrap_or_default();
+fn groups(root: &RootFs) -> Vec<(String, u32, Vec<String>)> {
+    let text = root.read_to_string("/etc/group").unwrap_or_default();
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -69,7 +82,7 @@ fn groups(root: &Path) -> Vec<(String, u32, Vec<String>)> {
 }
 
 /// Resolves `user[:group]` as Docker does for USER: names must exist; numeric ids need not.
-pub fn resolve_user(root: &Path, spec: &str) -> Result<Identity, UserError> {
+pub fn resolve_user(root: &RootFs, spec: &str) -> Result<Identity, UserError> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -114,7 +127,7 @@ fn resolve_group_in(all: &[(String, u32, Vec<String>)], g: &str) -> Result<u32, 
 
 /// Resolves a `--chown` value: like USER, but a user without a group gets its primary group,
 /// and a numeric user that is not in passwd gets gid = uid's group 0 only when given alone.
-pub fn resolve_chown(root: &Path, spec: &str) -> Result<(u32, u32), UserError> {
+pub fn resolve_chown(root: &RootFs, spec: &str) -> Result<(u32, u32), UserError> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -144,7 +157,7 @@ pub fn resolve_chown(root: &Path, spec: &str) -> Result<(u32, u32), UserError> {
 mod tests {
     use super::*;
 
-    fn root() -> tempfile::TempDir {
+    fn root() -> (tempfile::TempDir, RootFs) {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("etc")).unwrap();
         std::fs::write(
@@ -157,30 +170,35 @@ mod tests {
             "root:x:0:\napp:x:1000:\nstaff:x:50:app\n",
         )
         .unwrap();
-        d
+        let r = RootFs::new(
+            d.path().to_path_buf(),
+            Default::default(),
+            rootfs::SnapshotMode::Full,
+        );
+        (d, r)
     }
 
     #[test]
     fn users_and_groups() {
-        let r = root();
-        let app = resolve_user(r.path(), "app").unwrap();
+        let (_d, r) = root();
+        let app = resolve_user(&r, "app").unwrap();
         assert_eq!(
             (app.uid, app.gid, app.groups.clone()),
             (1000, 1000, vec![1000, 50])
         );
         assert_eq!(app.home.as_deref(), Some("/home/app"));
-        assert_eq!(resolve_user(r.path(), "app:staff").unwrap().gid, 50);
-        assert_eq!(resolve_user(r.path(), "4242").unwrap().uid, 4242);
+        assert_eq!(resolve_user(&r, "app:staff").unwrap().gid, 50);
+        assert_eq!(resolve_user(&r, "4242").unwrap().uid, 4242);
         assert!(matches!(
-            resolve_user(r.path(), "ghost"),
+            resolve_user(&r, "ghost"),
             Err(UserError::NoUser(_))
         ));
         assert!(matches!(
-            resolve_user(r.path(), "app:ghost"),
+            resolve_user(&r, "app:ghost"),
             Err(UserError::NoGroup(_))
         ));
-        assert_eq!(resolve_chown(r.path(), "app").unwrap(), (1000, 1000));
-        assert_eq!(resolve_chown(r.path(), "10:20").unwrap(), (10, 20));
-        assert_eq!(resolve_chown(r.path(), "1234").unwrap(), (1234, 1234));
+        assert_eq!(resolve_chown(&r, "app").unwrap(), (1000, 1000));
+        assert_eq!(resolve_chown(&r, "10:20").unwrap(), (10, 20));
+        assert_eq!(resolve_chown(&r, "1234").unwrap(), (1234, 1234));
     }
 }

@@ -1,14 +1,14 @@
-//! The build context: a local directory (or a tar archive unpacked into a private directory),
-//! filtered by `.dockerignore`, and the lookup of COPY/ADD sources in it.
+//! The build context: a local directory (or an archive unpacked into a private directory),
+//! filtered by `.dockerignore`, and the lookup of COPY/ADD sources in it. The same lookup
+//! serves `COPY --from` over an earlier stage's files or an image's (no `.dockerignore`
+//! there). Every source is resolved inside its tree: a symlink never leads out of it.
 
 mod dockerignore;
 pub mod glob;
-mod tar_end;
 
 pub use dockerignore::DockerIgnore;
 use glob::Pattern;
 use std::path::{Path, PathBuf};
-pub use tar_end::TarEnd;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
@@ -24,7 +24,9 @@ pub enum ContextError {
     Outside(String),
 }
 
-/// A build context rooted at a directory.
+/// A tree of files COPY/ADD read from, rooted at a directory: the build context, an earlier
+/// stage's root, an image's files.
+#[derive(Clone, Debug)]
 pub struct BuildContext {
     root: PathBuf,
     ignore: DockerIgnore,
@@ -63,8 +65,25 @@ impl BuildContext {
         })
     }
 
+    /// A tree with no `.dockerignore` (an earlier stage's root, an image's files).
+    pub fn tree(root: &Path) -> BuildContext {
+        BuildContext {
+            root: root.to_path_buf(),
+            ignore: DockerIgnore::default(),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The host path of the tree-relative `rel`, symlinks followed inside the tree (the
+    /// last one too when `follow_last`), never leaving it.
+    pub fn host_path(&self, rel: &str, follow_last: bool) -> Result<PathBuf, ContextError> {
+        let inside = Path::new("/").join(rel);
+        let resolved = rootfs::resolve_in_root(&self.root, &inside, follow_last)
+            .map_err(|e| ContextError::Read(self.root.join(rel), e))?;
+        Ok(rootfs::host_path(&self.root, &resolved))
     }
 
     /// Whether the context-relative path is excluded by `.dockerignore`.
@@ -73,7 +92,9 @@ impl BuildContext {
     }
 
     /// Resolves one COPY/ADD source (a path or a wildcard pattern, relative to the context)
-    /// into context-relative paths that exist and are not excluded.
+    /// into context-relative paths that exist and are not excluded. A literal path that is
+    /// missing is an error; a wildcard matching nothing gives an empty list (the caller
+    /// fails only when every source came up empty, as Docker does).
     pub fn resolve(&self, src: &str) -> Result<Vec<String>, ContextError> {
         let cleaned = glob::clean(src);
         if src.split('/').filter(|c| *c == "..").count() > 0 && escapes(src) {
@@ -81,7 +102,7 @@ impl BuildContext {
         }
         let pattern = Pattern::new(&cleaned).map_err(|_| ContextError::NotFound(src.into()))?;
         if pattern.is_literal() {
-            let p = self.root.join(&cleaned);
+            let p = self.host_path(&cleaned, false)?;
             if std::fs::symlink_metadata(&p).is_err()
                 || (!cleaned.is_empty() && self.excluded(&cleaned))
             {
@@ -92,9 +113,6 @@ impl BuildContext {
         let mut out = Vec::new();
         self.glob_walk(&pattern, &cleaned, &mut out)?;
         out.sort();
-        if out.is_empty() {
-            return Err(ContextError::NotFound(src.into()));
-        }
         Ok(out)
     }
 
@@ -115,7 +133,7 @@ impl BuildContext {
         } else {
             raw.split('/').count() - prefix.len()
         };
-        let start = self.root.join(&base);
+        let start = self.host_path(&base, true)?;
         if !start.is_dir() {
             return Ok(());
         }
@@ -123,8 +141,10 @@ impl BuildContext {
             .min_depth(1)
             .max_depth(depth_limit);
         for entry in walker.into_iter().filter_map(Result::ok) {
-            let rel = match entry.path().strip_prefix(&self.root) {
-                Ok(r) => r.to_string_lossy().into_owned(),
+            // Names as written in the pattern's terms: the literal prefix, then the walk.
+            let rel = match entry.path().strip_prefix(&start) {
+                Ok(r) if base.is_empty() => r.to_string_lossy().into_owned(),
+                Ok(r) => format!("{base}/{}", r.to_string_lossy()),
                 Err(_) => continue,
             };
             if pattern.matches(&rel) && !self.excluded(&rel) {
@@ -185,14 +205,30 @@ mod tests {
             ctx.resolve("nope"),
             Err(ContextError::NotFound(_))
         ));
-        assert!(matches!(
-            ctx.resolve("*.none"),
-            Err(ContextError::NotFound(_))
-        ));
+        assert_eq!(ctx.resolve("*.none").unwrap(), Vec::<String>::new());
         assert!(matches!(
             ctx.resolve("../etc/passwd"),
             Err(ContextError::Outside(_))
         ));
         assert_eq!(ctx.resolve(".").unwrap(), vec![""]);
+    }
+
+    #[test]
+    fn symlinks_stay_inside_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("ctx");
+        std::fs::create_dir_all(r.join("d")).unwrap();
+        std::fs::write(dir.path().join("outside"), "secret").unwrap();
+        std::os::unix::fs::symlink("/", r.join("up")).unwrap();
+        std::os::unix::fs::symlink("../../outside", r.join("d/rel")).unwrap();
+        let ctx = BuildContext::open(&r, None).unwrap();
+        // `up` is the tree's own root; `d/rel` climbs no higher than it.
+        assert_eq!(ctx.host_path("up", true).unwrap(), r);
+        assert_eq!(ctx.host_path("d/rel", true).unwrap(), r.join("outside"));
+        assert!(ctx
+            .resolve("up/*")
+            .unwrap()
+            .iter()
+            .all(|p| p.starts_with("up/")));
     }
 }

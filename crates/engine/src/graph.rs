@@ -1,0 +1,283 @@
+//! The stage graph: which stages run (every stage up to the target, as kaniko does, or
+//! only those it needs with `--skip-unused-stages`), in order, over one root. Every image
+//! base is resolved up front, concurrently. Between stages the root is handed on in place
+//! (the next stage is `FROM` this one and nothing else reads it), stashed outside the root
+//! (a later stage copies from it or starts from it), or cleared.
+
+use crate::context::BuildContext;
+use crate::root::RootFs;
+use crate::source::{ImageSource, SourceImage};
+use crate::stage::{build_stage, Base, Shared, StageOutput};
+use crate::stash::StageFiles;
+use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
+use dockerfile::{Dockerfile, GlobalScope, Instruction};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+/// Builds the target stage of `df` (and the stages before it) and returns its image.
+pub async fn build(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: Arc<dyn ImageSource>,
+    opts: &BuildOptions,
+) -> Result<BuiltImage, BuildError> {
+    let pargs = platform_args(&opts.platform);
+    let global = GlobalScope::with_escape(&df.meta_args, &opts.build_args, &pargs, df.escape)?;
+    let target = df.target(opts.target.as_deref())?;
+    let order: Vec<usize> = if opts.skip_unused_stages {
+        df.required_stages(target, &global)?.into_iter().collect()
+    } else {
+        (0..=target).collect()
+    };
+    let plan = Plan::new(df, &global, &order)?;
+    info!("Built cross stage deps: {}", plan.describe());
+    let mut pending = prefetch(&plan, &source, opts);
+    let files = StageFiles::new(
+        &opts.work_dir,
+        df.stages.iter().map(|s| s.name.clone()).collect(),
+    );
+    let result = run_stages(df, ctx, &source, opts, &global, &plan, &files, &mut pending).await;
+    for (_, task) in pending {
+        task.abort();
+    }
+    files.finish();
+    let mut outputs = result?;
+    outputs
+        .remove(&target)
+        .map(|o| o.image)
+        .ok_or_else(|| BuildError::Other(format!("internal: stage {target} was not built")))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_stages(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: &Arc<dyn ImageSource>,
+    opts: &BuildOptions,
+    global: &GlobalScope,
+    plan: &Plan,
+    files: &StageFiles,
+    pending: &mut HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>,
+) -> Result<HashMap<usize, StageOutput>, BuildError> {
+    let shared = Shared {
+        opts,
+        ctx,
+        source: source.as_ref(),
+        deps: files,
+        global,
+    };
+    let mut root = RootFs::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
+    let mut outputs: HashMap<usize, StageOutput> = HashMap::new();
+    let mut in_place: Option<usize> = None;
+    for (pos, &i) in plan.order.iter().enumerate() {
+        files.set_current(i);
+        let stage = &df.stages[i];
+        let base = match plan.base_stage[&i] {
+            Some(b) => {
+                info!(
+                    "Building stage '{}' [idx: '{i}', base-idx: '{b}']",
+                    plan.base_name[&i]
+                );
+                let here = in_place == Some(b) || restore(files, b, pos, plan, &mut root).await?;
+                let prev = outputs.get(&b).ok_or_else(|| {
+                    BuildError::Other(format!("internal: stage {b} was not built before {i}"))
+                })?;
+                Base::Stage {
+                    image: prev.image.clone(),
+                    key: prev.key.clone(),
+                    in_place: here,
+                }
+            }
+            None => {
+                info!(
+                    "Building stage '{}' [idx: '{i}', base-idx: '-1']",
+                    plan.base_name[&i]
+                );
+                image_base(i, &plan.base_name[&i], pending).await?
+            }
+        };
+        let out = build_stage(stage, base, &shared, &mut root).await?;
+        in_place = None;
+        if let Some(&next) = plan.order.get(pos + 1) {
+            if plan.base_stage[&next] == Some(i) && plan.takes_over(i, pos + 1) {
+                in_place = Some(i);
+            } else if plan.used_after(i, pos) {
+                files.stash(i, &mut root)?;
+            } else {
+                info!("Deleting filesystem...");
+                root.clear()?;
+            }
+        }
+        for j in plan.order[..=pos].iter().copied() {
+            if !plan.used_after(j, pos) {
+                files.forget(j);
+            }
+        }
+        outputs.insert(i, out);
+    }
+    Ok(outputs)
+}
+
+/// Brings stage `b`'s stashed files back into the root when stage at `pos` is their last
+/// user; then the stage continues in place (after a fresh baseline walk).
+async fn restore(
+    files: &StageFiles,
+    b: usize,
+    pos: usize,
+    plan: &Plan,
+    root: &mut RootFs,
+) -> Result<bool, BuildError> {
+    if !plan.takes_over(b, pos) || !files.restore(b, root)? {
+        return Ok(false);
+    }
+    let mut snap = root.take_snapshotter();
+    let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
+        .await
+        .map_err(BuildError::task)??;
+    root.put_snapshotter(snap);
+    Ok(true)
+}
+
+async fn image_base(
+    i: usize,
+    name: &str,
+    pending: &mut HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>,
+) -> Result<Base, BuildError> {
+    if name.eq_ignore_ascii_case("scratch") {
+        return Ok(Base::Scratch);
+    }
+    let task = pending
+        .remove(&i)
+        .ok_or_else(|| BuildError::Other(format!("internal: no base resolved for stage {i}")))?;
+    let img = task.await.map_err(BuildError::task)??;
+    let digest = img
+        .name
+        .rsplit_once('@')
+        .map_or_else(|| img.name.clone(), |(_, d)| d.to_string());
+    Ok(Base::Image {
+        image: BuiltImage {
+            format: img.format(),
+            config: img.config,
+            layers: img.layers,
+            annotations: Default::default(),
+        },
+        digest,
+    })
+}
+
+/// Starts resolving every image base at once; each stage awaits its own.
+fn prefetch(
+    plan: &Plan,
+    source: &Arc<dyn ImageSource>,
+    opts: &BuildOptions,
+) -> HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>> {
+    let mut tasks = HashMap::new();
+    for &i in &plan.order {
+        let name = plan.base_name[&i].clone();
+        if plan.base_stage[&i].is_some() || name.eq_ignore_ascii_case("scratch") {
+            continue;
+        }
+        let (source, platform) = (source.clone(), opts.platform.clone());
+        tasks.insert(
+            i,
+            tokio::spawn(async move { Ok(source.resolve(&name, &platform).await?) }),
+        );
+    }
+    tasks
+}
+
+/// Who starts from whom and who reads whose files.
+struct Plan {
+    order: Vec<usize>,
+    base_name: HashMap<usize, String>,
+    /// The earlier stage a stage is `FROM`, if any.
+    base_stage: HashMap<usize, Option<usize>>,
+    /// For each stage, the positions in `order` of the stages that read it.
+    users: BTreeMap<usize, Vec<usize>>,
+    /// For each stage, the positions of the stages that copy or mount its files.
+    copiers: BTreeMap<usize, Vec<usize>>,
+}
+
+impl Plan {
+    fn new(df: &Dockerfile, global: &GlobalScope, order: &[usize]) -> Result<Plan, BuildError> {
+        let by_name = |name: &str, before: usize| {
+            df.stages[..before].iter().position(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+        };
+        let mut plan = Plan {
+            order: order.to_vec(),
+            base_name: HashMap::new(),
+            base_stage: HashMap::new(),
+            users: BTreeMap::new(),
+            copiers: BTreeMap::new(),
+        };
+        for (pos, &i) in order.iter().enumerate() {
+            let stage = &df.stages[i];
+            let base = global.expand_base(stage)?;
+            let from = by_name(&base, i);
+            plan.base_name.insert(i, base);
+            plan.base_stage.insert(i, from);
+            let mut reads: Vec<usize> = Vec::new();
+            for c in &stage.commands {
+                let froms: Vec<&String> = match &c.instruction {
+                    Instruction::Copy(cp) | Instruction::Add(cp) => cp.from.iter().collect(),
+                    Instruction::Run(r) => {
+                        r.mounts.iter().filter_map(|m| m.from.as_ref()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for f in froms {
+                    if f.contains('$') {
+                        reads.extend(0..i); // decided at run time: keep them all
+                    } else {
+                        let idx = by_name(f, i).or_else(|| f.parse().ok().filter(|n| *n < i));
+                        reads.extend(idx);
+                    }
+                }
+            }
+            for r in reads {
+                plan.copiers.entry(r).or_default().push(pos);
+                plan.users.entry(r).or_default().push(pos);
+            }
+            if let Some(b) = from {
+                plan.users.entry(b).or_default().push(pos);
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Whether a stage at a position after `pos` reads stage `i`.
+    fn used_after(&self, i: usize, pos: usize) -> bool {
+        self.users
+            .get(&i)
+            .is_some_and(|u| u.iter().any(|p| *p > pos))
+    }
+
+    /// Whether the stage at `pos` copies or mounts stage `i`'s files.
+    fn copies_at(&self, i: usize, pos: usize) -> bool {
+        self.copiers.get(&i).is_some_and(|u| u.contains(&pos))
+    }
+
+    /// Whether the stage at `pos` can take over stage `i`'s root as its own.
+    fn takes_over(&self, i: usize, pos: usize) -> bool {
+        !self.copies_at(i, pos) && !self.used_after(i, pos)
+    }
+
+    /// kaniko's log form: `map[0:[1 2]]` (stage → stages that copy from it).
+    fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .copiers
+            .iter()
+            .map(|(i, users)| {
+                let u: Vec<String> = users.iter().map(|p| self.order[*p].to_string()).collect();
+                format!("{i}:[{}]", u.join(" "))
+            })
+            .collect();
+        format!("map[{}]", parts.join(" "))
+    }
+}

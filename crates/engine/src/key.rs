@@ -1,0 +1,196 @@
+//! Cache keys: what decides a step's result. A stage's chain starts from its base (an
+//! image's manifest digest, `scratch`, or an earlier stage's last key) and the platform;
+//! each instruction's key hashes the chain so far, the instruction after expansion and
+//! what else it reads: for RUN the environment it sees (ENV and the ARGs declared so far,
+//! nothing else), its user, working directory and shell; for COPY/ADD the content and
+//! metadata of every source (after `.dockerignore`). Keys hold no times and no host paths,
+//! so two machines building the same inputs get the same keys.
+
+use crate::context::BuildContext;
+use image::{Digest, Hasher, Platform};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+
+/// The key of a step's result.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CacheKey(pub Digest);
+
+impl std::fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.hex())
+    }
+}
+
+/// The running key of a stage: the image so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyChain {
+    current: CacheKey,
+}
+
+fn hash(parts: &[&str]) -> CacheKey {
+    let mut h = Digest::sha256(b"").hasher();
+    for p in parts {
+        // Length-prefixed, so no two part lists hash alike.
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    CacheKey(h.finish())
+}
+
+impl KeyChain {
+    /// A chain starting from `base`: a manifest digest, `scratch`, or a stage's last key.
+    pub fn new(base: &str, platform: &Platform) -> KeyChain {
+        KeyChain {
+            current: hash(&["kaniko-rs cache v1", base, &platform.to_string()]),
+        }
+    }
+
+    pub fn current(&self) -> &CacheKey {
+        &self.current
+    }
+
+    /// The key of the next step: the chain so far, the expanded instruction, its inputs.
+    pub fn key(&self, instruction: &dockerfile::Instruction, inputs: &[String]) -> CacheKey {
+        let text = serde_json::to_string(instruction).unwrap_or_default();
+        let mut parts = vec![self.current.0.as_str(), text.as_str()];
+        parts.extend(inputs.iter().map(String::as_str));
+        hash(&parts)
+    }
+
+    /// Moves the chain past a step.
+    pub fn advance(&mut self, key: CacheKey) {
+        self.current = key;
+    }
+}
+
+/// What a RUN reads besides its text: the environment it sees, user, directory, shell.
+pub fn run_inputs(
+    env: &[(String, String)],
+    user: &str,
+    workdir: &str,
+    shell: &[String],
+) -> Vec<String> {
+    let mut out: Vec<String> = env.iter().map(|(k, v)| format!("env {k}={v}")).collect();
+    out.push(format!("user {user}"));
+    out.push(format!("workdir {workdir}"));
+    out.push(format!("shell {}", shell.join("\u{0}")));
+    out
+}
+
+/// The content and metadata of the sources `rels` of `tree` (directories walked, excluded
+/// paths left out): names, types, modes, link targets and file contents; owners and times
+/// only when `with_times` (a step that keeps them).
+pub fn sources_digest(
+    tree: &BuildContext,
+    rels: &[String],
+    with_times: bool,
+) -> std::io::Result<Digest> {
+    let mut h = Digest::sha256(b"").hasher();
+    let mut buf = vec![0u8; 1 << 16];
+    for rel in rels {
+        let top = tree
+            .host_path(rel, true)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        for entry in walkdir::WalkDir::new(&top).sort_by_file_name() {
+            let entry = entry?;
+            let name = entry
+                .path()
+                .strip_prefix(tree.root())
+                .unwrap_or(entry.path());
+            let name = name.to_string_lossy();
+            if !name.is_empty() && tree.excluded(&name) {
+                continue;
+            }
+            let m = entry.path().symlink_metadata()?;
+            let below = entry.path().strip_prefix(&top).unwrap_or(entry.path());
+            let mut line = format!("{rel}|{}|{:o}", below.display(), m.mode());
+            if with_times {
+                line.push_str(&format!("|{}:{}|{}", m.uid(), m.gid(), m.mtime()));
+            }
+            h.update(line.as_bytes());
+            if m.file_type().is_symlink() {
+                h.update(
+                    std::fs::read_link(entry.path())?
+                        .as_os_str()
+                        .as_encoded_bytes(),
+                );
+            } else if m.is_file() {
+                hash_file(&mut h, entry.path(), &mut buf)?;
+            }
+        }
+    }
+    Ok(h.finish())
+}
+
+fn hash_file(h: &mut Hasher, p: &std::path::Path, buf: &mut [u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::open(p)?;
+    loop {
+        let n = f.read(buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockerfile::{CommandLine, Instruction};
+
+    fn platform() -> Platform {
+        Platform::parse("linux/amd64").unwrap()
+    }
+
+    #[test]
+    fn keys_follow_what_a_step_reads() {
+        let chain = KeyChain::new("sha256:base", &platform());
+        let run = Instruction::Run(dockerfile::Run {
+            command: CommandLine::Shell("make".into()),
+            heredocs: vec![],
+            mounts: vec![],
+            network: None,
+            security: None,
+        });
+        let env = |v: &str| vec![("A".to_string(), v.to_string())];
+        let sh = vec!["/bin/sh".to_string(), "-c".to_string()];
+        let k1 = chain.key(&run, &run_inputs(&env("1"), "", "/", &sh));
+        assert_eq!(k1, chain.key(&run, &run_inputs(&env("1"), "", "/", &sh)));
+        assert_ne!(k1, chain.key(&run, &run_inputs(&env("2"), "", "/", &sh)));
+        assert_ne!(k1, chain.key(&run, &run_inputs(&env("1"), "app", "/", &sh)));
+        let other_base = KeyChain::new("sha256:other", &platform());
+        assert_ne!(
+            k1,
+            other_base.key(&run, &run_inputs(&env("1"), "", "/", &sh))
+        );
+        let mut next = chain.clone();
+        next.advance(k1.clone());
+        assert_ne!(next.current(), chain.current());
+    }
+
+    #[test]
+    fn source_digests_see_content_not_times() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("dir")).unwrap();
+        std::fs::write(d.path().join("dir/a"), "one").unwrap();
+        std::fs::write(d.path().join(".dockerignore"), "dir/skip\n").unwrap();
+        let ctx = BuildContext::open(d.path(), None).unwrap();
+        let rels = vec!["dir".to_string()];
+        let first = sources_digest(&ctx, &rels, false).unwrap();
+        // An excluded file and a new mtime change nothing.
+        std::fs::write(d.path().join("dir/skip"), "x").unwrap();
+        let t = nix::sys::time::TimeSpec::new(1_000_000, 0);
+        nix::sys::stat::utimensat(
+            None,
+            &d.path().join("dir/a"),
+            &t,
+            &t,
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        )
+        .unwrap();
+        assert_eq!(sources_digest(&ctx, &rels, false).unwrap(), first);
+        assert_ne!(sources_digest(&ctx, &rels, true).unwrap(), first);
+        std::fs::write(d.path().join("dir/a"), "two").unwrap();
+        assert_ne!(sources_digest(&ctx, &rels, false).unwrap(), first);
+    }
+}

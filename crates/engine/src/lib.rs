@@ -1,0 +1,40 @@
+//! The build engine: a parsed Dockerfile and a build context in, a [`BuiltImage`] out. It
+//! knows nothing of the command line: the executor turns flags into [`BuildOptions`] and
+//! calls [`build`].
+//!
+//! The data path, one module each: the build [`context`] → the stage graph ([`graph`]) →
+//! one stage at a time ([`stage`]) over a root filesystem value ([`root`]), its base image
+//! read through an image [`source`] and unpacked ([`unpack`]) → one [`steps`] entry per
+//! instruction (what it changes, and the cache [`key`] of its result) → layers and config
+//! ([`built`]). Nothing assumes the root is `/`: tests build into any directory.
+
+pub mod built;
+pub mod clock;
+pub mod context;
+mod error;
+mod graph;
+pub mod key;
+mod options;
+pub mod root;
+pub mod source;
+mod stage;
+mod stash;
+pub mod steps;
+mod unpack;
+pub mod user;
+
+pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
+pub use context::BuildContext;
+pub use error::BuildError;
+pub use graph::build;
+pub use options::{host_arch, platform_args, BuildOptions};
+pub use root::RootFs;
+pub use source::{ImageSource, RegistrySource, SourceImage};
+
+/// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.
+pub fn work_dir(kaniko_dir: &std::path::Path) -> std::io::Result<tempfile::TempDir> {
+    std::fs::create_dir_all(kaniko_dir)?;
+    tempfile::Builder::new()
+        .prefix("build-")
+        .tempdir_in(kaniko_dir)
+}

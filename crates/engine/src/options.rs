@@ -1,0 +1,56 @@
+//! What a build needs to know, resolved from the command line by the caller.
+
+use dockerfile::{BuildArgs, PlatformArgs};
+use image::Platform;
+use std::path::PathBuf;
+
+/// Resolved build options: plain data, no flags.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// The root filesystem the stages run in (in a Pod: `/`).
+    pub root: PathBuf,
+    /// Where new layer blobs, downloads and stage files go (removed after the build).
+    pub work_dir: PathBuf,
+    pub platform: Platform,
+    pub build_args: BuildArgs,
+    /// `--target`: the stage to build (by name), else the last one.
+    pub target: Option<String>,
+    /// `--skip-unused-stages`: build only the stages the target needs.
+    pub skip_unused_stages: bool,
+    pub snapshot_mode: rootfs::SnapshotMode,
+    pub single_snapshot: bool,
+    pub layer: rootfs::LayerOptions,
+    pub reproducible: bool,
+    /// Paths never unpacked over, snapshotted or written by an instruction.
+    pub ignore: rootfs::IgnoreList,
+    pub labels: Vec<(String, String)>,
+    pub image_format: Option<image::Format>,
+    pub force_build_metadata: bool,
+    /// `--image-fs-extract-retry`: attempts after the first to unpack a base layer.
+    pub extract_retries: u32,
+    /// Hash COPY/ADD sources into their cache keys (only a cache needs it).
+    pub hash_sources: bool,
+}
+
+/// The platform args (TARGETPLATFORM ...) for a build on this host for `target`.
+pub fn platform_args(target: &Platform) -> PlatformArgs {
+    PlatformArgs {
+        target_os: target.os.clone(),
+        target_arch: target.architecture.clone(),
+        target_variant: target.variant.clone().unwrap_or_default(),
+        build_os: "linux".into(),
+        build_arch: host_arch().into(),
+        build_variant: String::new(),
+    }
+}
+
+/// The host architecture in OCI's terms.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}

@@ -1,0 +1,120 @@
+//! Image sources: the one seam through which base images, `COPY --from=<image>`, the layer
+//! cache and the warmer read images. A source resolves a name for a platform to a manifest
+//! and config, and opens layer blobs as verified streams (reading fails at the end of a
+//! blob whose size or digest is wrong). Implementations: a registry ([`RegistrySource`]:
+//! mirrors, maps, retries, TLS come with its client) and an OCI layout directory
+//! ([`LayoutSource`]: the warmer's cache, `oci:` repositories). An earlier stage of the
+//! same build is an image too: its [`crate::BuiltImage`] layers are opened the same way.
+
+mod layout;
+mod registry_source;
+
+pub use layout::LayoutSource;
+pub use registry_source::RegistrySource;
+
+use crate::built::{Layer, LayerSource};
+use image::{Format, ImageConfig, Manifest, Platform};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use tokio::io::AsyncRead;
+
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type BlobStream = Box<dyn AsyncRead + Send + Unpin>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Registry(#[from] registry::Error),
+    #[error("invalid image reference {name:?}: {message}")]
+    Name { name: String, message: String },
+    #[error("{0}")]
+    Image(String),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// An image resolved for one platform.
+#[derive(Clone, Debug)]
+pub struct SourceImage {
+    /// The name as resolved (for logs), with the manifest digest when known.
+    pub name: String,
+    pub media_type: String,
+    pub manifest: Manifest,
+    pub config: ImageConfig,
+    /// The manifest's layers with their diff_ids and where their bytes are.
+    pub layers: Vec<Layer>,
+}
+
+impl SourceImage {
+    /// The manifest family (Docker schema 2 or OCI).
+    pub fn format(&self) -> Format {
+        Format::of_manifest(Some(&self.media_type))
+    }
+
+    /// Pairs the manifest's layers with the config's diff_ids (their counts must agree).
+    pub(crate) fn layers_of(
+        name: &str,
+        manifest: &Manifest,
+        config: &ImageConfig,
+        source: impl Fn(&image::Descriptor) -> LayerSource,
+    ) -> Result<Vec<Layer>, SourceError> {
+        let diffs = &config.rootfs.diff_ids;
+        if diffs.len() != manifest.layers.len() {
+            return Err(SourceError::Image(format!(
+                "image {name} is inconsistent: its manifest lists {} layers, its config {} diff_ids",
+                manifest.layers.len(),
+                diffs.len()
+            )));
+        }
+        Ok(manifest
+            .layers
+            .iter()
+            .zip(diffs)
+            .map(|(d, diff)| Layer {
+                desc: d.clone(),
+                diff_id: diff.clone(),
+                source: source(d),
+            })
+            .collect())
+    }
+}
+
+/// Where images come from.
+pub trait ImageSource: Send + Sync {
+    /// Resolves `name` for `platform` (through an index when there is one).
+    fn resolve<'a>(
+        &'a self,
+        name: &'a str,
+        platform: &'a Platform,
+    ) -> BoxFut<'a, Result<SourceImage, SourceError>>;
+
+    /// Opens a remote layer's blob as a verified stream.
+    fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>>;
+}
+
+/// Opens any layer's blob as a verified stream: files directly, remote blobs through `source`.
+pub async fn open_layer(
+    source: &dyn ImageSource,
+    layer: &Layer,
+) -> Result<BlobStream, SourceError> {
+    match &layer.source {
+        LayerSource::Local(path) => {
+            let f = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| SourceError::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
+            Ok(Box::new(registry::Verify::new(
+                f,
+                layer.desc.digest.clone(),
+                Some(layer.desc.size),
+            )))
+        }
+        LayerSource::Remote(_) => source.open_remote(layer).await,
+    }
+}

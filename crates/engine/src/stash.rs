@@ -1,0 +1,250 @@
+//! What later stages need from earlier ones, kept outside the root (under the work
+//! directory in kaniko's dir) between stages: a finished stage's whole root, moved there by
+//! rename (instant on one filesystem, copied otherwise), for `COPY --from=<stage>` and
+//! `FROM <stage>`; and images named by `COPY --from=<image>`, extracted there (never over
+//! the root). Everything is removed when the build ends.
+
+use crate::context::BuildContext;
+use crate::root::RootFs;
+use crate::source::ImageSource;
+use crate::{BuildError, BuildOptions};
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tracing::info;
+
+pub struct StageFiles {
+    dir: PathBuf,
+    /// Stage names (lower case) by index.
+    names: Vec<Option<String>>,
+    /// Index of the stage now building: only earlier ones are visible.
+    current: Mutex<usize>,
+    stashed: Mutex<HashMap<usize, PathBuf>>,
+    images: tokio::sync::Mutex<HashMap<String, PathBuf>>,
+    cleaners: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl StageFiles {
+    pub fn new(work_dir: &Path, names: Vec<Option<String>>) -> StageFiles {
+        StageFiles {
+            dir: work_dir.join("stages"),
+            names: names
+                .into_iter()
+                .map(|n| n.map(|n| n.to_ascii_lowercase()))
+                .collect(),
+            current: Mutex::new(0),
+            stashed: Mutex::new(HashMap::new()),
+            images: tokio::sync::Mutex::new(HashMap::new()),
+            cleaners: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn set_current(&self, idx: usize) {
+        if let Ok(mut c) = self.current.lock() {
+            *c = idx;
+        }
+    }
+
+    /// The earlier stage `from` names (by name, case-insensitive, or index), if any.
+    pub fn stage_index(&self, from: &str) -> Option<usize> {
+        let current = self.current.lock().map(|c| *c).unwrap_or(0);
+        let lower = from.to_ascii_lowercase();
+        self.names[..current.min(self.names.len())]
+            .iter()
+            .position(|n| n.as_deref() == Some(lower.as_str()))
+            .or_else(|| from.parse::<usize>().ok().filter(|i| *i < current))
+    }
+
+    /// The tree `COPY --from=<from>` reads: an earlier stage's files, or an image's.
+    pub async fn tree(
+        &self,
+        from: &str,
+        source: &dyn ImageSource,
+        opts: &BuildOptions,
+    ) -> Result<BuildContext, BuildError> {
+        if let Some(i) = self.stage_index(from) {
+            let dir = self.stashed.lock().ok().and_then(|s| s.get(&i).cloned());
+            return dir.map(|d| BuildContext::tree(&d)).ok_or_else(|| {
+                BuildError::Other(format!("internal: the files of stage {i} were not kept"))
+            });
+        }
+        let mut images = self.images.lock().await;
+        if let Some(d) = images.get(from) {
+            return Ok(BuildContext::tree(d));
+        }
+        let d = self.extract_image(from, source, opts, images.len()).await?;
+        images.insert(from.to_string(), d.clone());
+        Ok(BuildContext::tree(&d))
+    }
+
+    async fn extract_image(
+        &self,
+        name: &str,
+        source: &dyn ImageSource,
+        opts: &BuildOptions,
+        n: usize,
+    ) -> Result<PathBuf, BuildError> {
+        let img = source.resolve(name, &opts.platform).await?;
+        let dir = self.dir.join(format!("image-{n}"));
+        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let mut root = RootFs::new(dir.clone(), Default::default(), opts.snapshot_mode);
+        info!("Extracting {} for COPY --from", img.name);
+        crate::unpack::unpack(source, &img.layers, &mut root, opts.extract_retries).await?;
+        Ok(dir)
+    }
+
+    /// Moves the root's files (all but ignored paths) out to be read by later stages.
+    pub fn stash(&self, idx: usize, root: &mut RootFs) -> Result<(), BuildError> {
+        let dest = self.dir.join(idx.to_string());
+        info!("Storing the files of stage {idx} for later stages");
+        fs::create_dir_all(&dest).map_err(|e| io_error(&dest, e))?;
+        move_tree(root, Path::new("/"), &dest).map_err(|e| io_error(root.dir(), e))?;
+        root.clear()?;
+        if let Ok(mut s) = self.stashed.lock() {
+            s.insert(idx, dest);
+        }
+        Ok(())
+    }
+
+    /// Moves a stashed stage's files back into the (cleared) root.
+    pub fn restore(&self, idx: usize, root: &mut RootFs) -> Result<bool, BuildError> {
+        let Some(dir) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
+            return Ok(false);
+        };
+        restore_tree(&dir, root.dir()).map_err(|e| io_error(&dir, e))?;
+        let _ = fs::remove_dir_all(&dir);
+        Ok(true)
+    }
+
+    /// Drops what stage `idx` left here, removing it on a thread of its own.
+    pub fn forget(&self, idx: usize) {
+        let Some(dir) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
+            return;
+        };
+        let handle = std::thread::spawn(move || {
+            let _ = fs::remove_dir_all(&dir);
+        });
+        if let Ok(mut c) = self.cleaners.lock() {
+            c.push(handle);
+        }
+    }
+
+    /// Removes everything and waits for the removals.
+    pub fn finish(&self) {
+        let left: Vec<usize> = self
+            .stashed
+            .lock()
+            .map(|s| s.keys().copied().collect())
+            .unwrap_or_default();
+        for i in left {
+            self.forget(i);
+        }
+        let handles = self.cleaners.lock().map(|mut c| std::mem::take(&mut *c));
+        for h in handles.unwrap_or_default() {
+            let _ = h.join();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn io_error(p: &Path, e: io::Error) -> BuildError {
+    BuildError::Other(format!("{}: {e}", p.display()))
+}
+
+/// Moves the children of container dir `dir` into host dir `dest`, sparing ignored paths:
+/// a directory with an ignored path below is recreated and entered instead of moved.
+fn move_tree(root: &RootFs, dir: &Path, dest: &Path) -> io::Result<()> {
+    let host = root.host(dir);
+    for e in fs::read_dir(&host)? {
+        let e = e?;
+        let child = dir.join(e.file_name());
+        if root.ignore().is_ignored(&child) {
+            continue;
+        }
+        let to = dest.join(e.file_name());
+        let is_dir = e.file_type()?.is_dir();
+        if is_dir && root.ignore().has_ignored_below(&child) {
+            let m = e.metadata()?;
+            fs::create_dir_all(&to)?;
+            copy_metadata(&to, &m)?;
+            move_tree(root, &child, &to)?;
+        } else {
+            move_entry(&e.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves stashed files back: renamed where the root has nothing there, merged into a
+/// directory the root kept (one with ignored paths below).
+fn restore_tree(from: &Path, to: &Path) -> io::Result<()> {
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        match fs::symlink_metadata(&target) {
+            Ok(m) if m.is_dir() && e.file_type()?.is_dir() => restore_tree(&e.path(), &target)?,
+            Ok(_) => {} // the root kept something here (an ignored path): it wins
+            Err(_) => move_entry(&e.path(), &target)?,
+        }
+    }
+    Ok(())
+}
+
+/// rename, or copy and remove across filesystems.
+fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            copy_all(from, to)?;
+            rootfs::remove_any(from)
+                .map(|_| ())
+                .map_err(io::Error::other)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A copy keeping modes, owners and times (hard links become separate files).
+fn copy_all(from: &Path, to: &Path) -> io::Result<()> {
+    for entry in walkdir::WalkDir::new(from).follow_links(false) {
+        let entry = entry?;
+        let rel = entry.path().strip_prefix(from).unwrap_or(Path::new(""));
+        let dst = if rel.as_os_str().is_empty() {
+            to.to_path_buf()
+        } else {
+            to.join(rel)
+        };
+        let m = entry.path().symlink_metadata()?;
+        let ft = m.file_type();
+        if ft.is_dir() {
+            fs::create_dir_all(&dst)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &dst)?;
+        } else if ft.is_file() {
+            fs::copy(entry.path(), &dst)?;
+        } else {
+            continue;
+        }
+        copy_metadata(&dst, &m)?;
+    }
+    Ok(())
+}
+
+fn copy_metadata(dst: &Path, m: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::os::unix::fs::lchown(dst, Some(m.uid()), Some(m.gid()))?;
+    if !m.file_type().is_symlink() {
+        fs::set_permissions(dst, fs::Permissions::from_mode(m.mode() & 0o7777))?;
+    }
+    let t = |s, ns| nix::sys::time::TimeSpec::new(s, ns);
+    nix::sys::stat::utimensat(
+        None,
+        dst,
+        &t(m.atime(), m.atime_nsec()),
+        &t(m.mtime(), m.mtime_nsec()),
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .map_err(io::Error::from)
+}

@@ -1,0 +1,93 @@
+//! ADD <url>: the body streamed to a file in the work directory (never held in memory),
+//! hashed on the way and checked against `--checksum`; the file name comes from the URL.
+
+use futures_util::StreamExt;
+use image::Digest;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("downloading {url}: {message}")]
+    Failed { url: String, message: String },
+    #[error("checksum mismatch for {url}: want {want}, got {got}")]
+    Checksum {
+        url: String,
+        want: String,
+        got: Digest,
+    },
+    #[error("invalid --checksum {0:?}: want sha256:<hex> or sha512:<hex>")]
+    BadChecksum(String),
+}
+
+/// Longest wait for the next bytes of a download.
+const READ_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Downloads `url` into a new file under `work`; returns the file name to use and the path.
+pub async fn fetch(
+    url: &str,
+    checksum: Option<&str>,
+    work: &Path,
+) -> Result<(String, PathBuf), DownloadError> {
+    let fail = |m: String| DownloadError::Failed {
+        url: url.to_string(),
+        message: m,
+    };
+    let want = checksum
+        .map(|c| {
+            c.parse::<Digest>()
+                .map_err(|_| DownloadError::BadChecksum(c.to_string()))
+        })
+        .transpose()?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .read_timeout(READ_TIMEOUT)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fail(e.without_url().to_string()))?;
+    if !resp.status().is_success() {
+        return Err(fail(format!("HTTP {}", resp.status())));
+    }
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let name = path
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("index.html")
+        .to_string();
+    let file = tempfile::Builder::new()
+        .prefix("download-")
+        .tempfile_in(work)
+        .map_err(|e| fail(e.to_string()))?;
+    let (file, dest) = file.keep().map_err(|e| fail(e.error.to_string()))?;
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(file));
+    let mut hasher = want
+        .as_ref()
+        .map_or_else(|| Digest::sha256(b"").hasher(), Digest::hasher);
+    let mut body = resp.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| fail(e.without_url().to_string()))?;
+        hasher.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    out.flush().await.map_err(|e| fail(e.to_string()))?;
+    if let Some(want) = want {
+        let got = hasher.finish();
+        if got != want {
+            let _ = std::fs::remove_file(&dest);
+            return Err(DownloadError::Checksum {
+                url: url.to_string(),
+                want: want.to_string(),
+                got,
+            });
+        }
+    }
+    Ok((name, dest))
+}

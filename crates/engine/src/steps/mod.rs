@@ -1,0 +1,105 @@
+//! One step per instruction, with two faces: what it changes ([`apply`]: the root
+//! filesystem and the config) and what decides its result ([`crate::key`]: the cache key).
+//! `apply` reports what to snapshot; the stage turns that into a layer or an empty history
+//! entry.
+
+pub mod copy;
+mod download;
+pub mod meta;
+pub mod run;
+
+use crate::stage::StageState;
+use crate::BuildError;
+use dockerfile::{Command, Instruction};
+use std::path::PathBuf;
+use tracing::info;
+
+/// What a step asks the stage to snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Snap {
+    /// Nothing on disk changed: the config only.
+    Config,
+    /// The whole filesystem (RUN).
+    Full,
+    /// These container paths (COPY, ADD, WORKDIR, VOLUME).
+    Paths(Vec<PathBuf>),
+}
+
+/// Whether an instruction needs the base image's files on disk.
+pub fn needs_fs(i: &Instruction) -> bool {
+    matches!(
+        i,
+        Instruction::Run(_)
+            | Instruction::Copy(_)
+            | Instruction::Add(_)
+            | Instruction::Workdir(_)
+            | Instruction::Volume(_)
+    )
+}
+
+/// Applies the expanded instruction `instr` (written as `cmd`) to the stage.
+pub async fn apply(
+    st: &mut StageState<'_>,
+    cmd: &Command,
+    instr: &Instruction,
+) -> Result<Snap, BuildError> {
+    let env = st.scope.env();
+    let config_only = meta::apply(&mut st.config, &mut st.meta, instr, &env);
+    match instr {
+        Instruction::Run(run) => run::apply(st, cmd, run).await,
+        Instruction::Copy(c) => copy::apply(st, cmd, c, false).await,
+        Instruction::Add(c) => copy::apply(st, cmd, c, true).await,
+        Instruction::Workdir(dir) => workdir(st, cmd, dir),
+        Instruction::Volume(vols) => volume(st, cmd, vols),
+        _ if config_only => Ok(Snap::Config),
+        other => Err(BuildError::step(
+            cmd,
+            format!("unexpected instruction {other:?}"),
+        )),
+    }
+}
+
+/// WORKDIR: the config's working directory, created (owned by the USER) when missing.
+fn workdir(st: &mut StageState<'_>, cmd: &Command, dir: &str) -> Result<Snap, BuildError> {
+    let current = st.config.config.working_dir.clone().unwrap_or_default();
+    let abs = format!(
+        "/{}",
+        crate::context::glob::clean(&copy::absolute_dest(dir, &current))
+    );
+    st.config.config.working_dir = Some(abs.clone());
+    if st.root.is_dir(&abs) {
+        return Ok(Snap::Config);
+    }
+    let owner = st.user_owner().map_err(|e| BuildError::step(cmd, e))?;
+    info!("Creating directory {abs}");
+    let made = st
+        .root
+        .mkdir_all(&abs, owner)
+        .map_err(|e| BuildError::step(cmd, e))?;
+    Ok(if made.is_empty() {
+        Snap::Config
+    } else {
+        Snap::Paths(made)
+    })
+}
+
+/// VOLUME: the directories are created (root-owned, 0755) when missing.
+fn volume(st: &mut StageState<'_>, cmd: &Command, vols: &[String]) -> Result<Snap, BuildError> {
+    let mut made = Vec::new();
+    for v in vols {
+        if st.root.is_dir(v) {
+            continue;
+        }
+        info!("Creating directory {v}");
+        made.extend(
+            st.root
+                .mkdir_all(v, None)
+                .map_err(|e| BuildError::step(cmd, e))?,
+        );
+    }
+    Ok(if made.is_empty() {
+        Snap::Config
+    } else {
+        Snap::Paths(made)
+    })
+}

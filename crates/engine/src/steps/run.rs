@@ -1,0 +1,265 @@
+//! RUN: executes a command directly in the build root, as the stage's user, in its working
+//! directory, with its environment. In a Pod the build root is `/`; any other root is entered
+//! with chroot (tests). The command runs in a process group of its own, so the executor can
+//! stop it and every child it left (see [`kill_running`]).
+
+use super::Snap;
+use crate::root::RootFs;
+use crate::stage::StageState;
+use crate::user::{self, Identity};
+use crate::BuildError;
+use dockerfile::{Command as DfCommand, CommandLine};
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use tracing::info;
+
+/// Docker's default PATH when the image sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The process group of the RUN in progress (0: none).
+static RUNNING: AtomicI32 = AtomicI32::new(0);
+
+/// Sends `signal` to the RUN in progress and every process of its group (for SIGTERM).
+pub fn kill_running(signal: nix::sys::signal::Signal) {
+    let pgid = RUNNING.load(Ordering::SeqCst);
+    if pgid > 0 {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
+    }
+}
+
+pub struct Process<'a> {
+    pub root: &'a RootFs,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub workdir: String,
+    pub user: Identity,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("exec: {0:?}: executable file not found in $PATH")]
+    NotFound(String),
+    #[error("empty command")]
+    Empty,
+    #[error("starting {0:?}: {1}")]
+    Spawn(String, std::io::Error),
+    #[error("command {cmd:?} returned a non-zero code: {code}")]
+    Failed { cmd: String, code: i32 },
+    #[error("command {cmd:?} was killed by signal {signal}")]
+    Signaled { cmd: String, signal: i32 },
+}
+
+impl Process<'_> {
+    fn env_value(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Finds argv[0] through PATH inside the root; returns the path as seen inside the root.
+    fn resolve_program(&self) -> Result<String, RunError> {
+        let prog = self.argv.first().ok_or(RunError::Empty)?;
+        if prog.contains('/') {
+            return Ok(prog.clone());
+        }
+        let path = self.env_value("PATH").unwrap_or(DEFAULT_PATH);
+        for dir in path.split(':').filter(|d| !d.is_empty()) {
+            let inside = format!("{}/{prog}", dir.trim_end_matches('/'));
+            let Ok(host) = self.root.host_for_read(&inside) else {
+                continue;
+            };
+            if let Ok(m) = std::fs::metadata(&host) {
+                if m.is_file()
+                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+                {
+                    return Ok(inside);
+                }
+            }
+        }
+        Err(RunError::NotFound(prog.clone()))
+    }
+
+    /// Runs to completion with stdout and stderr passed through.
+    pub fn run(&self) -> Result<(), RunError> {
+        let program = self.resolve_program()?;
+        let shown = self.argv.join(" ");
+        let mut cmd = Command::new(&program);
+        cmd.args(&self.argv[1..]).env_clear();
+        let mut env = self.env.clone();
+        if self.env_value("PATH").is_none() {
+            env.push(("PATH".into(), DEFAULT_PATH.into()));
+        }
+        if self.env_value("HOME").is_none() {
+            env.push((
+                "HOME".into(),
+                self.user.home.clone().unwrap_or_else(|| "/".into()),
+            ));
+        }
+        cmd.envs(env);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let root = self.root.dir().to_path_buf();
+        let workdir = OsString::from(if self.workdir.is_empty() {
+            "/"
+        } else {
+            &self.workdir
+        });
+        let id = self.user.clone();
+        // SAFETY: the closure only makes async-signal-safe syscalls (chroot, chdir, setgroups,
+        // setgid, setuid) on values prepared before fork.
+        unsafe {
+            cmd.pre_exec(move || enter(&root, &workdir, &id));
+        }
+        cmd.process_group(0);
+        let mut child = cmd.spawn().map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        let pgid = i32::try_from(child.id()).unwrap_or(0);
+        RUNNING.store(pgid, Ordering::SeqCst);
+        let status = child.wait();
+        RUNNING.store(0, Ordering::SeqCst);
+        if pgid > 0 {
+            end_group(pgid);
+        }
+        let status = status.map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        match (status.code(), status.signal()) {
+            (Some(0), _) => Ok(()),
+            (Some(code), _) => Err(RunError::Failed { cmd: shown, code }),
+            (None, Some(signal)) => Err(RunError::Signaled { cmd: shown, signal }),
+            (None, None) => Err(RunError::Failed {
+                cmd: shown,
+                code: -1,
+            }),
+        }
+    }
+}
+
+/// Children the command left running in its group do not outlive the step: they are
+/// killed, and reaped when they were handed to this process (as PID 1 or a subreaper).
+fn end_group(pgid: i32) {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let group = nix::unistd::Pid::from_raw(pgid);
+    if nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).is_err() {
+        return; // nothing left in the group
+    }
+    let any_in_group = nix::unistd::Pid::from_raw(-pgid);
+    for _ in 0..10_000 {
+        match waitpid(any_in_group, Some(WaitPidFlag::__WALL)) {
+            Ok(_) => continue,
+            Err(_) => break, // ECHILD: none of them is ours (any more)
+        }
+    }
+}
+
+fn enter(root: &Path, workdir: &OsString, id: &Identity) -> std::io::Result<()> {
+    if root != Path::new("/") {
+        nix::unistd::chroot(root)?;
+    }
+    if nix::unistd::chdir(Path::new(workdir)).is_err() {
+        nix::unistd::chdir("/")?;
+    }
+    let groups: Vec<nix::unistd::Gid> = id
+        .groups
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&groups)?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(id.gid))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(id.uid))?;
+    Ok(())
+}
+
+/// RUN: the command as the stage's USER in its WORKDIR, then a full snapshot.
+pub async fn apply(
+    st: &mut StageState<'_>,
+    cmd: &DfCommand,
+    run: &dockerfile::Run,
+) -> Result<Snap, BuildError> {
+    if !run.mounts.is_empty() {
+        return Err(BuildError::step(cmd, "RUN --mount is not supported yet"));
+    }
+    if run.network.as_deref().is_some_and(|n| n != "default") {
+        return Err(BuildError::step(
+            cmd,
+            "RUN --network other than default is not supported yet",
+        ));
+    }
+    if run.security.as_deref() == Some("insecure") {
+        return Err(BuildError::step(
+            cmd,
+            "RUN --security=insecure is not supported yet",
+        ));
+    }
+    let argv = argv(st, run);
+    let spec = st.config.config.user.clone().unwrap_or_default();
+    let id = if spec.is_empty() {
+        Identity::root()
+    } else {
+        user::resolve_user(st.root, &spec).map_err(|e| BuildError::step(cmd, e))?
+    };
+    let workdir = st.config.config.working_dir.clone().unwrap_or_default();
+    if !workdir.is_empty() {
+        st.root
+            .mkdir_all(&workdir, None)
+            .map_err(|e| BuildError::step(cmd, e))?;
+    }
+    info!("Taking snapshot of full filesystem...");
+    info!("Running: {argv:?}");
+    let process = Process {
+        root: st.root,
+        argv,
+        env: st.scope.run_env(),
+        workdir,
+        user: id,
+    };
+    // The command blocks this thread; the build waits for it anyway.
+    tokio::task::block_in_place(|| process.run()).map_err(|e| match e {
+        RunError::Failed { code, .. } => BuildError::RunFailed {
+            line: cmd.line,
+            instruction: cmd.original.clone(),
+            message: e.to_string(),
+            code,
+        },
+        e => BuildError::step(cmd, e),
+    })?;
+    Ok(Snap::Full)
+}
+
+/// The argv of a RUN: exec form as is, shell form through SHELL, heredocs fed to the shell.
+fn argv(st: &StageState<'_>, run: &dockerfile::Run) -> Vec<String> {
+    if run.heredocs.is_empty() {
+        return st.meta.argv(&run.command);
+    }
+    let text = match &run.command {
+        CommandLine::Shell(s) => s.clone(),
+        CommandLine::Exec(v) => v.join(" "),
+    };
+    let only_heredoc = run.heredocs.len() == 1
+        && text
+            .trim()
+            .trim_start_matches("<<")
+            .trim_start_matches('-')
+            .trim_matches(['"', '\''])
+            == run.heredocs[0].name;
+    if only_heredoc {
+        // The body is the script, run by the shell.
+        return st
+            .meta
+            .argv(&CommandLine::Shell(run.heredocs[0].content.clone()));
+    }
+    // Otherwise the shell itself reads the heredocs.
+    let mut script = text;
+    for h in &run.heredocs {
+        script.push('\n');
+        script.push_str(&h.content);
+        if !h.content.ends_with('\n') {
+            script.push('\n');
+        }
+        script.push_str(&h.name);
+    }
+    st.meta.argv(&CommandLine::Shell(script))
+}

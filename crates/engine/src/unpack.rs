@@ -1,0 +1,117 @@
+//! Unpacking an image over the root: each layer streamed from its source through the
+//! decompressor (on its own thread) into the contained extractor, while the next layer's
+//! stream already opens. A layer is trusted only once its whole blob was read and its
+//! digest, size and diff_id matched; a mismatch fails the build (never retried), a broken
+//! connection is retried `retries` times for that layer.
+
+use crate::built::Layer;
+use crate::root::RootFs;
+use crate::source::{open_layer, BlobStream, ImageSource};
+use crate::BuildError;
+use rootfs::{IgnoreList, Snapshotter};
+use std::io::BufReader;
+use std::path::PathBuf;
+use tokio_util::io::SyncIoBridge;
+
+/// Extracts `layers` in order over `root`, recording every path in its snapshot table.
+pub async fn unpack(
+    source: &dyn ImageSource,
+    layers: &[Layer],
+    root: &mut RootFs,
+    retries: u32,
+) -> Result<(), BuildError> {
+    let mut snap = root.take_snapshotter();
+    let result = unpack_into(
+        source,
+        layers,
+        root.dir(),
+        root.ignore(),
+        &mut snap,
+        retries,
+    )
+    .await;
+    root.put_snapshotter(snap);
+    result
+}
+
+async fn unpack_into(
+    source: &dyn ImageSource,
+    layers: &[Layer],
+    dir: &std::path::Path,
+    ignore: &IgnoreList,
+    snap: &mut Snapshotter,
+    retries: u32,
+) -> Result<(), BuildError> {
+    let mut pending: Option<BlobStream> = None;
+    for (i, layer) in layers.iter().enumerate() {
+        let mut attempt = 0;
+        loop {
+            let reader = match pending.take() {
+                Some(r) => r,
+                None => open_layer(source, layer).await?,
+            };
+            let job = extract_job(reader, layer, dir.to_path_buf(), ignore.clone(), snap);
+            let next = match layers.get(i + 1) {
+                Some(n) if attempt == 0 => Some(open_layer(source, n).await),
+                _ => None,
+            };
+            let (result, table) = job.await.map_err(BuildError::task)?;
+            *snap.table_mut() = table;
+            match result {
+                Ok(()) => {
+                    pending = next.transpose()?;
+                    break;
+                }
+                Err(e) if retryable(&e) && attempt < retries => {
+                    attempt += 1;
+                    tracing::warn!(
+                        "extracting layer {} failed ({e}); retrying ({attempt}/{retries})",
+                        layer.desc.digest
+                    );
+                }
+                Err(e) => {
+                    return Err(BuildError::Other(format!(
+                        "layer {}: {e}",
+                        layer.desc.digest
+                    )))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+type Job = tokio::task::JoinHandle<(Result<(), rootfs::Error>, rootfs::FileTable)>;
+
+/// Extracts one layer on a blocking thread, with its own copy of the table.
+fn extract_job(
+    reader: BlobStream,
+    layer: &Layer,
+    dir: PathBuf,
+    ignore: IgnoreList,
+    snap: &mut Snapshotter,
+) -> Job {
+    let mut table = std::mem::take(snap.table_mut());
+    let diff_id = layer.diff_id.parse::<image::Digest>();
+    tokio::task::spawn_blocking(move || {
+        let diff_id = match diff_id {
+            Ok(d) => d,
+            Err(e) => return (Err(rootfs::Error::Entry(e.0.clone(), e.to_string())), table),
+        };
+        let bridge = SyncIoBridge::new(reader);
+        let result =
+            rootfs::LayerStream::new(BufReader::with_capacity(1 << 20, bridge), Some(diff_id))
+                .map_err(rootfs::Error::Tar)
+                .and_then(|input| {
+                    let input = rootfs::ReadAhead::new(input);
+                    rootfs::extract_layer(input, &dir, &ignore, Some(&mut table)).map(|_| ())
+                });
+        (result, table)
+    })
+}
+
+/// Broken transfers may be retried; a digest or content mismatch never is (what was read
+/// is not what the manifest names), nor is a local write failure.
+fn retryable(e: &rootfs::Error) -> bool {
+    matches!(e, rootfs::Error::Tar(io) if io.kind() != std::io::ErrorKind::InvalidData)
+}
