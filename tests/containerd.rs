@@ -68,13 +68,16 @@ fn run_build_with_ctr_run() {
         "run",
         &[("Dockerfile", &dockerfile), ("name.txt", "kaniko-rs\n")],
     );
+    // Pushed by host name: the static binary resolves it with no libc in the image
+    // (`ctr run --net-host` brings the host's /etc/hosts).
+    let port = w.reg.addr.rsplit(':').next().unwrap();
     let dest = format!("{}/run/app:1", w.reg.addr);
     let out = w.executor(
         &["--mount", &bind(&ws, "/workspace")],
         "run-build",
         &[
             "--context=dir:///workspace",
-            &format!("--destination={dest}"),
+            &format!("--destination=localhost:{port}/run/app:1"),
         ],
         None,
     );

