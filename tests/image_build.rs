@@ -36,6 +36,39 @@ fn compressed_size(reg: &Registry, reference: &str) -> u64 {
     layers + m["config"]["size"].as_u64().unwrap()
 }
 
+/// Each layer's non-directory entries, from the OCI layout `testkit::images::unpack` made
+/// under `dir`; fails if a path is in two layers (a file packed twice).
+fn assert_each_file_once(dir: &Path) {
+    let layout = dir.join("oci");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let blob = |d: &serde_json::Value| {
+        let d = d
+            .as_str()
+            .unwrap()
+            .strip_prefix("sha256:")
+            .unwrap()
+            .to_string();
+        layout.join("blobs/sha256").join(d)
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(&index["manifests"][0]["digest"])).unwrap())
+            .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for layer in manifest["layers"].as_array().unwrap() {
+        let out = std::process::Command::new("tar")
+            .arg("-tzf")
+            .arg(blob(&layer["digest"]))
+            .output()
+            .unwrap();
+        for name in String::from_utf8_lossy(&out.stdout).lines() {
+            if !name.ends_with('/') {
+                assert!(seen.insert(name.to_string()), "{name} is in two layers");
+            }
+        }
+    }
+}
+
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -76,6 +109,7 @@ fn prebuilt_image_is_laid_out_like_kanikos() {
 
     let dir = tempfile::tempdir().unwrap();
     let bundle = testkit::images::unpack(&reg.addr, &reference, dir.path()).unwrap();
+    assert_each_file_once(dir.path());
     let root = bundle.join("rootfs");
     assert_eq!(entries(&root), ["kaniko"]);
     let k = root.join("kaniko");
@@ -130,6 +164,7 @@ fn debug_image_adds_a_busybox_shell() {
 
     let dir = tempfile::tempdir().unwrap();
     let bundle = testkit::images::unpack(&reg.addr, &reference, dir.path()).unwrap();
+    assert_each_file_once(dir.path());
     let root = bundle.join("rootfs");
     assert_eq!(entries(&root), ["bin", "busybox", "kaniko"]);
     assert_eq!(
@@ -372,6 +407,7 @@ fn from_source(targets: &[(&str, &str)]) {
         assert_eq!(cfg["WorkingDir"], "/workspace");
         let dir = tempfile::tempdir().unwrap();
         let bundle = testkit::images::unpack(&reg.addr, &reference, dir.path()).unwrap();
+        assert_each_file_once(dir.path());
         let k = bundle.join("rootfs/kaniko");
         assert_eq!(
             entries(&k),
