@@ -50,8 +50,6 @@ ENV PATH=/usr/local/bin:/kaniko:/busybox
 VOLUME /busybox
 
 FROM scratch AS prebuilt
-# The directory first: today's engine snapshots a COPY into an existing directory by
-# walking that whole directory, which would pack the binaries a second time.
 COPY target/image/kaniko/ /kaniko/
 COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/executor
 COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/warmer
