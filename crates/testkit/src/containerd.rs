@@ -91,7 +91,7 @@ impl Containerd {
     }
 
     /// containerd's pid on the host: `unshare`'s only child, pid 1 of the new namespace.
-    fn daemon_pid(&self) -> Result<u32> {
+    pub fn daemon_pid(&self) -> Result<u32> {
         let me = self.child.id();
         let children = std::fs::read_to_string(format!("/proc/{me}/task/{me}/children"))
             .context("reading unshare's children")?;
@@ -171,9 +171,17 @@ impl Drop for Containerd {
     fn drop(&mut self) {
         // `--kill-child`: the daemon, as pid 1 of its namespace, takes every shim and
         // container with it; the private mounts go with the last of them.
+        let daemon = self.daemon_pid().ok();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let deadline = Instant::now() + Duration::from_secs(10);
+        // SIGKILL reaches it through unshare's death; wait until it is gone (and reaped).
+        while let Some(pid) = daemon {
+            if Instant::now() >= deadline || !Path::new(&format!("/proc/{pid}")).exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         while Instant::now() < deadline && self.dir.path().join("root").exists() {
             if std::fs::remove_dir_all(self.dir.path().join("root")).is_ok() {
                 break;
