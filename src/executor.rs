@@ -3,7 +3,7 @@
 
 use crate::cli::{Compression, ContextSource, Options, RegistryOptions, SnapshotMode};
 use crate::output::{self, image::BuiltImage, DigestFiles};
-use crate::{container, logging};
+use crate::{container, logging, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -33,7 +33,19 @@ pub fn main(opts: Options) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(&opts)) {
+    signals::become_subreaper();
+    let result = runtime.block_on(async {
+        // On a task of its own: the build may block this one in a RUN.
+        let stop = tokio::spawn(signals::stopped());
+        tokio::select! {
+            r = run(&opts) => r,
+            _ = stop => Err(anyhow!("interrupted")),
+        }
+    });
+    if let Some(sig) = signals::received() {
+        return ExitCode::from(u8::try_from(128 + sig).unwrap_or(1));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e:#}");
@@ -175,6 +187,7 @@ fn build_options(
         force_build_metadata: opts.force_build_metadata,
         extract_retries: opts.image_fs_extract_retry,
         hash_sources: false,
+        pre_cleanup: opts.pre_cleanup,
     })
 }
 

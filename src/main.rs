@@ -10,6 +10,7 @@ mod executor;
 mod kaniko_dir;
 mod logging;
 mod output;
+mod signals;
 mod tar_end;
 
 use std::process::ExitCode;

@@ -1,6 +1,6 @@
 //! Fuzz target: arbitrary bytes (lossy UTF-8) through `parse`, then `plan` for the last
-//! stage and for each named stage, and the expansion lexer on the raw text. Nothing may
-//! panic, hang or grow without bound.
+//! stage and for each named stage, and the expansion lexer on the raw text (word, words,
+//! heredoc body). Nothing may panic, hang or grow without bound.
 //!
 //! `cd fuzz && cargo +nightly fuzz run parse -- -max_total_time=600` (cargo-fuzz sets its
 //! own RUSTFLAGS, so the main workspace's crt-static setting does not apply here). Seed
@@ -8,7 +8,7 @@
 
 #![no_main]
 
-use dockerfile::{expand_word, expand_words, BuildArgs, PlatformArgs};
+use dockerfile::{expand_heredoc, expand_word, expand_words, BuildArgs, PlatformArgs};
 use libfuzzer_sys::fuzz_target;
 
 fn platform() -> PlatformArgs {
@@ -41,4 +41,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = expand_word(&text, '\\', &lookup);
     let _ = expand_words(&text, '`', &lookup);
+    let _ = expand_heredoc(&text, &lookup);
 });

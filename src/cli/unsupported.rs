@@ -21,8 +21,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--no-push-cache", |o| o.cache.no_push_cache),
     ("--secret", |o| !o.secrets.is_empty()),
     ("--git", |o| o.git != GitOptions::default()),
-    ("--pre-cleanup", |o| o.pre_cleanup),
-    ("--preserve-context", |o| o.preserve_context),
     ("--materialize", |o| o.materialize),
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()
@@ -30,7 +28,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--push-ignore-immutable-tag-errors", |o| {
         o.push_ignore_immutable_tag_errors
     }),
-    ("--image-fs-extract-retry", |o| o.image_fs_extract_retry > 0),
 ];
 
 // Used once main runs the warmer.

@@ -1,119 +1,137 @@
-//! Instruction flags: leading `--name[=value]` options checked against each instruction's
-//! allowed set, boolean values, and `RUN --mount` specifications.
+//! Instruction flags as Docker reads them: the leading words that start with `--` (quotes
+//! removed and escapes applied inside them, so `--chown="1:1"` is `--chown=1:1`), up to
+//! the first other word or a lone `--`; then each checked against the instruction's set.
 
-use crate::model::{Mount, MountKind};
 use crate::Error;
 use std::collections::BTreeMap;
 
-/// Flags that may be given without a value (`--link` means `--link=true`).
-const BOOL_FLAGS: [&str; 3] = ["link", "parents", "keep-git-dir"];
+/// What a flag takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `--x`, `--x=true`, `--x=false` (any case).
+    Bool,
+    /// `--x=value`, at most once.
+    Str,
+    /// `--x=value`, any number of times.
+    Many,
+}
 
-/// Leading `--name[=value]` flags, checked against `allowed`; a repeated flag keeps all
-/// values joined by '\n'. A lone `--` ends the flags and is dropped.
+/// The flags of one instruction: name → values in order.
+#[derive(Debug, Default)]
+pub(crate) struct Flags(BTreeMap<String, Vec<String>>);
+
+impl Flags {
+    pub(crate) fn get(&self, name: &str) -> Option<&String> {
+        self.0.get(name).and_then(|v| v.last())
+    }
+
+    pub(crate) fn all(&self, name: &str) -> &[String] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// A boolean flag (already checked to be `true` or `false`).
+    pub(crate) fn on(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v == "true")
+    }
+}
+
+/// The leading flag words of `rest` and the text after them.
+pub(crate) fn split_flags(rest: &str, escape: char) -> (Vec<String>, &str) {
+    let mut words = Vec::new();
+    let mut s = rest;
+    loop {
+        s = s.trim_start();
+        if !s.starts_with("--") {
+            return (words, s);
+        }
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        let mut chars = s.char_indices();
+        let mut end = s.len();
+        while let Some((i, c)) = chars.next() {
+            match quote {
+                None if c.is_whitespace() => {
+                    end = i;
+                    break;
+                }
+                None if c == '\'' || c == '"' => quote = Some(c),
+                Some(q) if c == q => quote = None,
+                _ if c == escape => {
+                    // An escape at the very end is dropped; otherwise it keeps the next
+                    // character (inside single quotes too).
+                    if let Some((_, n)) = chars.next() {
+                        word.push(n);
+                    }
+                }
+                _ => word.push(c),
+            }
+        }
+        s = &s[end..];
+        if word == "--" {
+            return (words, s.trim_start());
+        }
+        words.push(word);
+    }
+}
+
+/// Takes the flags off `rest`, checking each against `allowed`.
 pub(crate) fn take_flags<'a>(
     rest: &'a str,
     line: usize,
-    allowed: &[&str],
-) -> Result<(BTreeMap<String, String>, &'a str), Error> {
-    let mut flags = BTreeMap::new();
-    let mut rest = rest.trim_start();
-    while let Some(body) = rest.strip_prefix("--") {
-        let end = body.find(char::is_whitespace).unwrap_or(body.len());
-        let token = &body[..end];
-        if token.is_empty() {
-            rest = body.trim_start();
-            break;
-        }
-        let (name, value) = match token.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
-            None => (token, None),
+    allowed: &[(&str, Kind)],
+    escape: char,
+) -> Result<(Flags, &'a str), Error> {
+    let (words, rest) = split_flags(rest, escape);
+    let mut flags = Flags::default();
+    for w in words {
+        let body = &w[2..];
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
         };
-        if !allowed.contains(&name) {
+        let Some(&(_, kind)) = allowed.iter().find(|(n, _)| *n == name) else {
             return Err(Error::new(line, format!("unknown flag: --{name}")));
-        }
-        let value = match value {
-            Some(v) => v,
-            None if BOOL_FLAGS.contains(&name) => String::from("true"),
-            None => {
-                return Err(Error::new(
-                    line,
-                    format!("missing a value on flag: --{name}"),
-                ))
-            }
         };
-        flags
-            .entry(name.to_string())
-            .and_modify(|v: &mut String| {
-                v.push('\n');
-                v.push_str(&value);
-            })
-            .or_insert(value);
-        rest = body[end..].trim_start();
+        let missing = || Error::new(line, format!("missing a value on flag: --{name}"));
+        let value = match (kind, value) {
+            (Kind::Bool, None) => "true".to_string(),
+            (Kind::Bool, Some("")) => return Err(missing()),
+            (Kind::Bool, Some(v)) => match v.to_ascii_lowercase().as_str() {
+                b @ ("true" | "false") => b.to_string(),
+                _ => {
+                    return Err(Error::new(
+                        line,
+                        format!("expecting boolean value for flag --{name}, not: {v}"),
+                    ))
+                }
+            },
+            (_, None) => return Err(missing()),
+            (_, Some(v)) => v.to_string(),
+        };
+        let values = flags.0.entry(name.to_string()).or_default();
+        if kind != Kind::Many && !values.is_empty() {
+            return Err(Error::new(
+                line,
+                format!("duplicate flag specified: --{name}"),
+            ));
+        }
+        values.push(value);
     }
     Ok((flags, rest))
 }
 
-pub(crate) fn bool_flag(
-    flags: &BTreeMap<String, String>,
-    name: &str,
-    line: usize,
-) -> Result<bool, Error> {
-    match flags.get(name).map(String::as_str) {
-        None => Ok(false),
-        Some("true") | Some("1") => Ok(true),
-        Some("false") | Some("0") => Ok(false),
-        Some(v) => Err(Error::new(
-            line,
-            format!("invalid value {v:?} for --{name}: want true or false"),
-        )),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub(crate) fn mount(spec: &str, line: usize) -> Result<Mount, Error> {
-    let mut kind = MountKind::Bind;
-    let mut options = BTreeMap::new();
-    let (mut target, mut source, mut from) = (None, None, None);
-    for part in spec.split(',').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').map_or((part, "true"), |(k, v)| (k, v));
-        match k.to_ascii_lowercase().as_str() {
-            "type" => {
-                kind = match v {
-                    "bind" => MountKind::Bind,
-                    "cache" => MountKind::Cache,
-                    "tmpfs" => MountKind::Tmpfs,
-                    "secret" => MountKind::Secret,
-                    "ssh" => MountKind::Ssh,
-                    _ => return Err(Error::new(line, format!("unsupported mount type {v:?}"))),
-                }
-            }
-            "target" | "dst" | "destination" => target = Some(v.to_string()),
-            "source" | "src" => source = Some(v.to_string()),
-            "from" => from = Some(v.to_string()),
-            "id" | "readonly" | "ro" | "rw" | "readwrite" | "sharing" | "mode" | "uid" | "gid"
-            | "size" | "required" | "env" => {
-                options.insert(k.to_ascii_lowercase(), v.to_string());
-            }
-            other => {
-                return Err(Error::new(
-                    line,
-                    format!("unexpected key '{other}' in '{part}'"),
-                ))
-            }
-        }
+    #[test]
+    fn words() {
+        let (w, rest) = split_flags(r#"--a="x y" --b='1'\ 2 --c=a\"b -- --d e"#, '\\');
+        assert_eq!(w, vec!["--a=x y", "--b=1 2", "--c=a\"b"]);
+        assert_eq!(rest, "--d e");
+        let (w, rest) = split_flags("  --x=1   cmd --y", '\\');
+        assert_eq!((w, rest), (vec!["--x=1".to_string()], "cmd --y"));
+        let (w, rest) = split_flags("--x=`\"a`\" b", '`');
+        assert_eq!((w, rest), (vec!["--x=\"a\"".to_string()], "b"));
     }
-    if let Some(s) = options.get("sharing") {
-        if !["shared", "private", "locked"].contains(&s.as_str()) {
-            return Err(Error::new(line, format!("unsupported sharing value {s:?}")));
-        }
-    }
-    if target.is_none() && !matches!(kind, MountKind::Secret | MountKind::Ssh) {
-        return Err(Error::new(line, "mount target must be specified"));
-    }
-    Ok(Mount {
-        kind,
-        target,
-        source,
-        from,
-        options,
-    })
 }

@@ -4,14 +4,18 @@
 
 mod expand;
 mod flags;
-mod glob;
+mod healthcheck;
+mod heredocs;
+mod instr;
 mod lines;
 mod model;
+mod mounts;
 mod parser;
 mod plan;
+mod run_copy;
 mod scope;
 
-pub use expand::{expand_word, expand_words, ExpandError};
+pub use expand::{expand_heredoc, expand_word, expand_words, ExpandError};
 pub use model::*;
 pub use parser::parse;
 pub use plan::plan;

@@ -1,8 +1,11 @@
-//! Variables through a build: global ARGs (before the first FROM, visible in FROM lines),
-//! build args, the predefined proxy and platform args, and per stage the declared ARGs and
-//! ENV (ENV wins). Expansion happens here, at execution time, where Docker applies it.
+//! Variables through a build, as BuildKit keeps them: global ARGs (before the first FROM,
+//! visible in FROM lines), build args, the predefined proxy and platform args, and per stage
+//! one list of variables that every ENV and every ARG with a value sets in turn (the
+//! latest wins, so an ARG after an ENV of the same name overrides it for expansion and
+//! RUN, though the image's Env keeps the ENV). Expansion happens at execution time, where
+//! Docker applies it (`instr` expands each instruction).
 
-use crate::expand::{expand_word, expand_words};
+use crate::expand::expand_word;
 use crate::model::*;
 use crate::Error;
 use std::collections::{BTreeMap, HashMap};
@@ -78,12 +81,12 @@ impl PlatformArgs {
 /// Global ARGs, with build args applied and the predefined args.
 #[derive(Clone, Debug)]
 pub struct GlobalScope {
-    escape: char,
+    pub(crate) escape: char,
     /// Values of global ARGs (declared before the first FROM).
     globals: BTreeMap<String, Option<String>>,
     /// Predefined args: platform, and proxies given as build args.
     predefined: BTreeMap<String, String>,
-    build_args: BuildArgs,
+    pub(crate) build_args: BuildArgs,
 }
 
 impl GlobalScope {
@@ -130,7 +133,8 @@ impl GlobalScope {
         Ok(g)
     }
 
-    fn lookup(&self, k: &str) -> Option<String> {
+    /// A global ARG's value, or a predefined arg's.
+    pub(crate) fn lookup(&self, k: &str) -> Option<String> {
         match self.globals.get(k) {
             Some(v) => v.clone(),
             None => self.predefined.get(k).cloned(),
@@ -168,23 +172,23 @@ impl GlobalScope {
 /// Names in first-set order with their latest values, found by hash (a stage with
 /// thousands of ENV or ARG lines stays linear).
 #[derive(Clone, Debug, Default)]
-struct Ordered<V> {
-    items: Vec<(String, V)>,
+struct Ordered {
+    items: Vec<(String, String)>,
     index: HashMap<String, usize>,
 }
 
-impl<V> Ordered<V> {
-    fn get(&self, k: &str) -> Option<&V> {
+impl Ordered {
+    fn get(&self, k: &str) -> Option<&String> {
         self.index.get(k).map(|&i| &self.items[i].1)
     }
 
     /// Sets `k`, keeping its first position.
-    fn set(&mut self, k: &str, v: V) {
+    fn set(&mut self, k: &str, v: &str) {
         match self.index.get(k) {
-            Some(&i) => self.items[i].1 = v,
+            Some(&i) => v.clone_into(&mut self.items[i].1),
             None => {
                 self.index.insert(k.to_string(), self.items.len());
-                self.items.push((k.to_string(), v));
+                self.items.push((k.to_string(), v.to_string()));
             }
         }
     }
@@ -193,144 +197,49 @@ impl<V> Ordered<V> {
 /// Variables inside one stage.
 #[derive(Clone, Debug)]
 pub struct StageScope {
-    escape: char,
-    global: GlobalScope,
-    env: Ordered<String>,
-    args: Ordered<Option<String>>,
+    pub(crate) escape: char,
+    pub(crate) global: GlobalScope,
+    /// The image config's Env: the base image's, then each ENV.
+    env: Ordered,
+    /// What expansion and RUN see: the base image's Env, then each ENV and each ARG that
+    /// has a value, in instruction order.
+    vars: Ordered,
 }
 
 impl StageScope {
     pub fn new(global: &GlobalScope, base_env: &[(String, String)]) -> StageScope {
         let mut env = Ordered::default();
         for (k, v) in base_env {
-            env.set(k, v.clone());
+            env.set(k, v);
         }
         StageScope {
             escape: global.escape,
             global: global.clone(),
+            vars: env.clone(),
             env,
-            args: Ordered::default(),
         }
     }
 
-    /// ENV first, then the latest declaration of an ARG.
+    /// A variable's value: the latest ENV or ARG that set it.
     pub fn lookup(&self, k: &str) -> Option<String> {
-        match self.env.get(k) {
-            Some(v) => Some(v.clone()),
-            None => self.args.get(k).cloned().flatten(),
-        }
+        self.vars.get(k).cloned()
     }
 
-    fn word(&self, w: &str, line: usize) -> Result<String, Error> {
-        let lookup = |k: &str| self.lookup(k);
-        expand_word(w, self.escape, &lookup).map_err(|e| Error::new(line, e.to_string()))
-    }
-
-    fn words(&self, w: &str, line: usize) -> Result<Vec<String>, Error> {
-        let lookup = |k: &str| self.lookup(k);
-        expand_words(w, self.escape, &lookup).map_err(|e| Error::new(line, e.to_string()))
-    }
-
-    fn opt(&self, w: &Option<String>, line: usize) -> Result<Option<String>, Error> {
-        w.as_ref().map(|w| self.word(w, line)).transpose()
-    }
-
-    /// The instruction with its words expanded where Docker expands them.
-    pub fn expand(&self, cmd: &Command) -> Result<Instruction, Error> {
-        let l = cmd.line;
-        Ok(match &cmd.instruction {
-            Instruction::Env(kvs) => Instruction::Env(self.pairs(kvs, l)?),
-            Instruction::Label(kvs) => Instruction::Label(self.pairs(kvs, l)?),
-            Instruction::Arg(args) => Instruction::Arg(
-                args.iter()
-                    .map(|a| {
-                        Ok(ArgDecl {
-                            name: a.name.clone(),
-                            default: self.opt(&a.default, l)?,
-                        })
-                    })
-                    .collect::<Result<_, Error>>()?,
-            ),
-            Instruction::Expose(ports) => {
-                let mut out = Vec::new();
-                for p in ports {
-                    out.extend(self.words(p, l)?);
-                }
-                Instruction::Expose(out)
-            }
-            Instruction::Volume(v) => Instruction::Volume(
-                v.iter()
-                    .map(|w| self.word(w, l))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Instruction::User(u) => Instruction::User(self.word(u, l)?),
-            Instruction::Workdir(w) => Instruction::Workdir(self.word(w, l)?),
-            Instruction::StopSignal(s) => Instruction::StopSignal(self.word(s, l)?),
-            Instruction::Copy(c) => Instruction::Copy(self.copy(c, l)?),
-            Instruction::Add(c) => Instruction::Add(self.copy(c, l)?),
-            other => other.clone(),
-        })
-    }
-
-    fn pairs(&self, kvs: &[(String, String)], l: usize) -> Result<Vec<(String, String)>, Error> {
-        kvs.iter()
-            .map(|(k, v)| Ok((self.word(k, l)?, self.word(v, l)?)))
-            .collect()
-    }
-
-    fn copy(&self, c: &Copy, l: usize) -> Result<Copy, Error> {
-        let heredocs = c
-            .heredocs
-            .iter()
-            .map(|h| {
-                let content = if h.expand {
-                    self.word(&format!("\"{}\"", h.content.replace('"', "\\\"")), l)?
-                } else {
-                    h.content.clone()
-                };
-                Ok(Heredoc {
-                    content,
-                    ..h.clone()
-                })
-            })
-            .collect::<Result<_, Error>>()?;
-        Ok(Copy {
-            sources: c
-                .sources
-                .iter()
-                .map(|s| self.word(s, l))
-                .collect::<Result<_, _>>()?,
-            dest: self.word(&c.dest, l)?,
-            heredocs,
-            from: self.opt(&c.from, l)?,
-            chown: self.opt(&c.chown, l)?,
-            chmod: self.opt(&c.chmod, l)?,
-            exclude: c
-                .exclude
-                .iter()
-                .map(|s| self.word(s, l))
-                .collect::<Result<_, _>>()?,
-            checksum: self.opt(&c.checksum, l)?,
-            ..c.clone()
-        })
-    }
-
-    /// After `expand`: ARG declares, ENV sets.
+    /// After `expand`: ENV sets a variable and the image's Env, an ARG with a value (its
+    /// build arg, its expanded default or its global value) sets a variable.
     pub fn apply(&mut self, instr: &Instruction) {
         match instr {
             Instruction::Arg(args) => {
                 for a in args {
-                    let value = match (self.global.build_args.get(&a.name), &a.default) {
-                        (Some(v), _) => Some(v.clone()),
-                        (None, Some(d)) => Some(d.clone()),
-                        (None, None) => self.global.lookup(&a.name),
-                    };
-                    self.args.set(&a.name, value);
+                    if let Some(v) = &a.default {
+                        self.vars.set(&a.name, v);
+                    }
                 }
             }
             Instruction::Env(kvs) => {
                 for (k, v) in kvs {
-                    self.env.set(k, v.clone());
+                    self.env.set(k, v);
+                    self.vars.set(k, v);
                 }
             }
             _ => {}
@@ -342,16 +251,48 @@ impl StageScope {
         self.env.items.clone()
     }
 
-    /// What a RUN sees: ENV plus declared ARGs with values (latest declaration), ENV winning.
+    /// What a RUN sees: every variable set so far, ENV and ARG alike.
     pub fn run_env(&self) -> Vec<(String, String)> {
-        let mut out = self.env.items.clone();
-        for (k, v) in &self.args.items {
-            if let Some(v) = v {
-                if self.env.get(k).is_none() {
-                    out.push((k.clone(), v.clone()));
-                }
-            }
+        self.vars.items.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a build hands to the image config and to RUN after each instruction.
+    #[test]
+    fn env_for_the_image_and_for_run() {
+        let df = crate::parse(
+            "FROM busybox\nENV X=fromenv A=1\nARG X=fromarg\nARG B\nARG A\nARG C=$X-$B\n",
+        )
+        .unwrap();
+        let build_args = BuildArgs::new([("B".to_string(), "b".to_string())]);
+        let global = GlobalScope::new(&[], &build_args, &PlatformArgs::default()).unwrap();
+        let mut scope = StageScope::new(&global, &[("PATH".into(), "/bin".into())]);
+        for c in &df.stages[0].commands {
+            let instr = scope.expand(c).unwrap();
+            scope.apply(&instr);
         }
-        out
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            scope.env(),
+            pairs(&[("PATH", "/bin"), ("X", "fromenv"), ("A", "1")])
+        );
+        assert_eq!(
+            scope.run_env(),
+            pairs(&[
+                ("PATH", "/bin"),
+                ("X", "fromarg"),
+                ("A", "1"),
+                ("B", "b"),
+                ("C", "fromarg-b"),
+            ])
+        );
     }
 }

@@ -11,10 +11,12 @@
 //! ```
 //!
 //! and `expand.cases` holds expansion cases, one per line: `word ⇥ expected` (or
-//! `word ⇥ !error text`), against a fixed environment. `UPDATE_EXPECT=1` rewrites the
+//! `word ⇥ !error text`), against a fixed environment. A word written `words:w` is split
+//! into words (shown joined by `|`, as EXPOSE splits), `heredoc:w` is expanded as a COPY
+//! heredoc body (quotes are text). `UPDATE_EXPECT=1` rewrites the
 //! expectations from the current output (review every change by hand).
 
-use dockerfile::{expand_word, BuildArgs, PlatformArgs};
+use dockerfile::{expand_heredoc, expand_word, expand_words, BuildArgs, PlatformArgs};
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> PathBuf {
@@ -166,7 +168,14 @@ fn expansion_cases() {
             .split_once('\t')
             .unwrap_or_else(|| panic!("no tab in {line:?}"));
         total += 1;
-        let got = match expand_word(word, '\\', &env) {
+        let result = if let Some(w) = word.strip_prefix("words:") {
+            expand_words(w, '\\', &env).map(|ws| ws.join("|"))
+        } else if let Some(w) = word.strip_prefix("heredoc:") {
+            expand_heredoc(w, &env)
+        } else {
+            expand_word(word, '\\', &env)
+        };
+        let got = match result {
             Ok(v) => v,
             Err(e) => format!("!{e}"),
         };

@@ -30,6 +30,8 @@ pub struct BuildOptions {
     pub extract_retries: u32,
     /// Hash COPY/ADD sources into their cache keys (only a cache needs it).
     pub hash_sources: bool,
+    /// `--pre-cleanup`: empty the root (all but ignored paths) before the first stage.
+    pub pre_cleanup: bool,
 }
 
 /// The platform args (TARGETPLATFORM ...) for a build on this host for `target`.

@@ -5,7 +5,6 @@
 //! private too; every overlay mount, shim and container dies with it. `ctr` is run inside
 //! the same namespaces (`nsenter`), with exactly the arguments a user would type.
 
-use crate::sandbox::run_piped;
 pub use crate::sandbox::Output as CtrOutput;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -128,7 +127,9 @@ impl Containerd {
             .arg(self.socket())
             .args(["--namespace", &self.namespace])
             .args(args);
-        run_piped(&mut cmd, stdin, limit, &format!("ctr {args:?}"))
+        crate::sandbox::start(&mut cmd, stdin, limit)?
+            .wait()
+            .with_context(|| format!("ctr {args:?}"))
     }
 
     /// [`ctr`](Self::ctr) that must succeed; returns its stdout.

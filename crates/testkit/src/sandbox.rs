@@ -155,12 +155,21 @@ impl Sandbox {
         args: &[&str],
         stdin: Option<&[u8]>,
     ) -> Result<Output> {
+        self.spawn_program(program, args, stdin)?.wait()
+    }
+
+    /// Starts `/kaniko/executor ARGS` without waiting (to signal it while it runs).
+    pub fn spawn(&self, args: &[&str]) -> Result<Running> {
+        self.spawn_program(EXECUTOR, args, None)
+    }
+
+    fn spawn_program(&self, program: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<Running> {
         if let Some(e) = &self.setup_error {
             bail!("sandbox set-up failed: {e}");
         }
         let ctx = self.context.as_deref();
         let mut cmd = helper::command(self.root.path(), ctx, &self.env, program, args);
-        run_piped(&mut cmd, stdin, self.timeout, "the sandboxed executor")
+        start(&mut cmd, stdin, self.timeout)
     }
 
     fn note(&mut self, e: String) {
@@ -168,21 +177,18 @@ impl Sandbox {
     }
 }
 
-/// Runs `cmd` with `stdin` fed to it (then closed) and its output captured, killed after
-/// `limit` (`what` names it in that error).
-pub(crate) fn run_piped(
-    cmd: &mut Command,
-    stdin: Option<&[u8]>,
-    limit: Duration,
-    what: &str,
-) -> Result<Output> {
+/// Starts `cmd` with `stdin` fed to it (then closed) and its output captured; waiting kills
+/// it past `timeout`. The containerd module runs `ctr` this way too.
+pub(crate) fn start(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Result<Running> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
     });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().with_context(|| format!("starting {what}"))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
     let feeder = child
         .stdin
         .take()
@@ -195,15 +201,57 @@ pub(crate) fn run_piped(
         });
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let status = wait(&mut child, limit, what);
-    if let Some(f) = feeder {
-        let _ = f.join();
-    }
-    Ok(Output {
-        status: status?,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+    Ok(Running {
+        child,
+        feeder,
+        stdout,
+        stderr,
+        timeout,
     })
+}
+
+/// An executor started with [`Sandbox::spawn`].
+pub struct Running {
+    child: Child,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+    timeout: Duration,
+}
+
+impl Running {
+    /// The host pid of the sandboxed program (pid 1 of its namespace), once it exists.
+    pub fn program_pid(&self) -> Option<i32> {
+        let path = format!(
+            "/proc/{}/task/{}/children",
+            self.child.id(),
+            self.child.id()
+        );
+        let text = std::fs::read_to_string(path).ok()?;
+        text.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Sends `signal` to the sandboxed program itself.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> Result<()> {
+        let pid = self
+            .program_pid()
+            .context("the sandboxed program is not running")?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)?;
+        Ok(())
+    }
+
+    /// Waits for the program (killing it past the sandbox's time limit).
+    pub fn wait(mut self) -> Result<Output> {
+        let status = wait(&mut self.child, self.timeout);
+        if let Some(f) = self.feeder {
+            let _ = f.join();
+        }
+        Ok(Output {
+            status: status?,
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr.join().unwrap_or_default(),
+        })
+    }
 }
 
 /// Reads a pipe to its end on a thread of its own.
@@ -219,7 +267,7 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<S
 
 /// Waits for `child` up to `limit`; past it kills `unshare`, whose `--kill-child` takes the
 /// whole pid namespace down with it.
-fn wait(child: &mut Child, limit: Duration, what: &str) -> Result<i32> {
+fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(s) = child.try_wait()? {
@@ -228,7 +276,7 @@ fn wait(child: &mut Child, limit: Duration, what: &str) -> Result<i32> {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("{what} ran longer than {limit:?} and was killed");
+            bail!("it ran longer than {limit:?} and was killed");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -169,11 +169,11 @@ impl Writer<'_> {
             self.written.extend(made);
             return self.tree(tree, &host_src, dest_dir);
         }
-        if self.spec.extract_archives && is_archive(&host_src) {
+        if self.spec.extract_archives && super::archive::is_archive(&host_src) {
             let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
             self.written.extend(made);
             let resolved = self.root.resolve(dest_dir, true)?;
-            let extracted = extract_archive(&host_src, self.root, &resolved)
+            let extracted = super::archive::extract(&host_src, self.root, &resolved)
                 .map_err(|e| CopyError::Io(rel.into(), dest_dir.into(), e))?;
             self.written.extend(extracted);
             return Ok(());
@@ -294,62 +294,6 @@ fn copy_entry(src: &Path, dst: &Path, meta: &fs::Metadata, spec: &CopySpec<'_>) 
         nix::sys::stat::UtimensatFlags::NoFollowSymlink,
     )
     .map_err(io::Error::from)
-}
-
-/// Whether a file is a tar archive ADD extracts (plain, gzip, zstd).
-fn is_archive(p: &Path) -> bool {
-    let Ok(f) = fs::File::open(p) else {
-        return false;
-    };
-    let Ok(mut r) = rootfs::decompressor(io::BufReader::new(f)) else {
-        return false;
-    };
-    let mut block = [0u8; 512];
-    if io::Read::read_exact(&mut r, &mut block).is_err() {
-        return false;
-    }
-    &block[257..262] == b"ustar" || tar_checksum_ok(&block)
-}
-
-fn tar_checksum_ok(block: &[u8; 512]) -> bool {
-    let stored = std::str::from_utf8(&block[148..156])
-        .ok()
-        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '));
-    let Some(Ok(stored)) = stored.map(|s| u32::from_str_radix(s, 8)) else {
-        return false;
-    };
-    let sum: u32 = block
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(*b)
-            }
-        })
-        .sum();
-    sum == stored && block[0] != 0
-}
-
-/// ADD of a local archive: extracted under `dest` (resolved) with the root's ignore list,
-/// whiteout names taken as ordinary files (as Docker does). Returns the paths written,
-/// parents first.
-fn extract_archive(src: &Path, root: &RootFs, dest: &Path) -> io::Result<Vec<PathBuf>> {
-    let f = fs::File::open(src)?;
-    let r = rootfs::decompressor(io::BufReader::with_capacity(1 << 20, f))?;
-    let mut table = rootfs::FileTable::default();
-    rootfs::extract_tar(
-        r,
-        root.dir(),
-        root.ignore(),
-        Some(&mut table),
-        rootfs::ExtractOptions::archive(dest),
-    )
-    .map_err(io::Error::other)?;
-    let mut paths: Vec<PathBuf> = table.paths().cloned().collect();
-    paths.sort();
-    Ok(paths)
 }
 
 /// COPY/ADD as a step: sources gathered, destination resolved, snapshot of what was written.

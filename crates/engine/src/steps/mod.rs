@@ -3,6 +3,7 @@
 //! `apply` reports what to snapshot; the stage turns that into a layer or an empty history
 //! entry.
 
+mod archive;
 pub mod copy;
 mod download;
 pub mod meta;
