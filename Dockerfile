@@ -67,7 +67,6 @@ FROM scratch AS prebuilt-debug
 COPY target/image/kaniko/ /kaniko/
 COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/executor
 COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/warmer
-# /bin/sh before its target: today's engine packs a copied link's existing target again.
 COPY target/image/bin/ /bin/
 COPY target/image/busybox/ /busybox/
 ENV PATH=/usr/local/bin:/kaniko:/busybox \

@@ -336,7 +336,6 @@ fn from_source_executor_and_warmer_targets() {
 }
 
 #[test]
-#[ignore = "engine: COPY --from a stage that is only a FROM finds no files (the stage is never unpacked)"]
 fn from_source_debug_target() {
     from_source(&[("debug", "/kaniko/executor")]);
 }

@@ -102,12 +102,14 @@ async fn run_stages(
                 image_base(i, &plan.base_name[&i], pending).await?
             }
         };
-        let out = build_stage(stage, base, &shared, &mut root).await?;
+        let keep = plan.copied_after(i, pos);
+        let out = build_stage(stage, base, &shared, &mut root, keep).await?;
         in_place = None;
         if let Some(&next) = plan.order.get(pos + 1) {
-            if plan.base_stage[&next] == Some(i) && plan.takes_over(i, pos + 1) {
+            let held = out.files_in_root;
+            if held && plan.base_stage[&next] == Some(i) && plan.takes_over(i, pos + 1) {
                 in_place = Some(i);
-            } else if plan.used_after(i, pos) {
+            } else if held && plan.used_after(i, pos) {
                 files.stash(i, &mut root)?;
             } else {
                 info!("Deleting filesystem...");
@@ -258,6 +260,13 @@ impl Plan {
     /// Whether a stage at a position after `pos` reads stage `i`.
     fn used_after(&self, i: usize, pos: usize) -> bool {
         self.users
+            .get(&i)
+            .is_some_and(|u| u.iter().any(|p| *p > pos))
+    }
+
+    /// Whether a stage after `pos` copies or mounts stage `i`'s files.
+    fn copied_after(&self, i: usize, pos: usize) -> bool {
+        self.copiers
             .get(&i)
             .is_some_and(|u| u.iter().any(|p| *p > pos))
     }

@@ -35,10 +35,12 @@ pub enum Base {
     },
 }
 
-/// What a stage hands on: its image and the key of its last step.
+/// What a stage hands on: its image, the key of its last step, and whether the root holds
+/// its files (it was unpacked) at the end.
 pub struct StageOutput {
     pub image: BuiltImage,
     pub key: CacheKey,
+    pub files_in_root: bool,
 }
 
 /// Everything the stage's steps read and change.
@@ -65,11 +67,14 @@ pub struct Shared<'a> {
     pub global: &'a GlobalScope,
 }
 
+/// Builds `stage` from `base` in `root`; `keep_files` when a later stage reads its files
+/// (then it is unpacked even if no instruction of its own needs the filesystem).
 pub async fn build_stage(
     stage: &Stage,
     base: Base,
     sh: &Shared<'_>,
     root: &mut RootFs,
+    keep_files: bool,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;
     let (image, chain_from, in_place) = match base {
@@ -108,14 +113,16 @@ pub async fn build_stage(
         keys: KeyChain::new(&chain_from, &opts.platform),
         root,
     };
-    st.prepare_fs(&commands, &image, in_place).await?;
+    let files_in_root = st
+        .prepare_fs(&commands, &image, in_place, keep_files)
+        .await?;
     for cmd in &commands {
         st.execute(cmd).await?;
     }
     if opts.single_snapshot {
         st.snapshot(None, "single snapshot".into()).await?;
     }
-    Ok(st.finish(format))
+    Ok(st.finish(format, files_in_root))
 }
 
 /// An empty image for the build platform.
@@ -147,22 +154,27 @@ fn with_triggers(config: &mut ImageConfig, stage: &Stage) -> Result<Vec<Command>
 }
 
 impl StageState<'_> {
-    /// Unpacks the base when some instruction needs the filesystem (unless the root holds
-    /// it already), and takes the baseline snapshot.
+    /// Unpacks the base when some instruction needs the filesystem or `keep_files` (unless
+    /// the root holds it already), and takes the baseline snapshot. Returns whether the root
+    /// holds the stage's files.
     async fn prepare_fs(
         &mut self,
         commands: &[Command],
         image: &BuiltImage,
         in_place: bool,
-    ) -> Result<(), BuildError> {
-        let Some(cmd) = commands.iter().find(|c| steps::needs_fs(&c.instruction)) else {
-            info!("Skipping unpacking as no commands require it.");
-            return Ok(());
-        };
+        keep_files: bool,
+    ) -> Result<bool, BuildError> {
         if in_place {
-            return Ok(());
+            return Ok(true);
         }
-        info!("Unpacking rootfs as cmd {} requires it.", cmd.original);
+        match commands.iter().find(|c| steps::needs_fs(&c.instruction)) {
+            Some(cmd) => info!("Unpacking rootfs as cmd {} requires it.", cmd.original),
+            None if keep_files => info!("Unpacking rootfs: a later stage reads its files."),
+            None => {
+                info!("Skipping unpacking as no commands require it.");
+                return Ok(false);
+            }
+        }
         crate::unpack::unpack(
             self.source,
             &image.layers,
@@ -175,7 +187,7 @@ impl StageState<'_> {
             .await
             .map_err(BuildError::task)??;
         self.root.put_snapshotter(snap);
-        Ok(())
+        Ok(true)
     }
 
     async fn execute(&mut self, cmd: &Command) -> Result<(), BuildError> {
@@ -283,7 +295,7 @@ impl StageState<'_> {
         });
     }
 
-    fn finish(mut self, format: Format) -> StageOutput {
+    fn finish(mut self, format: Format, files_in_root: bool) -> StageOutput {
         for (k, v) in &self.opts.labels {
             self.config
                 .config
@@ -302,6 +314,7 @@ impl StageState<'_> {
             self.config.config.on_build = None;
         }
         StageOutput {
+            files_in_root,
             key: self.keys.current().clone(),
             image: BuiltImage {
                 format,

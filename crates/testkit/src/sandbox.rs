@@ -23,6 +23,8 @@ pub struct Sandbox {
     context: Option<PathBuf>,
     env: Vec<(String, String)>,
     timeout: Duration,
+    /// Leave /proc unmounted (an empty directory).
+    no_proc: bool,
     /// The first error from a builder method, reported by `run`.
     setup_error: Option<String>,
 }
@@ -78,6 +80,7 @@ impl Sandbox {
             context: None,
             env: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            no_proc: false,
             setup_error: None,
         })
     }
@@ -88,6 +91,12 @@ impl Sandbox {
         if let Err(e) = std::fs::remove_file(marker) {
             self.note(format!("removing /.dockerenv: {e}"));
         }
+        self
+    }
+
+    /// No /proc in the root (to see the executor refuse to run without a mount table).
+    pub fn without_proc(&mut self) -> &mut Self {
+        self.no_proc = true;
         self
     }
 
@@ -168,7 +177,14 @@ impl Sandbox {
             bail!("sandbox set-up failed: {e}");
         }
         let ctx = self.context.as_deref();
-        let mut cmd = helper::command(self.root.path(), ctx, &self.env, program, args);
+        let mut cmd = helper::command(
+            self.root.path(),
+            ctx,
+            &self.env,
+            self.no_proc,
+            program,
+            args,
+        );
         start(&mut cmd, stdin, self.timeout)
     }
 
