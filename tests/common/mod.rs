@@ -3,6 +3,8 @@
 //! pod-like sandbox.
 #![allow(dead_code)]
 
+pub mod image;
+
 use std::path::{Path, PathBuf};
 use testkit::registry::{Auth, Registry};
 use testkit::sandbox::{Output, Sandbox};
