@@ -11,3 +11,4 @@ pub mod images;
 pub mod proxy;
 pub mod registry;
 pub mod sandbox;
+pub mod servers;
