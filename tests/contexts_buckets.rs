@@ -108,6 +108,15 @@ fn s3_failures() {
     );
     let (_sb, out) = build(&reg, "s3://no-bucket/ctx.tar.gz", &env, &[], "s3bad:3");
     assert_fails(&reg, &out, "s3bad:3", &["no such bucket"], &secrets);
+    let closed = format!(
+        "http://127.0.0.1:{}",
+        testkit::registry::free_port().unwrap()
+    );
+    let mut env_closed = env.clone();
+    env_closed.retain(|(k, _)| *k != "S3_ENDPOINT");
+    env_closed.push(("S3_ENDPOINT", &closed));
+    let (_sb, out) = build(&reg, "s3://ctx-bucket", &env_closed, &[], "s3bad:5");
+    assert_fails(&reg, &out, "s3bad:5", &["cannot reach", &closed], &secrets);
     let (_sb, out) = build(&reg, "s3://ctx-bucket", &env, &[], "s3bad:4");
     assert_built(&reg, &out, "s3bad:4", "x", &secrets);
 }
