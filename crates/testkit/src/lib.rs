@@ -4,6 +4,8 @@
 //!   loopback port, plain, with htpasswd basic auth, with TLS, or with bearer-token auth.
 //! - [`images`]: base images built from `busybox-static` and pushed with `umoci` and `skopeo`.
 //! - [`proxy`]: a fault-injecting HTTP proxy in front of a registry.
+//! - [`servers`]: build-context servers: lighttpd with git's http-backend, moto (S3), the
+//!   GCS emulator, Azurite.
 //! - [`sandbox`]: runs the executor as a Pod would, in fresh mount and pid namespaces,
 //!   chrooted into a throwaway root holding /kaniko/executor and the context at /workspace.
 
