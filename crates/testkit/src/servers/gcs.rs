@@ -33,8 +33,11 @@ impl GcsServer {
     pub fn start() -> Result<GcsServer> {
         let dir = tempfile::Builder::new().prefix("gcs-").tempdir()?;
         let port = free_port()?;
-        let mut cmd = Command::new("gcp-storage-emulator");
+        // The module, as pip installed it for this python3 (its script may not be on PATH).
+        let mut cmd = Command::new("python3");
         cmd.args([
+            "-m",
+            "gcp_storage_emulator",
             "start",
             "--host",
             "127.0.0.1",
