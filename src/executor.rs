@@ -231,7 +231,7 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
             unpack_context(f, work)?
         }
         ContextSource::TarStdin => unpack_context(std::io::stdin(), work)?,
-        other => bail!("context {other:?} is not supported yet: use a local directory or tar://"),
+        remote => fetch_remote_context(remote, opts, work)?,
     };
     let dir = match &opts.context_sub_path {
         Some(sub) if !sub.is_empty() => dir.join(sub),
@@ -246,6 +246,21 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(&empty)?;
         return Ok(empty);
     }
+    Ok(dir)
+}
+
+/// A git repository or a downloaded archive, unpacked into the work dir.
+fn fetch_remote_context(
+    src: &ContextSource,
+    opts: &Options,
+    work: &Path,
+) -> anyhow::Result<PathBuf> {
+    let source = src
+        .remote()?
+        .ok_or_else(|| anyhow!("not a remote context"))?;
+    let dir = work.join("context");
+    tracing::debug!("Getting source context from {}", source.display());
+    contextsrc::fetch(&source, &opts.remote_context_options(), &dir)?;
     Ok(dir)
 }
 

@@ -25,9 +25,28 @@ pub fn init(format: Format, level: Level, timestamp: bool) {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_max_level(level)
+        .with_env_filter(own_crates(level))
         .event_format(fmt)
         .try_init();
+}
+
+/// The project's own crates: only their events are logged, as kaniko logs only its own.
+/// Libraries' events (HTTP, TLS, git internals) would print a second error line for one
+/// failure and, at trace level, request details.
+const OWN_CRATES: [&str; 8] = [
+    "executor",
+    "kaniko_rs",
+    "engine",
+    "contextsrc",
+    "registry",
+    "rootfs",
+    "dockerfile",
+    "image",
+];
+
+fn own_crates(level: Level) -> tracing_subscriber::EnvFilter {
+    let directives: Vec<String> = OWN_CRATES.iter().map(|c| format!("{c}={level}")).collect();
+    tracing_subscriber::EnvFilter::new(format!("off,{}", directives.join(",")))
 }
 
 struct KanikoFormat {

@@ -1,6 +1,6 @@
 //! Conversions from the command line's types to the types the rest of the binary uses.
 
-use super::options::{Level, LogFormat};
+use super::options::{ContextSource, Level, LogFormat, Options};
 
 impl From<Level> for tracing::Level {
     /// logrus' fatal and panic have no tracing twin: both log as errors.
@@ -21,6 +21,43 @@ impl From<LogFormat> for crate::logging::Format {
             LogFormat::Text => crate::logging::Format::Text,
             LogFormat::Color => crate::logging::Format::Color,
             LogFormat::Json => crate::logging::Format::Json,
+        }
+    }
+}
+
+impl ContextSource {
+    /// The remote source this context names; `None` for a directory or tar archive.
+    pub fn remote(&self) -> Result<Option<contextsrc::Source>, contextsrc::Error> {
+        match self {
+            ContextSource::Dir(_) | ContextSource::Tar(_) | ContextSource::TarStdin => Ok(None),
+            ContextSource::Git {
+                repo,
+                reference,
+                commit,
+            } => Ok(Some(contextsrc::Source::Git(contextsrc::GitUrl {
+                repo: repo.clone(),
+                reference: reference.clone(),
+                commit: commit.clone(),
+            }))),
+            ContextSource::Gcs(s) | ContextSource::S3(s) | ContextSource::Https(s) => {
+                contextsrc::Source::parse(s)
+            }
+        }
+    }
+}
+
+impl Options {
+    /// What a remote context fetch needs: `--git`, the registry's TLS flags (for HTTPS
+    /// tarballs) and the process environment's credentials and endpoints.
+    pub fn remote_context_options(&self) -> contextsrc::Options {
+        contextsrc::Options {
+            git: self.git.clone(),
+            tls: contextsrc::TlsOptions {
+                skip_verify: self.registry.skip_tls_verify_pull,
+                skip_verify_hosts: self.registry.skip_tls_verify_registries.clone(),
+                ca_certs: self.registry.registry_certificates.clone(),
+            },
+            env: contextsrc::Env::from_process(),
         }
     }
 }

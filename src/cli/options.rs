@@ -27,14 +27,8 @@ pub enum ContextSource {
     Https(String),
 }
 
-/// `--git` options for git contexts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GitOptions {
-    pub branch: Option<String>,
-    pub single_branch: bool,
-    pub recurse_submodules: bool,
-    pub insecure_skip_tls: bool,
-}
+/// `--git` options for git contexts: the context fetcher's own type.
+pub use contextsrc::GitOptions;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Compression {

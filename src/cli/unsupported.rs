@@ -2,7 +2,7 @@
 //! is a flag and a predicate saying whether the options use it. Delete a row when its
 //! feature lands; the run fails at start with `flag --x is not supported yet`.
 
-use super::options::{CacheOptions, GitOptions, Options, WarmerOptions};
+use super::options::{CacheOptions, Options, WarmerOptions};
 
 type Row<T> = (&'static str, fn(&T) -> bool);
 
@@ -20,7 +20,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--compressed-caching", |o| !o.cache.compressed),
     ("--no-push-cache", |o| o.cache.no_push_cache),
     ("--secret", |o| !o.secrets.is_empty()),
-    ("--git", |o| o.git != GitOptions::default()),
     ("--materialize", |o| o.materialize),
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()

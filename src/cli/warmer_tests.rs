@@ -117,7 +117,7 @@ fn unsupported_flags_are_listed_in_table_order() {
         ),
         (&["--cache-ttl=336h", "--cache-dir=/cache"], &[]),
         (&["--secret=id=a"], &["--secret"]),
-        (&["--git=branch=main"], &["--git"]),
+        (&["--git=branch=main"], &[]),
         (&["--git=single-branch=false"], &[]),
         (
             &["--pre-cleanup", "--preserve-context", "--materialize"],

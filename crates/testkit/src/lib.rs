@@ -6,6 +6,8 @@
 //! - [`proxy`]: a fault-injecting HTTP proxy in front of a registry.
 //! - [`containerd`]: Debian's containerd with a private root, state and socket, driven with
 //!   `ctr` as a user would.
+//! - [`servers`]: build-context servers: lighttpd with git's http-backend, moto (S3), the
+//!   GCS emulator, Azurite.
 //! - [`sandbox`]: runs the executor as a Pod would, in fresh mount and pid namespaces,
 //!   chrooted into a throwaway root holding /kaniko/executor and the context at /workspace.
 
@@ -14,3 +16,4 @@ pub mod images;
 pub mod proxy;
 pub mod registry;
 pub mod sandbox;
+pub mod servers;
