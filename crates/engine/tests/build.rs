@@ -100,6 +100,9 @@ fn options(root: &Path, work: &Path) -> BuildOptions {
         extract_retries: 0,
         hash_sources: false,
         pre_cleanup: false,
+        cache_mounts: work.join("caches"),
+        secrets: Default::default(),
+        ssh_agent: None,
     }
 }
 

@@ -7,6 +7,8 @@ mod archive;
 pub mod copy;
 mod download;
 pub mod meta;
+pub mod mounts;
+mod ns;
 pub mod run;
 
 use crate::stage::StageState;
