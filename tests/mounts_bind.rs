@@ -1,6 +1,7 @@
 //! `RUN --mount=type=bind|tmpfs|ssh` and `RUN --network=none` in the pod sandbox against the
 //! real registry: binds from an earlier stage, an image and the context (read-only: a write
-//! fails; `rw`: the write is thrown away; `.dockerignore`d files invisible), a size-limited
+//! fails; `rw`: the write is thrown away; `.dockerignore`d files invisible), a cache seeded
+//! from a stage, a size-limited
 //! tmpfs, an SSH agent socket forwarded (or a clear failure without one), and a loopback
 //! server on the host that a default RUN reaches and a `--network=none` RUN does not.
 
@@ -41,7 +42,8 @@ fn binds_from_a_stage_an_image_and_the_context_are_read_only_or_throwaway() {
          \x20 && (echo x > /ctx/data.txt && echo writable || echo read-only) > /ro.txt \\\n\
          \x20 && (test -e /ctx/hidden.txt && echo visible || echo hidden) > /ignored.txt\n\
          RUN --mount=type=bind,source=sub,target=/ctx,rw echo changed > /ctx/f && cat /ctx/f > /rw.txt\n\
-         RUN cat /ctx/f 2>/dev/null || echo gone > /after.txt\n",
+         RUN cat /ctx/f 2>/dev/null || echo gone > /after.txt\n\
+         RUN --mount=type=cache,id=seeded,target=/s,from=tools,source=/out cat /s/tool.sh > /seeded.txt\n",
         r = reg.addr
     );
     let ctx = context(&[
@@ -57,11 +59,11 @@ fn binds_from_a_stage_an_image_and_the_context_are_read_only_or_throwaway() {
     let report = cat(
         &reg,
         "test/bind:1",
-        "cat /stage.txt /image.txt /ctx.txt /ro.txt /ignored.txt /rw.txt /after.txt",
+        "cat /stage.txt /image.txt /ctx.txt /ro.txt /ignored.txt /rw.txt /after.txt /seeded.txt",
     );
     assert_eq!(
         report,
-        "from-stage\nfrom-image\ncontext data\nread-only\nhidden\nchanged\ngone\n"
+        "from-stage\nfrom-image\ncontext data\nread-only\nhidden\nchanged\ngone\necho from-stage\n"
     );
     assert_eq!(
         std::fs::read_to_string(ctx.path().join("sub/f")).unwrap(),
@@ -176,4 +178,32 @@ fn ssh_mounts_forward_the_agent_socket_or_fail_clearly() {
         "/run/buildkit/ssh_agent.0\n"
     );
     assert!(!image_has(&reg, "test/ssh:1", "/run"));
+}
+
+#[test]
+fn without_mount_privileges_a_mount_fails_with_one_clear_line() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\nRUN echo plain > /plain\nRUN --mount=type=tmpfs,target=/t true\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/nocap:1", reg.addr);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path()).drop_capability("sys_admin");
+    let out = sb.run(&args(&dest, &[])).unwrap();
+    assert_ne!(out.status, 0);
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ERRO"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].contains("Dockerfile line 3")
+            && errors[0].contains("entering namespaces of its own (the executor's container needs CAP_SYS_ADMIN): Operation not permitted"),
+        "{}",
+        out.stderr
+    );
+    assert!(!exists(&reg, "test/nocap:1"));
 }

@@ -27,6 +27,8 @@ pub struct Sandbox {
     no_proc: bool,
     /// Host directories bound into the root for each run (host path, path in the root).
     binds: Vec<(PathBuf, String)>,
+    /// Capabilities taken from the program (`sys_admin` ...), as a Pod's security context does.
+    drop_caps: Vec<String>,
     /// The first error from a builder method, reported by `run`.
     setup_error: Option<String>,
 }
@@ -84,6 +86,7 @@ impl Sandbox {
             timeout: DEFAULT_TIMEOUT,
             no_proc: false,
             binds: Vec::new(),
+            drop_caps: Vec::new(),
             setup_error: None,
         })
     }
@@ -120,6 +123,13 @@ impl Sandbox {
         }
         self.binds
             .push((host.to_path_buf(), path_in_root.to_string()));
+        self
+    }
+
+    /// Runs the program without the capability `name` (e.g. `sys_admin`, which a default
+    /// Pod does not grant), dropped from its bounding set with `setpriv`.
+    pub fn drop_capability(&mut self, name: &str) -> &mut Self {
+        self.drop_caps.push(name.to_string());
         self
     }
 
@@ -199,9 +209,9 @@ impl Sandbox {
             ctx,
             &self.binds,
             &self.env,
+            &self.drop_caps,
             self.no_proc,
-            program,
-            args,
+            (program, args),
         );
         cmd.stdin(if stdin.is_some() {
             Stdio::piped()

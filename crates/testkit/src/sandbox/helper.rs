@@ -58,9 +58,9 @@ pub(super) fn command(
     context: Option<&Path>,
     binds: &[(std::path::PathBuf, String)],
     env: &[(String, String)],
+    drop_caps: &[String],
     no_proc: bool,
-    program: &str,
-    args: &[&str],
+    (program, args): (&str, &[&str]),
 ) -> Command {
     let mut cmd = Command::new("unshare");
     cmd.args([
@@ -86,6 +86,11 @@ pub(super) fn command(
     let base = BASE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string()));
     for (k, v) in base.chain(env.iter().cloned()) {
         cmd.arg(format!("{k}={v}"));
+    }
+    if !drop_caps.is_empty() {
+        let caps: Vec<String> = drop_caps.iter().map(|c| format!("-{c}")).collect();
+        cmd.arg("/usr/bin/setpriv")
+            .arg(format!("--bounding-set={}", caps.join(",")));
     }
     cmd.arg("/usr/bin/unshare")
         .arg(format!("--root={}", root.display()))

@@ -58,8 +58,9 @@ pub fn dir_name(id: &str) -> String {
 }
 
 /// Opens (creating it when missing) the cache of `spec` under `caches`; `seed` is copied
-/// into a new cache (its `from`/`source`).
-pub fn open(caches: &Path, spec: &Spec, seed: Option<&Path>) -> Result<CacheDir, CacheError> {
+/// into a new cache (its `from`/`source`). Waiting for a locked cache yields to the runtime,
+/// so a SIGTERM ends the wait.
+pub async fn open(caches: &Path, spec: &Spec, seed: Option<&Path>) -> Result<CacheDir, CacheError> {
     let err = |path: &Path| {
         let (id, path) = (spec.id.clone(), path.to_path_buf());
         move |source| CacheError::Io { id, path, source }
@@ -71,14 +72,14 @@ pub fn open(caches: &Path, spec: &Spec, seed: Option<&Path>) -> Result<CacheDir,
         Sharing::Shared => (name, None),
         Sharing::Locked => {
             let f = lock_file(&locks.join(&name)).map_err(err(&locks))?;
-            wait_lock(&f, &spec.id)?;
+            wait_lock(&f, &spec.id).await?;
             (name, Some(f))
         }
         Sharing::Private => private_instance(&locks, &name, &spec.id)?,
     };
     let path = caches.join(&instance);
     if fs::symlink_metadata(&path).is_err() {
-        create(caches, &path, spec, seed).map_err(err(&path))?;
+        tokio::task::block_in_place(|| create(caches, &path, spec, seed)).map_err(err(&path))?;
     }
     Ok(CacheDir { path, _lock: lock })
 }
@@ -105,7 +106,7 @@ fn try_lock(f: &File) -> io::Result<bool> {
     }
 }
 
-fn wait_lock(f: &File, id: &str) -> Result<(), CacheError> {
+async fn wait_lock(f: &File, id: &str) -> Result<(), CacheError> {
     let start = Instant::now();
     let mut told = false;
     loop {
@@ -124,7 +125,7 @@ fn wait_lock(f: &File, id: &str) -> Result<(), CacheError> {
         if start.elapsed() > LOCK_WAIT {
             return Err(CacheError::Timeout(id.into(), LOCK_WAIT));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -212,21 +213,26 @@ mod tests {
         assert!(!dir_name(&"x".repeat(300)).contains('/'));
     }
 
-    #[test]
-    fn created_once_with_mode_and_owner_and_private_instances_differ() {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn created_once_with_mode_and_owner_and_private_instances_differ() {
         let d = tempfile::tempdir().unwrap();
-        let a = open(d.path(), &spec("/go", Sharing::Shared), None).unwrap();
+        let open = |id, sharing| {
+            let s = spec(id, sharing);
+            let dir = d.path().to_path_buf();
+            async move { open(&dir, &s, None).await.unwrap() }
+        };
+        let a = open("/go", Sharing::Shared).await;
         let m = fs::metadata(&a.path).unwrap();
         assert_eq!(m.permissions().mode() & 0o7777, 0o700);
         assert_eq!(std::os::unix::fs::MetadataExt::uid(&m), 7);
         fs::write(a.path.join("kept"), "x").unwrap();
-        let again = open(d.path(), &spec("/go", Sharing::Locked), None).unwrap();
+        let again = open("/go", Sharing::Locked).await;
         assert!(again.path.join("kept").exists());
-        let p1 = open(d.path(), &spec("/p", Sharing::Private), None).unwrap();
-        let p2 = open(d.path(), &spec("/p", Sharing::Private), None).unwrap();
+        let p1 = open("/p", Sharing::Private).await;
+        let p2 = open("/p", Sharing::Private).await;
         assert_ne!(p1.path, p2.path);
         drop(p1);
-        let p3 = open(d.path(), &spec("/p", Sharing::Private), None).unwrap();
+        let p3 = open("/p", Sharing::Private).await;
         assert_eq!(p3.path, d.path().join("%2Fp"));
     }
 }

@@ -169,7 +169,7 @@ impl Prepared {
             None => None,
         };
         let caches = &st.opts.cache_mounts;
-        let dir = tokio::task::block_in_place(|| cache::open(caches, spec, seed.as_deref()))?;
+        let dir = cache::open(caches, spec, seed.as_deref()).await?;
         let planned = bind_dir(st.root, spec, &dir.path, false)?;
         self._caches.push(dir);
         Ok(planned)
