@@ -241,4 +241,16 @@ fn a_required_secret_that_was_not_given_fails_the_run_clearly() {
         out.stderr
     );
     assert!(!exists(&reg, "test/nosecret:1"));
+    // A --secret whose file is missing stops the run at start, naming the id and the file.
+    let (_, out) = run(
+        ctx.path(),
+        &args(&dest, &["--secret", "id=npmrc,src=/run/none"]),
+    );
+    assert_ne!(out.status, 0);
+    assert!(
+        out.stderr
+            .contains("--secret id=npmrc: reading /run/none: No such file"),
+        "{}",
+        out.stderr
+    );
 }
