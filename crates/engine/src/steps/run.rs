@@ -121,9 +121,10 @@ impl Process<'_> {
             &self.workdir
         });
         let id = self.user.clone();
-        let report = Report::new().map_err(|e| RunError::Spawn(shown.clone(), e))?;
-        let fd = report.child_fd();
         let setup = (!self.setup.is_empty()).then(|| self.setup.clone());
+        let report = setup.as_ref().map(|_| Report::new()).transpose();
+        let report = report.map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        let fd = report.as_ref().map_or(-1, Report::child_fd);
         // SAFETY: the closure only makes async-signal-safe syscalls (unshare, mount, mkdir,
         // open, write, chroot, chdir, setgroups, setgid, setuid) on values prepared before fork.
         unsafe {
@@ -136,7 +137,7 @@ impl Process<'_> {
         }
         cmd.process_group(0);
         let spawned = cmd.spawn();
-        let mut child = spawned.map_err(|e| match report.failed_op() {
+        let mut child = spawned.map_err(|e| match report.and_then(Report::failed_op) {
             Some(i) => RunError::Setup(shown.clone(), self.setup.describe(i), e),
             None => RunError::Spawn(shown.clone(), e),
         })?;
@@ -221,14 +222,13 @@ pub async fn apply(
             .map_err(|e| BuildError::step(cmd, e))?;
     }
     let env = st.scope.run_env();
-    let prepared = if run.mounts.is_empty() && run.network.as_deref() != Some("none") {
+    let mut prepared = if run.mounts.is_empty() && run.network.as_deref() != Some("none") {
         mounts::Prepared::default()
     } else {
         mounts::prepare(st, cmd, run, &workdir, &env).await?
     };
     info!("Taking snapshot of full filesystem...");
     info!("Running: {argv:?}");
-    let mut prepared = prepared;
     let process = Process {
         root: st.root,
         argv,

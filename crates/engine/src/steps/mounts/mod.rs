@@ -131,12 +131,10 @@ async fn plan(
         secrets::stage_secrets(&mut out.setup, &staging, &secrets)?;
     }
     planned.sort_by_key(|p| p.point.depth);
-    for p in planned {
-        let point = points::MountPoint {
-            ops: Vec::new(),
-            ..p.point
-        };
-        out.setup.ops.extend(p.point.ops.into_iter().chain(p.ops));
+    for Planned { mut point, ops } in planned {
+        // The mount point first, then the mount on it.
+        out.setup.ops.append(&mut point.ops);
+        out.setup.ops.extend(ops);
         out.points.push(point);
     }
     if !secrets.is_empty() {
