@@ -1,5 +1,5 @@
 //! One `RUN --mount` as BuildKit reads it once expanded: its target (relative ones taken
-//! from WORKDIR), read-only default by type (bind, secret and ssh read-only; cache and tmpfs
+//! from WORKDIR, a secret's and an ssh socket's from `/`), read-only default by type (bind, secret and ssh read-only; cache and tmpfs
 //! writable), the cache id (the target as written), the secret id (`id`, else `source`, else
 //! the target's base name) and default target (`/run/secrets/<id>` unless only `env` is
 //! given), sizes in go-units' binary units.
@@ -137,9 +137,14 @@ impl Spec {
             MountKind::Cache if id.is_empty() => (go_clean(&written), Some(written.clone())),
             _ => (id, Some(written.clone())),
         };
+        // BuildKit takes relative targets from WORKDIR, but a secret's or ssh socket's from /.
+        let base = match m.kind {
+            MountKind::Secret | MountKind::Ssh => "/",
+            _ => workdir,
+        };
         let target = match target {
             Some(t) => {
-                let abs = clean_abs(&super::super::copy::absolute_dest(&t, workdir));
+                let abs = clean_abs(&super::super::copy::absolute_dest(&t, base));
                 if abs == "/" {
                     return Err(SpecError::Target(abs));
                 }
@@ -219,6 +224,8 @@ mod tests {
         assert_eq!(s.target, None);
         let s = Spec::new(&mount(MountKind::Secret, Some("/etc/x.key"), &[]), "/").unwrap();
         assert_eq!(s.id, "x.key");
+        let s = Spec::new(&mount(MountKind::Secret, Some("k"), &[]), "/app").unwrap();
+        assert_eq!(s.target.as_deref(), Some("/k"));
         let c = Spec::new(
             &mount(MountKind::Cache, Some("cache/"), &[("sharing", "LOCKED")]),
             "/app",
