@@ -7,9 +7,11 @@
 mod cli;
 mod container;
 mod executor;
+mod kaniko_dir;
 mod logging;
 mod output;
 mod signals;
+mod tar_end;
 
 use std::process::ExitCode;
 

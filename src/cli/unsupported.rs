@@ -24,9 +24,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()
     }),
-    ("--push-ignore-immutable-tag-errors", |o| {
-        o.push_ignore_immutable_tag_errors
-    }),
 ];
 
 // Used once main runs the warmer.

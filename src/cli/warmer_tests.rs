@@ -130,7 +130,7 @@ fn unsupported_flags_are_listed_in_table_order() {
                 "--push-ignore-immutable-tag-errors",
                 "--image-fs-extract-retry=2",
             ],
-            &["--push-ignore-immutable-tag-errors"],
+            &[],
         ),
         (
             &["--context-sub-path=sub", "--no-push", "--reproducible"],

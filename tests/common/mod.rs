@@ -3,6 +3,8 @@
 //! pod-like sandbox.
 #![allow(dead_code)]
 
+pub mod image;
+
 use std::path::{Path, PathBuf};
 use testkit::registry::{Auth, Registry};
 use testkit::sandbox::{Output, Sandbox};
@@ -39,16 +41,19 @@ pub fn run(ctx: &Path, args: &[&str]) -> (Sandbox, Output) {
     (sb, out)
 }
 
+/// The context at /workspace, its Dockerfile, plain http to and from the registries.
+pub const PLAIN: [&str; 6] = [
+    "--context",
+    "/workspace",
+    "--dockerfile",
+    "Dockerfile",
+    "--insecure",
+    "--insecure-pull",
+];
+
 /// Runs a build pushing to `dest` over plain http; asserts success and returns the sandbox.
 pub fn build_ok(ctx: &Path, extra: &[&str]) -> (Sandbox, Output) {
-    let mut args = vec![
-        "--context",
-        "/workspace",
-        "--dockerfile",
-        "Dockerfile",
-        "--insecure",
-        "--insecure-pull",
-    ];
+    let mut args = PLAIN.to_vec();
     args.extend_from_slice(extra);
     let (sb, out) = run(ctx, &args);
     assert_eq!(

@@ -265,3 +265,15 @@ fn run_mounts_in_a_temporary_root_leave_nothing_in_the_layer() {
         );
     }
 }
+
+#[test]
+fn a_copied_link_is_packed_without_its_target() {
+    // /x/sh is a link to /bin/busybox, which the base already has: the COPY layer holds the
+    // link only, not the target packed again.
+    let (image, _tmp) = build(
+        "FROM base AS s\nRUN mkdir /d && ln -s /bin/busybox /d/sh\nFROM base\nCOPY --from=s /d/ /x/\n",
+        &[],
+    );
+    let layer = layer_files(&image, 1);
+    assert_eq!(layer.keys().collect::<Vec<_>>(), vec!["x/", "x/sh"]);
+}

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a run may take before it is killed, unless [`Sandbox::timeout`] says otherwise.
@@ -213,37 +213,45 @@ impl Sandbox {
             self.no_proc,
             (program, args),
         );
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().context("starting unshare")?;
-        let feeder = child
-            .stdin
-            .take()
-            .zip(stdin.map(<[u8]>::to_vec))
-            .map(|(mut w, data)| {
-                // A write error means the executor stopped reading: its exit status tells why.
-                std::thread::spawn(move || {
-                    let _ = w.write_all(&data);
-                })
-            });
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        Ok(Running {
-            child,
-            feeder,
-            stdout,
-            stderr,
-            timeout: self.timeout,
-        })
+        start(&mut cmd, stdin, self.timeout)
     }
 
     fn note(&mut self, e: String) {
         self.setup_error.get_or_insert(e);
     }
+}
+
+/// Starts `cmd` with `stdin` fed to it (then closed) and its output captured; waiting kills
+/// it past `timeout`. The containerd module runs `ctr` this way too.
+pub(crate) fn start(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Result<Running> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
+    let feeder = child
+        .stdin
+        .take()
+        .zip(stdin.map(<[u8]>::to_vec))
+        .map(|(mut w, data)| {
+            // A write error means the program stopped reading: its exit status tells why.
+            std::thread::spawn(move || {
+                let _ = w.write_all(&data);
+            })
+        });
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    Ok(Running {
+        child,
+        feeder,
+        stdout,
+        stderr,
+        timeout,
+    })
 }
 
 /// An executor started with [`Sandbox::spawn`].
@@ -312,7 +320,7 @@ fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("the sandboxed executor ran longer than {limit:?} and was killed");
+            bail!("it ran longer than {limit:?} and was killed");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -136,7 +136,7 @@ impl Process<'_> {
             });
         }
         cmd.process_group(0);
-        let spawned = cmd.spawn();
+        let spawned = spawn(&mut cmd);
         let mut child = spawned.map_err(|e| match report.and_then(Report::failed_op) {
             Some(i) => RunError::Setup(shown.clone(), self.setup.describe(i), e),
             None => RunError::Spawn(shown.clone(), e),
@@ -157,6 +157,22 @@ impl Process<'_> {
                 cmd: shown,
                 code: -1,
             }),
+        }
+    }
+}
+
+/// Starts `cmd`, again after a moment when its program is "text file busy": a file just
+/// written (extracted, copied) can still be open for writing in a child another thread
+/// forked and has not exec'd yet.
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
         }
     }
 }
