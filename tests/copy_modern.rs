@@ -162,8 +162,8 @@ fn add_checksum_is_verified() {
     let reg = registry_with_busybox();
     let body = b"payload of the download\n";
     let server = testkit::files::FileServer::start(&[("/pkg.tar.gz", body)]).unwrap();
-    let good = image::Digest::sha256(body).to_string();
-    let bad = image::Digest::sha256(b"something else").to_string();
+    let good = ::image::Digest::sha256(body).to_string();
+    let bad = ::image::Digest::sha256(b"something else").to_string();
     let url = server.url("/pkg.tar.gz");
     let df = format!(
         "FROM {r}/library/busybox:latest\nADD --checksum={good} {url} /dl/\n",

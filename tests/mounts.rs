@@ -97,14 +97,21 @@ fn locked_cache_mounts_serialise_two_builds_sharing_the_volume() {
     );
     let ctx = context(&[("Dockerfile", &df)]);
     let caches = tempfile::tempdir().unwrap();
-    let builds: Vec<_> = (0..2)
-        .map(|i| {
-            let (ctx, caches) = (ctx.path().to_path_buf(), caches.path().to_path_buf());
-            let dest = format!("{}/test/locked:{i}", reg.addr);
-            std::thread::spawn(move || build_with_caches(&ctx, &caches, &dest).1)
-        })
-        .collect();
-    let logs: Vec<String> = builds.into_iter().map(|b| b.join().unwrap()).collect();
+    let start = |i: usize| {
+        let (ctx, caches) = (ctx.path().to_path_buf(), caches.path().to_path_buf());
+        let dest = format!("{}/test/locked:{i}", reg.addr);
+        std::thread::spawn(move || build_with_caches(&ctx, &caches, &dest).1)
+    };
+    // The second build starts once the first one's RUN holds the cache.
+    let first = start(0);
+    let busy = caches.path().join("shared/busy");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !busy.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(busy.exists(), "the first build never reached its RUN");
+    let second = start(1);
+    let (first, second) = (first.join().unwrap(), second.join().unwrap());
     let cache = caches.path().join("shared");
     assert_eq!(
         std::fs::read_to_string(cache.join("runs")).unwrap(),
@@ -115,10 +122,8 @@ fn locked_cache_mounts_serialise_two_builds_sharing_the_volume() {
         "the two RUNs overlapped"
     );
     assert!(
-        logs.iter()
-            .any(|l| l.contains("Waiting for cache mount \"shared\"")),
-        "neither build waited for the other:\n{}",
-        logs.join("\n---\n")
+        second.contains("Waiting for cache mount \"shared\" (sharing=locked)"),
+        "the second build did not wait:\n{second}\n---\n{first}"
     );
 }
 
@@ -179,7 +184,7 @@ fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
         ))
         .unwrap();
     assert_eq!(out.status, 0, "executor failed:\n{}", out.stderr);
-    let sum = |s: &str| image::Digest::sha256(s.as_bytes()).hex().to_string();
+    let sum = |s: &str| ::image::Digest::sha256(s.as_bytes()).hex().to_string();
     let report = run_image(
         &reg,
         "test/secret:1",
