@@ -1,13 +1,16 @@
 //! The executor's run from resolved options to pushed image: checks, context, Dockerfile,
 //! build, outputs. Errors end here as one line on stderr and a non-zero exit.
 
-use crate::cli::{Compression, ContextSource, Options, RegistryOptions, SnapshotMode};
+use crate::cli::{
+    Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
+};
 use crate::output::{self, image::BuiltImage, DigestFiles};
 use crate::{container, logging, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
 use registry::{Client, Keychain, Reference};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -184,7 +187,41 @@ fn build_options(
         extract_retries: opts.image_fs_extract_retry,
         hash_sources: false,
         pre_cleanup: opts.pre_cleanup,
+        cache_mounts: opts.kaniko_dir.join("caches"),
+        secrets: read_secrets(&opts.secrets)?,
+        ssh_agent: std::env::var_os("SSH_AUTH_SOCK")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
     })
+}
+
+/// The largest secret, as BuildKit bounds them.
+const MAX_SECRET: u64 = 500 * 1024;
+
+/// `--secret` values, read once before the build: a file (at most 500 KiB) or a variable of
+/// the executor's environment. Errors name the id and the source, never the value.
+fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::SecretValue>> {
+    use std::io::Read;
+    let mut out = BTreeMap::new();
+    for s in secrets {
+        let bytes = match &s.source {
+            SecretSource::File(p) => {
+                let mut buf = Vec::new();
+                std::fs::File::open(p)
+                    .and_then(|f| f.take(MAX_SECRET + 1).read_to_end(&mut buf))
+                    .with_context(|| format!("--secret id={}: reading {}", s.id, p.display()))?;
+                buf
+            }
+            SecretSource::Env(var) => std::env::var_os(var)
+                .ok_or_else(|| anyhow!("--secret id={}: variable {var} is not set", s.id))?
+                .into_encoded_bytes(),
+        };
+        if bytes.len() as u64 > MAX_SECRET {
+            bail!("--secret id={}: larger than {MAX_SECRET} bytes", s.id);
+        }
+        out.insert(s.id.clone(), engine::SecretValue::new(bytes));
+    }
+    Ok(out)
 }
 
 async fn write_outputs(

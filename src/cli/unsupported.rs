@@ -19,7 +19,6 @@ const EXECUTOR: &[Row<Options>] = &[
     ("--cache-run-layers", |o| !o.cache.run_layers),
     ("--compressed-caching", |o| !o.cache.compressed),
     ("--no-push-cache", |o| o.cache.no_push_cache),
-    ("--secret", |o| !o.secrets.is_empty()),
     ("--materialize", |o| o.materialize),
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()

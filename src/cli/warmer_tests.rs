@@ -116,7 +116,7 @@ fn unsupported_flags_are_listed_in_table_order() {
             ],
         ),
         (&["--cache-ttl=336h", "--cache-dir=/cache"], &[]),
-        (&["--secret=id=a"], &["--secret"]),
+        (&["--secret=id=a"], &[]),
         (&["--git=branch=main"], &[]),
         (&["--git=single-branch=false"], &[]),
         (

@@ -25,6 +25,7 @@ impl std::fmt::Display for CacheKey {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyChain {
     current: CacheKey,
+    platform: String,
 }
 
 fn hash(parts: &[&str]) -> CacheKey {
@@ -42,6 +43,7 @@ impl KeyChain {
     pub fn new(base: &str, platform: &Platform) -> KeyChain {
         KeyChain {
             current: hash(&["kaniko-rs cache v1", base, &platform.to_string()]),
+            platform: platform.to_string(),
         }
     }
 
@@ -55,6 +57,25 @@ impl KeyChain {
         let mut parts = vec![self.current.0.as_str(), text.as_str()];
         parts.extend(inputs.iter().map(String::as_str));
         hash(&parts)
+    }
+
+    /// The key of a `COPY --link`/`ADD --link` layer by itself (`None` for other steps): the
+    /// instruction, its inputs and the platform, not the chain below, since its files do
+    /// not depend on the base; a cache may reuse the layer on any base. The chain still
+    /// moves on with [`key`](Self::key).
+    pub fn link_key(
+        &self,
+        instruction: &dockerfile::Instruction,
+        inputs: &[String],
+    ) -> Option<CacheKey> {
+        use dockerfile::Instruction::{Add, Copy};
+        let (Copy(c) | Add(c)) = instruction else {
+            return None;
+        };
+        let text = serde_json::to_string(instruction).unwrap_or_default();
+        let mut parts = vec!["kaniko-rs link v1", self.platform.as_str(), text.as_str()];
+        parts.extend(inputs.iter().map(String::as_str));
+        c.link.then(|| hash(&parts))
     }
 
     /// Moves the chain past a step.
@@ -166,6 +187,35 @@ mod tests {
         let mut next = chain.clone();
         next.advance(k1.clone());
         assert_ne!(next.current(), chain.current());
+    }
+
+    #[test]
+    fn link_keys_do_not_depend_on_the_base() {
+        let copy = |link| {
+            Instruction::Copy(dockerfile::Copy {
+                sources: vec!["app".into()],
+                dest: "/app".into(),
+                link,
+                ..Default::default()
+            })
+        };
+        let (a, b) = (
+            KeyChain::new("sha256:a", &platform()),
+            KeyChain::new("sha256:b", &platform()),
+        );
+        let inputs = vec!["sources x".to_string()];
+        assert_eq!(
+            a.link_key(&copy(true), &inputs),
+            b.link_key(&copy(true), &inputs)
+        );
+        assert!(a.link_key(&copy(true), &inputs).is_some());
+        assert_ne!(
+            a.link_key(&copy(true), &inputs),
+            a.link_key(&copy(true), &[])
+        );
+        assert_eq!(a.link_key(&copy(false), &inputs), None);
+        // The chain position still depends on the base.
+        assert_ne!(a.key(&copy(true), &inputs), b.key(&copy(true), &inputs));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
 pub use context::BuildContext;
 pub use error::BuildError;
 pub use graph::build;
-pub use options::{host_arch, platform_args, BuildOptions};
+pub use options::{host_arch, platform_args, BuildOptions, SecretValue};
 pub use root::RootFs;
 pub use source::{ImageSource, RegistrySource, SourceImage};
 

@@ -2,6 +2,7 @@
 
 use dockerfile::{BuildArgs, PlatformArgs};
 use image::Platform;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Resolved build options: plain data, no flags.
@@ -32,6 +33,39 @@ pub struct BuildOptions {
     pub hash_sources: bool,
     /// `--pre-cleanup`: empty the root (all but ignored paths) before the first stage.
     pub pre_cleanup: bool,
+    /// Where `RUN --mount=type=cache` directories live (`<kaniko dir>/caches`).
+    pub cache_mounts: PathBuf,
+    /// `--secret` values by id, for `RUN --mount=type=secret`.
+    pub secrets: BTreeMap<String, SecretValue>,
+    /// The SSH agent socket `RUN --mount=type=ssh` forwards (the executor's `SSH_AUTH_SOCK`).
+    pub ssh_agent: Option<PathBuf>,
+}
+
+/// A build secret's bytes: never printed (Debug shows the length only), zeroed on drop.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretValue(Vec<u8>);
+
+impl SecretValue {
+    pub fn new(bytes: Vec<u8>) -> SecretValue {
+        SecretValue(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValue(<{} bytes>)", self.0.len())
+    }
+}
+
+impl Drop for SecretValue {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&self.0);
+    }
 }
 
 /// The platform args (TARGETPLATFORM ...) for a build on this host for `target`.

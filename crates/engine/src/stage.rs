@@ -211,12 +211,18 @@ impl StageState<'_> {
     /// The cache key of `instr`: COPY/ADD sources are hashed only for a cache to use.
     fn key(&self, cmd: &Command, instr: &Instruction) -> Result<CacheKey, BuildError> {
         let inputs = match instr {
-            Instruction::Run(_) => run_inputs(
-                &self.scope.run_env(),
-                self.config.config.user.as_deref().unwrap_or(""),
-                self.config.config.working_dir.as_deref().unwrap_or(""),
-                &self.meta.shell,
-            ),
+            Instruction::Run(r) => {
+                let mut inputs = run_inputs(
+                    &self.scope.run_env(),
+                    self.config.config.user.as_deref().unwrap_or(""),
+                    self.config.config.working_dir.as_deref().unwrap_or(""),
+                    &self.meta.shell,
+                );
+                // What its bind mounts of the context show (never a secret's value).
+                let mounts = steps::mounts::key_inputs(self, r);
+                inputs.extend(mounts.map_err(|e| BuildError::step(cmd, e))?);
+                inputs
+            }
             Instruction::Copy(c) | Instruction::Add(c)
                 if self.opts.hash_sources && c.from.is_none() =>
             {

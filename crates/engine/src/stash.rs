@@ -197,7 +197,7 @@ fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-            copy_all(from, to)?;
+            copy_tree(from, to, &|_| true)?;
             rootfs::remove_any(from)
                 .map(|_| ())
                 .map_err(io::Error::other)
@@ -206,11 +206,14 @@ fn move_entry(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// A copy keeping modes, owners and times (hard links become separate files).
-fn copy_all(from: &Path, to: &Path) -> io::Result<()> {
-    for entry in walkdir::WalkDir::new(from).follow_links(false) {
+/// A copy keeping modes, owners and times (hard links become separate files) of what `keep`
+/// accepts (given the path relative to `from`; a directory refused is not entered).
+pub(crate) fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> io::Result<()> {
+    let walk = walkdir::WalkDir::new(from).follow_links(false).into_iter();
+    let relative = |p: &Path| p.strip_prefix(from).unwrap_or(Path::new("")).to_path_buf();
+    for entry in walk.filter_entry(|e| keep(&relative(e.path()))) {
         let entry = entry?;
-        let rel = entry.path().strip_prefix(from).unwrap_or(Path::new(""));
+        let rel = relative(entry.path());
         let dst = if rel.as_os_str().is_empty() {
             to.to_path_buf()
         } else {

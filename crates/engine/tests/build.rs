@@ -100,6 +100,9 @@ fn options(root: &Path, work: &Path) -> BuildOptions {
         extract_retries: 0,
         hash_sources: false,
         pre_cleanup: false,
+        cache_mounts: work.join("caches"),
+        secrets: Default::default(),
+        ssh_agent: None,
     }
 }
 
@@ -122,6 +125,14 @@ fn layer_files(image: &BuiltImage, i: usize) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn build(df: &str, ctx_files: &[(&str, &str)]) -> (BuiltImage, tempfile::TempDir) {
+    build_with(df, ctx_files, |_| {})
+}
+
+fn build_with(
+    df: &str,
+    ctx_files: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BuildOptions),
+) -> (BuiltImage, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let (root, work, ctx, oci) = (
         tmp.path().join("root"),
@@ -143,8 +154,10 @@ fn build(df: &str, ctx_files: &[(&str, &str)]) -> (BuiltImage, tempfile::TempDir
         .enable_all()
         .build()
         .unwrap();
+    let mut opts = options(&root, &work);
+    tweak(&mut opts);
     let image = rt
-        .block_on(engine::build(&df, &context, source, &options(&root, &work)))
+        .block_on(engine::build(&df, &context, source, &opts))
         .unwrap();
     (image, tmp)
 }
@@ -228,6 +241,29 @@ fn stages_without_file_instructions_still_give_their_files() {
     );
     let labels = image.config.config.labels.clone().unwrap_or_default();
     assert_eq!(labels.get("y").map(String::as_str), Some("2"));
+}
+
+#[test]
+fn run_mounts_in_a_temporary_root_leave_nothing_in_the_layer() {
+    let (image, tmp) = build_with(
+        "FROM base\nRUN --mount=type=cache,target=/c --mount=type=secret,id=s \\\n --mount=type=tmpfs,target=/t sh -c 'cat /run/secrets/s > /c/copy; echo x > /t/x; cat /run/secrets/s > /seen'\n",
+        &[],
+        |o| {
+            o.secrets
+                .insert("s".into(), engine::SecretValue::new(b"value".to_vec()));
+        },
+    );
+    let run = layer_files(&image, 1);
+    assert_eq!(run.keys().collect::<Vec<_>>(), vec!["seen"]);
+    assert_eq!(run["seen"], b"value");
+    let cached = tmp.path().join("work/caches/%2Fc/copy");
+    assert_eq!(std::fs::read(cached).unwrap(), b"value");
+    for gone in ["c", "t", "run"] {
+        assert!(
+            !tmp.path().join("root").join(gone).exists(),
+            "{gone} left in the root"
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //!   loopback port, plain, with htpasswd basic auth, with TLS, or with bearer-token auth.
 //! - [`images`]: base images built from `busybox-static` and pushed with `umoci` and `skopeo`.
 //! - [`proxy`]: a fault-injecting HTTP proxy in front of a registry.
+//! - [`files`]: a small HTTP file server counting the downloads of each path.
 //! - [`containerd`]: Debian's containerd with a private root, state and socket, driven with
 //!   `ctr` as a user would.
 //! - [`servers`]: build-context servers: lighttpd with git's http-backend, moto (S3), the
@@ -12,6 +13,7 @@
 //!   chrooted into a throwaway root holding /kaniko/executor and the context at /workspace.
 
 pub mod containerd;
+pub mod files;
 pub mod images;
 pub mod proxy;
 pub mod registry;

@@ -25,6 +25,10 @@ pub struct Sandbox {
     timeout: Duration,
     /// Leave /proc unmounted (an empty directory).
     no_proc: bool,
+    /// Host directories bound into the root for each run (host path, path in the root).
+    binds: Vec<(PathBuf, String)>,
+    /// Capabilities taken from the program (`sys_admin` ...), as a Pod's security context does.
+    drop_caps: Vec<String>,
     /// The first error from a builder method, reported by `run`.
     setup_error: Option<String>,
 }
@@ -81,6 +85,8 @@ impl Sandbox {
             env: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             no_proc: false,
+            binds: Vec::new(),
+            drop_caps: Vec::new(),
             setup_error: None,
         })
     }
@@ -103,6 +109,27 @@ impl Sandbox {
     /// The build context, bind-mounted at /workspace for each run.
     pub fn context(&mut self, dir: &Path) -> &mut Self {
         self.context = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Binds the host directory `host` at `path_in_root` for each run (a volume the Pod
+    /// mounts, such as a cache shared between builds).
+    pub fn bind(&mut self, host: &Path, path_in_root: &str) -> &mut Self {
+        if !path_in_root.starts_with('/') || path_in_root.split('/').any(|c| c == "..") {
+            self.note(format!(
+                "{path_in_root}: want an absolute path without `..`"
+            ));
+            return self;
+        }
+        self.binds
+            .push((host.to_path_buf(), path_in_root.to_string()));
+        self
+    }
+
+    /// Runs the program without the capability `name` (e.g. `sys_admin`, which a default
+    /// Pod does not grant), dropped from its bounding set with `setpriv`.
+    pub fn drop_capability(&mut self, name: &str) -> &mut Self {
+        self.drop_caps.push(name.to_string());
         self
     }
 
@@ -180,10 +207,11 @@ impl Sandbox {
         let mut cmd = helper::command(
             self.root.path(),
             ctx,
+            &self.binds,
             &self.env,
+            &self.drop_caps,
             self.no_proc,
-            program,
-            args,
+            (program, args),
         );
         start(&mut cmd, stdin, self.timeout)
     }

@@ -176,3 +176,55 @@ fn drop_removes_foreign_files_without_following_links() {
         "keep"
     );
 }
+
+#[test]
+fn the_root_is_a_mount_point_binds_show_host_directories_and_capabilities_can_be_dropped() {
+    let vol = tempfile::tempdir().unwrap();
+    std::fs::write(vol.path().join("kept"), "from the host").unwrap();
+    let mut sb = busybox_sandbox();
+    sb.bind(vol.path(), "/kaniko/caches")
+        .drop_capability("sys_admin");
+    let out = sh(
+        &sb,
+        "cat /kaniko/caches/kept; echo; touch /kaniko/caches/new; grep CapBnd /proc/self/status; \
+         cat /proc/self/mountinfo",
+    );
+    assert!(out.stdout.starts_with("from the host\n"), "{}", out.stdout);
+    assert!(
+        vol.path().join("new").exists(),
+        "writes reach the host directory"
+    );
+    // CAP_SYS_ADMIN is bit 21.
+    let bnd = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("CapBnd"))
+        .unwrap();
+    let mask = u64::from_str_radix(bnd.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(mask & (1 << 21), 0, "{bnd}");
+    let mount_points: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .collect();
+    assert!(
+        mount_points.contains(&"/") && mount_points.contains(&"/kaniko/caches"),
+        "{mount_points:?}"
+    );
+}
+
+#[test]
+fn the_file_server_counts_downloads() {
+    let server = testkit::files::FileServer::start(&[("/f", b"body")]).unwrap();
+    let get = |path: &str| {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(&server.addr).unwrap();
+        write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut s = String::new();
+        c.read_to_string(&mut s).unwrap();
+        s
+    };
+    assert!(get("/f").ends_with("\r\n\r\nbody"));
+    assert!(get("/nope").starts_with("HTTP/1.1 404"));
+    assert_eq!((server.hits("/f"), server.hits("/nope")), (1, 0));
+}

@@ -10,23 +10,39 @@ pub struct DockerIgnore {
 
 impl DockerIgnore {
     pub fn parse(text: &str) -> Result<DockerIgnore, BadPattern> {
+        let lines: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        DockerIgnore::from_patterns(&lines)
+    }
+
+    /// `--exclude` patterns of COPY/ADD, taken as `.dockerignore` lines.
+    pub fn from_patterns(patterns: &[String]) -> Result<DockerIgnore, BadPattern> {
         let mut rules = Vec::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (exclude, pat) = match line.strip_prefix('!') {
+        for p in patterns {
+            let (exclude, pat) = match p.strip_prefix('!') {
                 Some(rest) => (false, rest.trim()),
-                None => (true, line),
+                None => (true, p.trim()),
             };
             let cleaned = super::glob::clean(pat);
-            if cleaned.is_empty() {
-                continue;
+            if !cleaned.is_empty() {
+                rules.push((Pattern::new(&cleaned)?, exclude));
             }
-            rules.push((Pattern::new(&cleaned)?, exclude));
         }
         Ok(DockerIgnore { rules })
+    }
+
+    /// Whether no pattern excludes anything.
+    pub fn is_empty(&self) -> bool {
+        !self.rules.iter().any(|(_, exclude)| *exclude)
+    }
+
+    /// Whether a `!` pattern may bring back a path below an excluded directory.
+    pub fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, exclude)| !*exclude)
     }
 
     /// Whether the context-relative `path` is excluded from the build.

@@ -86,6 +86,11 @@ impl BuildContext {
         Ok(rootfs::host_path(&self.root, &resolved))
     }
 
+    /// Whether `.dockerignore` hides anything of this tree.
+    pub fn filters(&self) -> bool {
+        !self.ignore.is_empty()
+    }
+
     /// Whether the context-relative path is excluded by `.dockerignore`.
     pub fn excluded(&self, rel: &str) -> bool {
         self.ignore.excludes(rel)

@@ -1,21 +1,18 @@
-//! COPY and ADD: sources from the context, an earlier stage or an image (wildcards,
-//! directories copied by content, a symlinked source followed inside its tree), Docker's
-//! destination rules (trailing slash, existing directories, missing parents created),
-//! `--chown`, `--chmod`, heredoc files, ADD's archive extraction and URL download. Every
-//! destination is resolved inside the root and may not land in an ignored path.
+//! COPY and ADD's copy: sources from the context, an earlier stage or an image (directories
+//! copied by content, a symlinked source followed inside its tree), Docker's destination
+//! rules (trailing slash, existing directories, missing parents created), `--chown`,
+//! `--chmod`, generated files, ADD's archive extraction, `--parents` (the source's path kept
+//! below the destination, its directories copied with their metadata) and `--exclude`
+//! (patterns matched below each source, or below the `--parents` base). Every destination
+//! is resolved inside the root and may not land in an ignored path. The step around it
+//! (which sources, which checks) is [`super::copy_step`].
 
-use super::Snap;
-use crate::context::BuildContext;
+use crate::context::{BuildContext, DockerIgnore};
 use crate::root::{RootError, RootFs};
-use crate::stage::StageState;
-use crate::user;
-use crate::BuildError;
-use dockerfile::Command;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use tracing::info;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -57,6 +54,13 @@ pub fn absolute_dest(dest: &str, workdir: &str) -> String {
 pub enum Item<'a> {
     /// A tree-relative path ("" is the tree's root), in `tree`.
     Path(&'a BuildContext, String),
+    /// `--parents`: the tree-relative path `rel`, copied to the destination joined with its
+    /// path below `base` ("" for the tree's root).
+    Parents {
+        tree: &'a BuildContext,
+        base: String,
+        rel: String,
+    },
     /// A file made here (heredoc, download): name, host file or bytes, mode.
     File {
         name: String,
@@ -83,6 +87,10 @@ pub struct CopySpec<'a> {
     pub many: bool,
     /// ADD: extract local tar archives.
     pub extract_archives: bool,
+    /// `--exclude` patterns.
+    pub exclude: DockerIgnore,
+    /// `--link` (without `--chmod`): the destination as on an empty base ([`super::link`]).
+    pub link: bool,
 }
 
 /// Performs the copy into `root`; returns the container paths written (for the snapshot).
@@ -90,7 +98,8 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
     let dest = absolute_dest(spec.dest, spec.workdir);
     let dir_syntax = dest.ends_with('/') || spec.dest == "." || spec.dest.ends_with("/.");
     let dest_dir = format!("/{}", crate::context::glob::clean(&dest));
-    let into_dir = dir_syntax || root.is_dir(&dest_dir);
+    let parents = spec.items.iter().any(|i| matches!(i, Item::Parents { .. }));
+    let into_dir = dir_syntax || parents || (!spec.link && root.is_dir(&dest_dir));
     if (spec.many || spec.items.len() > 1) && !into_dir {
         return Err(CopyError::MultiNeedsDir);
     }
@@ -99,9 +108,14 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
         spec,
         written: Vec::new(),
     };
+    if spec.link {
+        w.written
+            .extend(super::link::prepare(root, spec, &dest_dir, into_dir)?);
+    }
     for item in &spec.items {
         match item {
-            Item::Path(tree, rel) => w.path(tree, rel, &dest_dir, into_dir)?,
+            Item::Path(tree, rel) => w.path(tree, rel, &dest_dir, into_dir, None)?,
+            Item::Parents { tree, base, rel } => w.with_parents(tree, base, rel, &dest_dir)?,
             Item::File {
                 name,
                 content,
@@ -152,12 +166,16 @@ impl Writer<'_> {
         Ok(host)
     }
 
+    /// Copies the source `rel` of `tree` into (or as) `dest_dir`; `below` is its path under
+    /// the `--parents` base, which `--exclude` patterns are matched against (else they are
+    /// matched below the source).
     fn path(
         &mut self,
         tree: &BuildContext,
         rel: &str,
         dest_dir: &str,
         into_dir: bool,
+        below: Option<&str>,
     ) -> Result<(), CopyError> {
         // The source itself is followed (inside its tree); what is below it is not.
         let host_src = tree.host_path(rel, true).map_err(|e| {
@@ -167,7 +185,7 @@ impl Writer<'_> {
         if meta.is_dir() {
             let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
             self.written.extend(made);
-            return self.tree(tree, &host_src, dest_dir);
+            return self.tree(tree, &host_src, dest_dir, below.unwrap_or(""));
         }
         if self.spec.extract_archives && super::archive::is_archive(&host_src) {
             let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
@@ -192,8 +210,68 @@ impl Writer<'_> {
         copy_entry(&host_src, &host, &meta, self.spec).map_err(io_err(rel, &target))
     }
 
-    /// Copies the contents of the directory `src` (in `tree`) into `dest_dir`.
-    fn tree(&mut self, tree: &BuildContext, src: &Path, dest_dir: &str) -> Result<(), CopyError> {
+    /// `--parents`: copies `rel` to `dest_dir` joined with its path below `base`, making the
+    /// directories in between (and a directory source itself) as the source has them.
+    fn with_parents(
+        &mut self,
+        tree: &BuildContext,
+        base: &str,
+        rel: &str,
+        dest_dir: &str,
+    ) -> Result<(), CopyError> {
+        let below = rel
+            .strip_prefix(base)
+            .map_or(rel, |r| r.trim_start_matches('/'));
+        let io = |e: crate::context::ContextError| {
+            CopyError::Io(rel.into(), dest_dir.into(), io::Error::other(e.to_string()))
+        };
+        let host_src = tree.host_path(rel, true).map_err(io)?;
+        let is_dir = host_src.is_dir();
+        let exclude = &self.spec.exclude;
+        if !below.is_empty() && exclude.excludes(below) && (!is_dir || !exclude.has_exceptions()) {
+            return Ok(());
+        }
+        let base_host = tree.host_path(base, true).map_err(io)?;
+        let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
+        self.written.extend(made);
+        let dirs = if is_dir {
+            Path::new(below)
+        } else {
+            Path::new(below).parent().unwrap_or(Path::new(""))
+        };
+        self.source_dirs(&base_host, dirs, dest_dir)?;
+        let into = join(dest_dir, &dirs.to_string_lossy());
+        self.path(tree, rel, &into, true, Some(below))
+    }
+
+    /// Makes the directories `dest_dir/<dirs>` (each component) that are missing as their
+    /// counterparts below `src` are (mode, times; owner as `--chown` says).
+    fn source_dirs(&mut self, src: &Path, dirs: &Path, dest_dir: &str) -> Result<(), CopyError> {
+        let mut acc = PathBuf::new();
+        for c in dirs.components() {
+            acc.push(c);
+            let target = join(dest_dir, &acc.to_string_lossy());
+            if self.root.is_dir(&target) {
+                continue;
+            }
+            let from = src.join(&acc);
+            let meta = fs::metadata(&from).map_err(io_err(&from.to_string_lossy(), &target))?;
+            let host = self.target(&target)?;
+            copy_entry(&from, &host, &meta, self.spec).map_err(io_err(&target, &target))?;
+        }
+        Ok(())
+    }
+
+    /// Copies the contents of the directory `src` (in `tree`) into `dest_dir`, but what
+    /// `--exclude` leaves out (paths below the source, after `below`).
+    fn tree(
+        &mut self,
+        tree: &BuildContext,
+        src: &Path,
+        dest_dir: &str,
+        below: &str,
+    ) -> Result<(), CopyError> {
+        let exclude = &self.spec.exclude;
         let walker = walkdir::WalkDir::new(src)
             .min_depth(1)
             .follow_links(false)
@@ -210,7 +288,24 @@ impl Writer<'_> {
                     continue;
                 }
             }
-            let target = join(dest_dir, &rel.to_string_lossy());
+            let rel_s = rel.to_string_lossy();
+            let from_base = if below.is_empty() {
+                rel_s.to_string()
+            } else {
+                format!("{below}/{rel_s}")
+            };
+            if exclude.excludes(&from_base) {
+                if entry.file_type().is_dir() && !exclude.has_exceptions() {
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+            let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
+            if let Some(parent) = parent.filter(|_| exclude.has_exceptions()) {
+                // Its directory may have been left out by a pattern this entry escapes.
+                self.source_dirs(src, parent, dest_dir)?;
+            }
+            let target = join(dest_dir, &rel_s);
             let resolved = self.root.writable(&target)?;
             let host = self.root.host(&resolved);
             if entry.depth() == 1 {
@@ -294,97 +389,4 @@ fn copy_entry(src: &Path, dst: &Path, meta: &fs::Metadata, spec: &CopySpec<'_>) 
         nix::sys::stat::UtimensatFlags::NoFollowSymlink,
     )
     .map_err(io::Error::from)
-}
-
-/// COPY/ADD as a step: sources gathered, destination resolved, snapshot of what was written.
-pub async fn apply(
-    st: &mut StageState<'_>,
-    cmd: &Command,
-    c: &dockerfile::Copy,
-    is_add: bool,
-) -> Result<Snap, BuildError> {
-    if c.parents || !c.exclude.is_empty() || c.keep_git_dir {
-        return Err(BuildError::step(
-            cmd,
-            "COPY/ADD --parents, --exclude and --keep-git-dir are not supported yet",
-        ));
-    }
-    let is_url = |s: &String| s.starts_with("http://") || s.starts_with("https://");
-    if c.checksum.is_some() && !c.sources.iter().all(is_url) {
-        return Err(BuildError::step(
-            cmd,
-            "ADD --checksum only applies to URL sources",
-        ));
-    }
-    let step = |e: &dyn std::fmt::Display| BuildError::step(cmd, e);
-    let owner = match &c.chown {
-        Some(spec) => Some(user::resolve_chown(st.root, spec).map_err(|e| step(&e))?),
-        None => None,
-    };
-    let mode = c
-        .chmod
-        .as_deref()
-        .map(parse_chmod)
-        .transpose()
-        .map_err(|e| step(&e))?;
-    let tree = match &c.from {
-        Some(from) => st.deps.tree(from, st.source, st.opts).await?,
-        None => st.ctx.clone(),
-    };
-    let mut items = Vec::new();
-    let mut many = c.sources.len() > 1;
-    for h in &c.heredocs {
-        items.push(Item::File {
-            name: h.name.clone(),
-            content: Content::Bytes(h.content.clone().into_bytes()),
-            mode: 0o644,
-        });
-    }
-    let heredoc = |src: &str| {
-        c.heredocs.iter().any(|h| {
-            src.trim_start_matches("<<")
-                .trim_start_matches('-')
-                .trim_matches(['"', '\''])
-                == h.name
-        })
-    };
-    let mut found_any = !c.heredocs.is_empty();
-    for src in c.sources.iter().filter(|s| !heredoc(s)) {
-        if is_add && c.from.is_none() && is_url(src) {
-            let (name, path) =
-                super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
-                    .await
-                    .map_err(|e| step(&e))?;
-            items.push(Item::File {
-                name,
-                content: Content::Host(path),
-                mode: 0o600,
-            });
-            found_any = true;
-            continue;
-        }
-        let found = tree.resolve(src).map_err(|e| step(&e))?;
-        many |= found.len() > 1;
-        found_any |= !found.is_empty();
-        items.extend(found.into_iter().map(|rel| Item::Path(&tree, rel)));
-    }
-    if !found_any {
-        return Err(step(&crate::context::ContextError::NotFound(
-            c.sources.join(" "),
-        )));
-    }
-    let workdir = st.config.config.working_dir.clone().unwrap_or_default();
-    let spec = CopySpec {
-        items,
-        dest: &c.dest,
-        workdir: &workdir,
-        owner,
-        mode,
-        many,
-        extract_archives: is_add,
-    };
-    let root: &RootFs = st.root;
-    let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
-    info!("Taking snapshot of files...");
-    Ok(Snap::Paths(written))
 }

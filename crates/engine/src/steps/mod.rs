@@ -5,8 +5,12 @@
 
 mod archive;
 pub mod copy;
+mod copy_step;
 mod download;
+mod link;
 pub mod meta;
+pub mod mounts;
+mod ns;
 pub mod run;
 
 use crate::stage::StageState;
@@ -48,8 +52,8 @@ pub async fn apply(
     let config_only = meta::apply(&mut st.config, &mut st.meta, instr, &env);
     match instr {
         Instruction::Run(run) => run::apply(st, cmd, run).await,
-        Instruction::Copy(c) => copy::apply(st, cmd, c, false).await,
-        Instruction::Add(c) => copy::apply(st, cmd, c, true).await,
+        Instruction::Copy(c) => copy_step::apply(st, cmd, c, false).await,
+        Instruction::Add(c) => copy_step::apply(st, cmd, c, true).await,
         Instruction::Workdir(dir) => workdir(st, cmd, dir),
         Instruction::Volume(vols) => volume(st, cmd, vols),
         _ if config_only => Ok(Snap::Config),

@@ -1,9 +1,11 @@
 //! RUN: executes a command directly in the build root, as the stage's user, in its working
 //! directory, with its environment. In a Pod the build root is `/`; any other root is entered
 //! with chroot (tests). The command runs in a process group of its own, so the executor can
-//! stop it and every child it left (see [`kill_running`]).
+//! stop it and every child it left (see [`kill_running`]). With `--mount` or
+//! `--network=none` it first enters namespaces of its own ([`super::ns`], [`super::mounts`]).
 
-use super::Snap;
+use super::ns::{ChildSetup, Report};
+use super::{mounts, Snap};
 use crate::root::RootFs;
 use crate::stage::StageState;
 use crate::user::{self, Identity};
@@ -14,6 +16,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use tracing::info;
 
 /// Docker's default PATH when the image sets none.
@@ -36,6 +39,10 @@ pub struct Process<'a> {
     pub env: Vec<(String, String)>,
     pub workdir: String,
     pub user: Identity,
+    /// Namespaces and mounts the child makes before it enters the root.
+    pub setup: Arc<ChildSetup>,
+    /// Variables for this command only (secrets), never logged.
+    pub extra_env: Vec<(OsString, OsString)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +53,8 @@ pub enum RunError {
     Empty,
     #[error("starting {0:?}: {1}")]
     Spawn(String, std::io::Error),
+    #[error("starting {0:?}: {1}: {2}")]
+    Setup(String, String, std::io::Error),
     #[error("command {cmd:?} returned a non-zero code: {code}")]
     Failed { cmd: String, code: i32 },
     #[error("command {cmd:?} was killed by signal {signal}")]
@@ -101,6 +110,7 @@ impl Process<'_> {
             ));
         }
         cmd.envs(env);
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(Stdio::null())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
@@ -111,13 +121,26 @@ impl Process<'_> {
             &self.workdir
         });
         let id = self.user.clone();
-        // SAFETY: the closure only makes async-signal-safe syscalls (chroot, chdir, setgroups,
-        // setgid, setuid) on values prepared before fork.
+        let setup = (!self.setup.is_empty()).then(|| self.setup.clone());
+        let report = setup.as_ref().map(|_| Report::new()).transpose();
+        let report = report.map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        let fd = report.as_ref().map_or(-1, Report::child_fd);
+        // SAFETY: the closure only makes async-signal-safe syscalls (unshare, mount, mkdir,
+        // open, write, chroot, chdir, setgroups, setgid, setuid) on values prepared before fork.
         unsafe {
-            cmd.pre_exec(move || enter(&root, &workdir, &id));
+            cmd.pre_exec(move || {
+                if let Some(s) = &setup {
+                    s.apply(fd)?;
+                }
+                enter(&root, &workdir, &id)
+            });
         }
         cmd.process_group(0);
-        let mut child = spawn(&mut cmd).map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        let spawned = spawn(&mut cmd);
+        let mut child = spawned.map_err(|e| match report.and_then(Report::failed_op) {
+            Some(i) => RunError::Setup(shown.clone(), self.setup.describe(i), e),
+            None => RunError::Spawn(shown.clone(), e),
+        })?;
         let pgid = i32::try_from(child.id()).unwrap_or(0);
         RUNNING.store(pgid, Ordering::SeqCst);
         let status = child.wait();
@@ -195,15 +218,6 @@ pub async fn apply(
     cmd: &DfCommand,
     run: &dockerfile::Run,
 ) -> Result<Snap, BuildError> {
-    if !run.mounts.is_empty() {
-        return Err(BuildError::step(cmd, "RUN --mount is not supported yet"));
-    }
-    if run.network.as_deref().is_some_and(|n| n != "default") {
-        return Err(BuildError::step(
-            cmd,
-            "RUN --network other than default is not supported yet",
-        ));
-    }
     if run.security.as_deref() == Some("insecure") {
         return Err(BuildError::step(
             cmd,
@@ -223,17 +237,28 @@ pub async fn apply(
             .mkdir_all(&workdir, None)
             .map_err(|e| BuildError::step(cmd, e))?;
     }
+    let env = st.scope.run_env();
+    let mut prepared = if run.mounts.is_empty() && run.network.as_deref() != Some("none") {
+        mounts::Prepared::default()
+    } else {
+        mounts::prepare(st, cmd, run, &workdir, &env).await?
+    };
     info!("Taking snapshot of full filesystem...");
     info!("Running: {argv:?}");
     let process = Process {
         root: st.root,
         argv,
-        env: st.scope.run_env(),
+        env,
         workdir,
         user: id,
+        setup: Arc::new(std::mem::take(&mut prepared.setup)),
+        extra_env: std::mem::take(&mut prepared.env),
     };
     // The command blocks this thread; the build waits for it anyway.
-    tokio::task::block_in_place(|| process.run()).map_err(|e| match e {
+    let result = tokio::task::block_in_place(|| process.run());
+    drop(process);
+    prepared.finish(st.root);
+    result.map_err(|e| match e {
         RunError::Failed { code, .. } => BuildError::RunFailed {
             line: cmd.line,
             instruction: cmd.original.clone(),

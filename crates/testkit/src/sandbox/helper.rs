@@ -21,13 +21,19 @@ pub(super) const BASE_ENV: [(&str, &str); 6] = [
     ),
 ];
 
-/// Runs inside the new namespaces with `$1` the root and `$2` the context ("" for none),
-/// then execs the rest of its arguments. Every mount here is private to the namespace.
+/// Runs inside the new namespaces with `$1` the root, `$2` the context ("" for none) and
+/// `$3` the number of host directories to bind (each a host path and a path in the root),
+/// then execs the rest of its arguments. Every mount here is private to the namespace. The
+/// root is bound on itself first, so that `/` is a mount point as in a container.
 /// /dev is a fresh tmpfs holding only the usual character devices (bound from the host's)
 /// so that nothing under it can reach the host's /dev; /sys is a read-only sysfs.
 const SCRIPT: &str = r#"set -eu
-root=$1; ctx=$2; shift 2
+root=$1; ctx=$2; n=$3; shift 3
+mount --bind "$root" "$root"
 if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
+while [ "$n" -gt 0 ]; do
+  mkdir -p "$root$2"; mount --bind "$1" "$root$2"; shift 2; n=$((n - 1))
+done
 if [ -z "${SANDBOX_NO_PROC:-}" ]; then mount -t proc -o nosuid,nodev,noexec proc "$root/proc"; fi
 mount -t tmpfs -o nosuid,mode=755 tmpfs "$root/dev"
 for d in null zero full random urandom tty; do
@@ -50,10 +56,11 @@ exec "$@""#;
 pub(super) fn command(
     root: &Path,
     context: Option<&Path>,
+    binds: &[(std::path::PathBuf, String)],
     env: &[(String, String)],
+    drop_caps: &[String],
     no_proc: bool,
-    program: &str,
-    args: &[&str],
+    (program, args): (&str, &[&str]),
 ) -> Command {
     let mut cmd = Command::new("unshare");
     cmd.args([
@@ -70,11 +77,20 @@ pub(super) fn command(
         "sandbox",
     ]);
     cmd.arg(root)
-        .arg(context.map(Path::as_os_str).unwrap_or_default());
+        .arg(context.map(Path::as_os_str).unwrap_or_default())
+        .arg(binds.len().to_string());
+    for (host, inside) in binds {
+        cmd.arg(host).arg(inside);
+    }
     cmd.args(["/usr/bin/env", "-i"]);
     let base = BASE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string()));
     for (k, v) in base.chain(env.iter().cloned()) {
         cmd.arg(format!("{k}={v}"));
+    }
+    if !drop_caps.is_empty() {
+        let caps: Vec<String> = drop_caps.iter().map(|c| format!("-{c}")).collect();
+        cmd.arg("/usr/bin/setpriv")
+            .arg(format!("--bounding-set={}", caps.join(",")));
     }
     cmd.arg("/usr/bin/unshare")
         .arg(format!("--root={}", root.display()))

@@ -1,0 +1,224 @@
+//! COPY and ADD as steps: the checks BuildKit makes on their sources and flags (`--checksum`
+//! only for one URL, no URL or git source for COPY), then what to copy: heredoc files, ADD's
+//! downloads, and paths of the context, a stage or an image (wildcards; with `--parents`
+//! the part of a source before a `/./` pivot is the base its path is kept below). `ADD` of
+//! a git repository fails clearly: there is no git code in this build yet.
+
+use super::copy::{copy, parse_chmod, Content, CopySpec, Item};
+use super::Snap;
+use crate::context::{glob, BuildContext, ContextError, DockerIgnore};
+use crate::root::RootFs;
+use crate::stage::StageState;
+use crate::{user, BuildError};
+use dockerfile::Command;
+use tracing::info;
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Whether BuildKit takes the source for a git repository: `git://`, `ssh://`, scp-like
+/// `user@host:path`, or an HTTP(S) URL whose path ends in `.git`.
+pub fn is_git(s: &str) -> bool {
+    let s = s.split('#').next().unwrap_or(s);
+    if s.starts_with("git://") || s.starts_with("ssh://") {
+        return true;
+    }
+    if is_url(s) {
+        let path = s.split('?').next().unwrap_or(s);
+        return path.ends_with(".git");
+    }
+    // scp-like: user@host:path, with no `/` before the `:`.
+    match (s.find('@'), s.find(':'), s.find('/')) {
+        (Some(at), Some(colon), slash) => at < colon && slash.is_none_or(|sl| colon < sl),
+        _ => false,
+    }
+}
+
+/// The source and flag rules BuildKit checks before copying anything.
+fn check(c: &dockerfile::Copy, is_add: bool) -> Result<(), String> {
+    for src in &c.sources {
+        match (is_git(src), is_url(src), is_add) {
+            (true, _, false) => return Err("source can't be a git ref for COPY".into()),
+            (true, _, true) => {
+                return Err(format!(
+                    "ADD of a git repository ({src}) is not supported yet: use a build stage that clones it"
+                ))
+            }
+            (false, true, false) => return Err("source can't be a URL for COPY".into()),
+            _ => {}
+        }
+    }
+    if c.checksum.is_some() {
+        if !is_add {
+            return Err("checksum can't be specified for COPY".into());
+        }
+        if c.sources.len() != 1 {
+            return Err("checksum can't be specified for multiple sources".into());
+        }
+        if !c.sources.iter().all(|s| is_url(s)) {
+            return Err("checksum requires HTTP(S) or Git sources".into());
+        }
+    }
+    Ok(())
+}
+
+/// `--parents`: the base (the part before a `/./` pivot, else the tree's root) and the
+/// pattern below it, both cleaned.
+fn split_pivot(src: &str) -> (String, String) {
+    match src.split_once("/./") {
+        Some((base, pattern)) => (glob::clean(base), glob::clean(pattern)),
+        None => (String::new(), glob::clean(src)),
+    }
+}
+
+/// The items `src` names in `tree` (`--parents`: kept below their base).
+fn items_of<'a>(
+    tree: &'a BuildContext,
+    src: &str,
+    parents: bool,
+) -> Result<Vec<Item<'a>>, ContextError> {
+    if !parents {
+        let found = tree.resolve(src)?;
+        return Ok(found.into_iter().map(|rel| Item::Path(tree, rel)).collect());
+    }
+    let (base, pattern) = split_pivot(src);
+    let bases = if base.is_empty() {
+        vec![base]
+    } else {
+        tree.resolve(&base)?
+    };
+    let mut out = Vec::new();
+    for b in bases {
+        let full = if b.is_empty() {
+            pattern.clone()
+        } else {
+            format!("{b}/{pattern}")
+        };
+        for rel in tree.resolve(&full)? {
+            out.push(Item::Parents {
+                tree,
+                base: b.clone(),
+                rel,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// COPY/ADD as a step: sources gathered, destination resolved, snapshot of what was written.
+pub async fn apply(
+    st: &mut StageState<'_>,
+    cmd: &Command,
+    c: &dockerfile::Copy,
+    is_add: bool,
+) -> Result<Snap, BuildError> {
+    let step = |e: &dyn std::fmt::Display| BuildError::step(cmd, e);
+    check(c, is_add).map_err(|e| step(&e))?;
+    let exclude =
+        DockerIgnore::from_patterns(&c.exclude).map_err(|e| step(&format!("--exclude: {e}")))?;
+    let owner = match &c.chown {
+        Some(spec) => Some(user::resolve_chown(st.root, spec).map_err(|e| step(&e))?),
+        None => None,
+    };
+    let mode = c
+        .chmod
+        .as_deref()
+        .map(parse_chmod)
+        .transpose()
+        .map_err(|e| step(&e))?;
+    let tree = match &c.from {
+        Some(from) => st.deps.tree(from, st.source, st.opts).await?,
+        None => st.ctx.clone(),
+    };
+    let mut items = Vec::new();
+    let mut many = c.sources.len() > 1;
+    for h in &c.heredocs {
+        items.push(Item::File {
+            name: h.name.clone(),
+            content: Content::Bytes(h.content.clone().into_bytes()),
+            mode: 0o644,
+        });
+    }
+    let heredoc = |src: &str| {
+        c.heredocs.iter().any(|h| {
+            src.trim_start_matches("<<")
+                .trim_start_matches('-')
+                .trim_matches(['"', '\''])
+                == h.name
+        })
+    };
+    let mut found_any = !c.heredocs.is_empty();
+    for src in c.sources.iter().filter(|s| !heredoc(s)) {
+        if is_add && c.from.is_none() && is_url(src) {
+            let (name, path) =
+                super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
+                    .await
+                    .map_err(|e| step(&e))?;
+            items.push(Item::File {
+                name,
+                content: Content::Host(path),
+                mode: 0o600,
+            });
+            found_any = true;
+            continue;
+        }
+        let found = items_of(&tree, src, c.parents).map_err(|e| step(&e))?;
+        many |= found.len() > 1;
+        found_any |= !found.is_empty();
+        items.extend(found);
+    }
+    if !found_any {
+        return Err(step(&ContextError::NotFound(c.sources.join(" "))));
+    }
+    let workdir = st.config.config.working_dir.clone().unwrap_or_default();
+    let spec = CopySpec {
+        items,
+        dest: &c.dest,
+        workdir: &workdir,
+        owner,
+        mode,
+        many,
+        extract_archives: is_add,
+        exclude,
+        // BuildKit copies --link with --chmod as an ordinary COPY.
+        link: c.link && c.chmod.is_none(),
+    };
+    let root: &RootFs = st.root;
+    let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
+    info!("Taking snapshot of files...");
+    Ok(Snap::Paths(written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_sources_as_buildkit_tells_them() {
+        for git in [
+            "https://github.com/moby/buildkit.git",
+            "https://example.com/r.git#v1:sub",
+            "git://example.com/r",
+            "ssh://git@example.com/r",
+            "git@github.com:moby/buildkit.git",
+        ] {
+            assert!(is_git(git), "{git}");
+        }
+        for not in [
+            "https://example.com/file.tar.gz",
+            "src/app",
+            "a@b/c:d",
+            "./x:y",
+        ] {
+            assert!(!is_git(not), "{not}");
+        }
+    }
+
+    #[test]
+    fn pivots() {
+        assert_eq!(split_pivot("./x/a.txt"), ("".into(), "x/a.txt".into()));
+        assert_eq!(split_pivot("x/./y/*.txt"), ("x".into(), "y/*.txt".into()));
+        assert_eq!(split_pivot("/x/./y"), ("x".into(), "y".into()));
+    }
+}

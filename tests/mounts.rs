@@ -1,0 +1,261 @@
+//! `RUN --mount=type=cache` and `type=secret` in the pod sandbox against the real registry:
+//! a download cache filled by one build and reused by the next (a host directory bound at
+//! /kaniko/caches, as a volume would be), `sharing=locked` serialising two builds at once,
+//! secrets read through a file and through the environment that end up in no layer, config,
+//! history or log line (at trace level).
+
+mod common;
+use common::*;
+use std::io::Read;
+use std::path::Path;
+use testkit::sandbox::Sandbox;
+
+/// The executor's arguments for a build of the context pushing to `dest`, and `extra`.
+fn args<'a>(dest: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--context", "/workspace", "--insecure", "--insecure-pull"];
+    args.extend_from_slice(&["--destination", dest]);
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Runs a build in a fresh sandbox with the host directory `caches` at /kaniko/caches.
+fn build_with_caches(ctx: &Path, caches: &Path, dest: &str) -> (Sandbox, String) {
+    let mut sb = Sandbox::new(&executor()).expect("sandbox");
+    sb.context(ctx).bind(caches, "/kaniko/caches");
+    let out = sb.run(&args(dest, &[])).expect("run sandbox");
+    assert_eq!(out.status, 0, "executor failed:\n{}", out.stderr);
+    (sb, out.stderr)
+}
+
+/// Whether the unpacked root file system `rootfs` has `path`.
+fn has(rootfs: &Path, path: &str) -> bool {
+    rootfs
+        .join(path.trim_start_matches('/'))
+        .symlink_metadata()
+        .is_ok()
+}
+
+#[test]
+fn a_download_cache_is_filled_once_reused_and_never_in_the_image() {
+    let reg = registry_with_busybox();
+    let pkg = b"#!/bin/sh\necho tool 1.0\n".to_vec();
+    let server = testkit::files::FileServer::start(&[("/tool-1.0", &pkg)]).unwrap();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN --mount=type=cache,target=/var/cache/pkg \\\n\
+         \x20 (test -f /var/cache/pkg/tool-1.0 && echo hit || (wget -q -O /var/cache/pkg/tool-1.0 {url} && echo miss)) > /fetch \\\n\
+         \x20 && mkdir -p /usr/local/bin && cp /var/cache/pkg/tool-1.0 /usr/local/bin/tool && chmod 755 /usr/local/bin/tool\n",
+        r = reg.addr,
+        url = server.url("/tool-1.0")
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let caches = tempfile::tempdir().unwrap();
+    let dest1 = format!("{}/test/cache:1", reg.addr);
+    build_with_caches(ctx.path(), caches.path(), &dest1);
+    assert_eq!(server.hits("/tool-1.0"), 1);
+    let cached = caches.path().join("%2Fvar%2Fcache%2Fpkg/tool-1.0");
+    assert_eq!(
+        std::fs::read(&cached).unwrap(),
+        pkg,
+        "the cache lives in the volume"
+    );
+
+    // A second build, in a new pod with the same volume, finds the download.
+    let dest2 = format!("{}/test/cache:2", reg.addr);
+    build_with_caches(ctx.path(), caches.path(), &dest2);
+    assert_eq!(
+        server.hits("/tool-1.0"),
+        1,
+        "the second build downloaded again"
+    );
+    for (tag, fetch) in [("test/cache:1", "miss\n"), ("test/cache:2", "hit\n")] {
+        let out = run_image(
+            &reg,
+            tag,
+            Some(&["sh".into(), "-c".into(), "cat /fetch; tool".into()]),
+        );
+        assert_eq!(out, format!("{fetch}tool 1.0\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = testkit::images::unpack(&reg.addr, tag, dir.path()).unwrap();
+        let rootfs = bundle.join("rootfs");
+        // Neither the cached file nor the mount point (nor /var made for it) is in the image.
+        assert!(
+            !has(&rootfs, "/var"),
+            "{tag}: the mount point stayed in the image"
+        );
+    }
+}
+
+#[test]
+fn locked_cache_mounts_serialise_two_builds_sharing_the_volume() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN --mount=type=cache,id=shared,target=/c,sharing=locked \\\n\
+         \x20 if [ -e /c/busy ]; then touch /c/overlapped; fi; touch /c/busy; sleep 4; rm /c/busy; echo done >> /c/runs\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let caches = tempfile::tempdir().unwrap();
+    let start = |i: usize| {
+        let (ctx, caches) = (ctx.path().to_path_buf(), caches.path().to_path_buf());
+        let dest = format!("{}/test/locked:{i}", reg.addr);
+        std::thread::spawn(move || build_with_caches(&ctx, &caches, &dest).1)
+    };
+    // The second build starts once the first one's RUN holds the cache.
+    let first = start(0);
+    let busy = caches.path().join("shared/busy");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !busy.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(busy.exists(), "the first build never reached its RUN");
+    let second = start(1);
+    let (first, second) = (first.join().unwrap(), second.join().unwrap());
+    let cache = caches.path().join("shared");
+    assert_eq!(
+        std::fs::read_to_string(cache.join("runs")).unwrap(),
+        "done\ndone\n"
+    );
+    assert!(
+        !cache.join("overlapped").exists(),
+        "the two RUNs overlapped"
+    );
+    assert!(
+        second.contains("Waiting for cache mount \"shared\" (sharing=locked)"),
+        "the second build did not wait:\n{second}\n---\n{first}"
+    );
+}
+
+/// Every blob of an image pulled into an OCI layout, gzip layers decompressed.
+fn blobs(layout: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let raw = std::fs::read(e.unwrap().path()).unwrap();
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut plain = Vec::new();
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut plain)
+                .unwrap();
+            out.push(plain);
+        }
+        out.push(raw);
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
+    let reg = registry_with_busybox();
+    let (file_secret, env_secret) = ("s3cr3t-from-file-81f2", "s3cr3t-from-env-c4d9");
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN --mount=type=secret,id=api,uid=1000,mode=0440 --mount=type=secret,id=tok,env=TOKEN \\\n\
+         \x20 sha256sum /run/secrets/api | cut -c1-64 > /file.sum && printf %s \"$TOKEN\" | sha256sum | cut -c1-64 > /env.sum \\\n\
+         \x20 && stat -c '%a %u' /run/secrets/api > /file.mode\n\
+         RUN --mount=type=secret,id=missing sh -c 'test ! -e /run/secrets/missing && echo skipped > /missing'\n\
+         RUN (test -e /run/secrets/api || test -n \"$TOKEN\") && echo leaked > /after || echo gone > /after\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    // The file comes from a volume, as a Kubernetes secret would.
+    let volume = tempfile::tempdir().unwrap();
+    std::fs::write(volume.path().join("api"), file_secret).unwrap();
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path())
+        .bind(volume.path(), "/run/pod-secrets")
+        .env("SOME_TOKEN", env_secret);
+    let dest = format!("{}/test/secret:1", reg.addr);
+    let out = sb
+        .run(&args(
+            &dest,
+            &[
+                "--secret",
+                "id=api,src=/run/pod-secrets/api",
+                "--secret",
+                "id=tok,env=SOME_TOKEN",
+                "--verbosity=trace",
+                "--log-format=text",
+            ],
+        ))
+        .unwrap();
+    assert_eq!(out.status, 0, "executor failed:\n{}", out.stderr);
+    let sum = |s: &str| ::image::Digest::sha256(s.as_bytes()).hex().to_string();
+    let report = run_image(
+        &reg,
+        "test/secret:1",
+        Some(&[
+            "cat".into(),
+            "/file.sum".into(),
+            "/env.sum".into(),
+            "/file.mode".into(),
+            "/missing".into(),
+            "/after".into(),
+        ]),
+    );
+    assert_eq!(
+        report,
+        format!(
+            "{}\n{}\n440 1000\nskipped\ngone\n",
+            sum(file_secret),
+            sum(env_secret)
+        )
+    );
+    for secret in [file_secret, env_secret] {
+        assert!(
+            !out.stderr.contains(secret) && !out.stdout.contains(secret),
+            "in the log"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = testkit::images::unpack(&reg.addr, "test/secret:1", dir.path()).unwrap();
+        // Layers (decompressed), config with its history, manifest.
+        for blob in blobs(&dir.path().join("oci")) {
+            assert!(!contains(&blob, secret), "a blob holds the secret");
+        }
+        assert!(
+            !has(&bundle.join("rootfs"), "/run"),
+            "the secret's mount point stayed"
+        );
+    }
+    assert!(
+        out.stderr
+            .contains("level=debug msg=\"Mount for RUN: secret"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_required_secret_that_was_not_given_fails_the_run_clearly() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/nosecret:1", reg.addr);
+    let (_, out) = run(ctx.path(), &args(&dest, &[]));
+    assert_ne!(out.status, 0);
+    assert!(
+        out.stderr.contains("Dockerfile line 2") && out.stderr.contains("secret npmrc: not found"),
+        "{}",
+        out.stderr
+    );
+    assert!(!exists(&reg, "test/nosecret:1"));
+    // A --secret whose file is missing stops the run at start, naming the id and the file.
+    let (_, out) = run(
+        ctx.path(),
+        &args(&dest, &["--secret", "id=npmrc,src=/run/none"]),
+    );
+    assert_ne!(out.status, 0);
+    assert!(
+        out.stderr
+            .contains("--secret id=npmrc: reading /run/none: No such file"),
+        "{}",
+        out.stderr
+    );
+}
