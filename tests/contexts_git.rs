@@ -227,3 +227,38 @@ fn submodules_are_checked_out_on_request() {
     let (_sb, out) = build(&reg, &url, &HTTP, &[], "gitsub:2");
     assert_fails(&reg, &out, "gitsub:2", &["lib.txt"], &[]);
 }
+
+/// `ADD <git URL> <dest>` clones through the same git code: a ref and a subfolder, `.git`
+/// dropped unless `--keep-git-dir`.
+#[test]
+fn add_of_a_git_repository() {
+    let reg = registry_with_busybox();
+    let srv = HttpServer::start(Config::default()).unwrap();
+    let repo = WorkRepo::init().unwrap();
+    repo.write(&[("top.txt", "top"), ("sub/inner.txt", "inner-v1")])
+        .unwrap();
+    repo.commit("one").unwrap();
+    repo.git(&["tag", "v1"]).unwrap();
+    repo.write(&[("sub/inner.txt", "inner-v2")]).unwrap();
+    repo.commit("two").unwrap();
+    repo.publish(&srv.repos, "lib.git").unwrap();
+    let url = format!("http://{}/git/lib.git", srv.addr);
+    let df = format!(
+        "FROM {}/library/busybox:latest\nADD {url} /whole\nADD {url}#v1:sub /old\nADD --keep-git-dir=true {url} /withgit\nRUN cat /whole/top.txt /whole/sub/inner.txt /old/inner.txt > /report && ls -a /whole /withgit >> /report\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/addgit:1", reg.addr)],
+    );
+    let report = run_image(
+        &reg,
+        "test/addgit:1",
+        Some(&["cat".into(), "/report".into()]),
+    );
+    assert!(report.starts_with("topinner-v2inner-v1"), "{report}");
+    let (whole, withgit) = report.split_once("/withgit:").unwrap();
+    assert!(!whole.contains(".git"), "{report}");
+    assert!(withgit.contains(".git"), "{report}");
+}

@@ -2,7 +2,7 @@
 //! only for one URL, no URL or git source for COPY), then what to copy: heredoc files, ADD's
 //! downloads, and paths of the context, a stage or an image (wildcards; with `--parents`
 //! the part of a source before a `/./` pivot is the base its path is kept below). `ADD` of
-//! a git repository fails clearly: there is no git code in this build yet.
+//! a git repository copies its checkout (`git_source`).
 
 use super::copy::{copy, parse_chmod, Content, CopySpec, Item};
 use super::Snap;
@@ -40,10 +40,8 @@ fn check(c: &dockerfile::Copy, is_add: bool) -> Result<(), String> {
     for src in &c.sources {
         match (is_git(src), is_url(src), is_add) {
             (true, _, false) => return Err("source can't be a git ref for COPY".into()),
-            (true, _, true) => {
-                return Err(format!(
-                    "ADD of a git repository ({src}) is not supported yet: use a build stage that clones it"
-                ))
+            (true, _, true) if c.sources.len() > 1 => {
+                return Err("a git repository must be ADD's only source".into())
             }
             (false, true, false) => return Err("source can't be a URL for COPY".into()),
             _ => {}
@@ -58,6 +56,9 @@ fn check(c: &dockerfile::Copy, is_add: bool) -> Result<(), String> {
         }
         if !c.sources.iter().all(|s| is_url(s)) {
             return Err("checksum requires HTTP(S) or Git sources".into());
+        }
+        if c.sources.iter().any(|s| is_git(s)) {
+            return Err("--checksum of a git source is not supported".into());
         }
     }
     Ok(())
@@ -127,9 +128,17 @@ pub async fn apply(
         .map(parse_chmod)
         .transpose()
         .map_err(|e| step(&e))?;
-    let tree = match &c.from {
-        Some(from) => st.deps.tree(from, st.source, st.opts).await?,
-        None => st.ctx.clone(),
+    let git = c.sources.iter().find(|s| is_add && is_git(s));
+    let tree = match (&c.from, git) {
+        (_, Some(src)) => {
+            info!("Cloning {}", src.split('#').next().unwrap_or(src));
+            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
+            let dir = tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work))
+                .map_err(|e| step(&e))?;
+            BuildContext::tree(&dir)
+        }
+        (Some(from), None) => st.deps.tree(from, st.source, st.opts).await?,
+        (None, None) => st.ctx.clone(),
     };
     let mut items = Vec::new();
     let mut many = c.sources.len() > 1;
@@ -149,7 +158,11 @@ pub async fn apply(
         })
     };
     let mut found_any = !c.heredocs.is_empty();
-    for src in c.sources.iter().filter(|s| !heredoc(s)) {
+    if git.is_some() {
+        items.push(Item::Path(&tree, String::new()));
+        found_any = true;
+    }
+    for src in c.sources.iter().filter(|s| !heredoc(s) && git.is_none()) {
         if is_add && c.from.is_none() && is_url(src) {
             let (name, path) =
                 super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)

@@ -7,6 +7,7 @@ mod archive;
 pub mod copy;
 mod copy_step;
 mod download;
+mod git_source;
 mod link;
 pub mod meta;
 pub mod mounts;

@@ -1,0 +1,48 @@
+//! `ADD <git URL> <dest>`: the repository is cloned with the git context code (one commit
+//! deep where the ref allows, the same credentials from `GIT_TOKEN`, `GIT_USERNAME` and
+//! `GIT_PASSWORD`) into the work directory, and its checkout, or the `#ref:subdir` folder of
+//! it, is the tree ADD copies. `.git` is dropped unless `--keep-git-dir`. Only HTTP(S)
+//! remotes are served (`git://` and SSH remotes fail clearly), as the context code does.
+
+use std::path::{Path, PathBuf};
+
+/// Clones `src` (`https://host/repo.git[#ref[:subdir]]`) under `work`; returns the tree.
+pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, String> {
+    let (scheme, rest) = src
+        .split_once("://")
+        .filter(|(s, _)| *s == "https" || *s == "http")
+        .ok_or_else(|| {
+            format!("ADD {src}: only http(s) git remotes are supported (no git:// or SSH)")
+        })?;
+    let (repo, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (reference, subdir) = fragment.split_once(':').unwrap_or((fragment, ""));
+    let url = contextsrc::GitUrl {
+        repo: repo.to_string(),
+        reference: Some(reference.to_string()).filter(|r| !r.is_empty()),
+        commit: None,
+    };
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("GIT_"))
+        .collect();
+    if scheme == "http" {
+        env.push(("GIT_PULL_METHOD".into(), "http".into()));
+    }
+    let opts = contextsrc::Options {
+        env: contextsrc::Env::from_pairs(env),
+        ..Default::default()
+    };
+    let dest = tempfile::Builder::new()
+        .prefix("git-")
+        .tempdir_in(work)
+        .map_err(|e| format!("ADD {}: {e}", url.display()))?
+        .keep();
+    contextsrc::fetch(&contextsrc::Source::Git(url), &opts, &dest).map_err(|e| e.to_string())?;
+    if !keep_git_dir {
+        let _ = std::fs::remove_dir_all(dest.join(".git"));
+    }
+    let tree = dest.join(crate::context::glob::clean(subdir));
+    if !tree.is_dir() {
+        return Err(format!("ADD {src}: no folder {subdir:?} in the repository"));
+    }
+    Ok(tree)
+}
