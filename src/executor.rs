@@ -3,7 +3,7 @@
 
 use crate::cli::{Compression, ContextSource, Options, RegistryOptions, SnapshotMode};
 use crate::output::{self, image::BuiltImage, DigestFiles};
-use crate::{container, logging, signals};
+use crate::{caching, container, logging, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -82,21 +82,8 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
     let text = String::from_utf8_lossy(&text);
     let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
-    let platform = match &opts.custom_platform {
-        Some(p) => Platform::parse(p)
-            .ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
-        None => Platform {
-            os: "linux".into(),
-            architecture: engine::host_arch().into(),
-            variant: None,
-            os_version: None,
-        },
-    };
-    let build_args = dockerfile::BuildArgs::new(
-        opts.build_args
-            .iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))),
-    );
+    let platform = target_platform(opts.custom_platform.as_deref())?;
+    let build_args = known_build_args(&opts.build_args);
     if opts.dryrun {
         let plan = dockerfile::plan(
             &df,
@@ -124,15 +111,55 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
                 .with_context(|| format!("checking push permission for {d}"))?;
         }
     }
+    let cache = caching::layer_cache(opts, &client, &destinations, &platform, work.path())?;
     let build_opts = build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
-    let source = Arc::new(RegistrySource::new(client.clone()));
-    let mut built = engine::build(&df, &ctx, source, &build_opts).await?;
+    let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
+    let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
+    // The cache's writes go on beside the outputs; the work directory outlives both.
+    let finish_cache = async {
+        if let Some(c) = &cache {
+            c.finish().await;
+        }
+    };
+    let mut built = match built {
+        Ok(b) => b,
+        Err(e) => {
+            finish_cache.await;
+            return Err(e.into());
+        }
+    };
     built.annotations.extend(opts.annotations.iter().cloned());
-    write_outputs(opts, &client, &built, &destinations, work.path()).await?;
+    let (written, ()) = tokio::join!(
+        write_outputs(opts, &client, &built, &destinations, work.path()),
+        finish_cache
+    );
+    written?;
     if opts.cleanup {
         rootfs::clean_root(&root, &build_opts.ignore)?;
     }
     Ok(())
+}
+
+/// `--custom-platform`, else this machine's.
+pub(crate) fn target_platform(custom: Option<&str>) -> anyhow::Result<Platform> {
+    Ok(match custom {
+        Some(p) => Platform::parse(p)
+            .ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
+        None => Platform {
+            os: "linux".into(),
+            architecture: engine::host_arch().into(),
+            variant: None,
+            os_version: None,
+        },
+    })
+}
+
+/// The build args that have a value (`--build-arg K` takes it from the environment).
+pub(crate) fn known_build_args(args: &[(String, Option<String>)]) -> dockerfile::BuildArgs {
+    dockerfile::BuildArgs::new(
+        args.iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))),
+    )
 }
 
 /// The engine's options from the command line's.
@@ -171,7 +198,8 @@ fn build_options(
         image_format: opts.image_format,
         force_build_metadata: opts.force_build_metadata,
         extract_retries: opts.image_fs_extract_retry,
-        hash_sources: false,
+        hash_sources: opts.cache.enabled,
+        materialize: opts.materialize,
     })
 }
 
@@ -251,7 +279,7 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("please provide a valid path to a Dockerfile within the build context with --dockerfile: {flag} not found"))
 }
 
-fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
+pub(crate) fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
     registry::Options {
         insecure_push: r.insecure,
         insecure_pull: r.insecure_pull,
@@ -294,6 +322,7 @@ fn ignore_list(opts: &Options, root: &Path, context: &Path) -> anyhow::Result<ro
     paths.extend(["/proc", "/sys", "/dev"].map(PathBuf::from));
     paths.push(opts.kaniko_dir.clone());
     paths.extend(opts.ignore_paths.iter().map(PathBuf::from));
+    paths.extend(caching::cache_paths(opts));
     if opts.ignore_var_run {
         paths.push("/var/run".into());
     }

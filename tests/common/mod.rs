@@ -39,16 +39,26 @@ pub fn run(ctx: &Path, args: &[&str]) -> (Sandbox, Output) {
     (sb, out)
 }
 
+/// What every test build starts with: the context at /workspace, registries over plain http.
+pub const BUILD_ARGS: [&str; 6] = [
+    "--context",
+    "/workspace",
+    "--dockerfile",
+    "Dockerfile",
+    "--insecure",
+    "--insecure-pull",
+];
+
+/// Runs a build with [`BUILD_ARGS`] and `extra` in the sandbox `sb` (its root stays).
+pub fn build_in(sb: &Sandbox, extra: &[&str]) -> Output {
+    let mut args = BUILD_ARGS.to_vec();
+    args.extend_from_slice(extra);
+    sb.run(&args).expect("run sandbox")
+}
+
 /// Runs a build pushing to `dest` over plain http; asserts success and returns the sandbox.
 pub fn build_ok(ctx: &Path, extra: &[&str]) -> (Sandbox, Output) {
-    let mut args = vec![
-        "--context",
-        "/workspace",
-        "--dockerfile",
-        "Dockerfile",
-        "--insecure",
-        "--insecure-pull",
-    ];
+    let mut args = BUILD_ARGS.to_vec();
     args.extend_from_slice(extra);
     let (sb, out) = run(ctx, &args);
     assert_eq!(

@@ -1,10 +1,13 @@
 //! One stage: start from its base (scratch, an image, or an earlier stage), unpack it when
 //! an instruction needs the filesystem, run each instruction as a step, snapshot after each
-//! one that touched the filesystem, and collect layers, history and cache keys.
+//! one that touched the filesystem, and collect layers, history and cache keys. With a
+//! layer cache, a step whose key hits takes its layer from the cache instead of running,
+//! and the filesystem is unpacked only when a step must really run (`stage_cache.rs`).
 
 use crate::built::{new_layer_type, BuiltImage, Layer, LayerSource};
+use crate::cache::LayerCache;
 use crate::context::BuildContext;
-use crate::key::{run_inputs, sources_digest, CacheKey, KeyChain};
+use crate::key::{CacheKey, KeyChain};
 use crate::root::RootFs;
 use crate::source::ImageSource;
 use crate::stash::StageFiles;
@@ -27,18 +30,21 @@ pub enum Base {
         image: BuiltImage,
         digest: String,
     },
-    /// An earlier stage's result; `in_place` when the root still holds its files.
+    /// An earlier stage's result; `on_disk`: how many of its layers the root still holds
+    /// (with their snapshot table), `None` when it holds none of its files.
     Stage {
         image: BuiltImage,
         key: CacheKey,
-        in_place: bool,
+        on_disk: Option<usize>,
     },
 }
 
-/// What a stage hands on: its image and the key of its last step.
+/// What a stage hands on: its image, the key of its last step, and how many of its layers
+/// the root holds (`None`: the stage never needed its files).
 pub struct StageOutput {
     pub image: BuiltImage,
     pub key: CacheKey,
+    pub on_disk: Option<usize>,
 }
 
 /// Everything the stage's steps read and change.
@@ -54,6 +60,11 @@ pub struct StageState<'a> {
     pub layers: Vec<Layer>,
     pub created: String,
     pub keys: KeyChain,
+    /// The layer cache, when on for this stage.
+    pub cache: Option<&'a LayerCache>,
+    /// How many of `layers` the root holds, with a snapshot table of them; `None` before
+    /// the stage unpacked anything.
+    pub on_disk: Option<usize>,
 }
 
 /// The shared parts of a build each stage uses.
@@ -63,6 +74,7 @@ pub struct Shared<'a> {
     pub source: &'a dyn ImageSource,
     pub deps: &'a StageFiles,
     pub global: &'a GlobalScope,
+    pub cache: Option<&'a LayerCache>,
 }
 
 pub async fn build_stage(
@@ -72,17 +84,17 @@ pub async fn build_stage(
     root: &mut RootFs,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;
-    let (image, chain_from, in_place) = match base {
+    let (image, chain_from, on_disk) = match base {
         Base::Scratch => {
             info!("No base image, nothing to extract");
-            (scratch(opts), "scratch".to_string(), false)
+            (scratch(opts), "scratch".to_string(), None)
         }
-        Base::Image { image, digest } => (image, digest, false),
+        Base::Image { image, digest } => (image, digest, None),
         Base::Stage {
             image,
             key,
-            in_place,
-        } => (image, key.0.to_string(), in_place),
+            on_disk,
+        } => (image, key.0.to_string(), on_disk),
     };
     let mut config = image.config.clone();
     if !config.config.env_pairs().iter().any(|(k, _)| k == "PATH") {
@@ -107,8 +119,11 @@ pub async fn build_stage(
         },
         keys: KeyChain::new(&chain_from, &opts.platform),
         root,
+        // One layer for the whole stage leaves nothing to cache step by step.
+        cache: sh.cache.filter(|_| !opts.single_snapshot),
+        on_disk,
     };
-    st.prepare_fs(&commands, &image, in_place).await?;
+    st.prepare_fs(&commands).await?;
     for cmd in &commands {
         st.execute(cmd).await?;
     }
@@ -147,34 +162,16 @@ fn with_triggers(config: &mut ImageConfig, stage: &Stage) -> Result<Vec<Command>
 }
 
 impl StageState<'_> {
-    /// Unpacks the base when some instruction needs the filesystem (unless the root holds
-    /// it already), and takes the baseline snapshot.
-    async fn prepare_fs(
-        &mut self,
-        commands: &[Command],
-        image: &BuiltImage,
-        in_place: bool,
-    ) -> Result<(), BuildError> {
+    /// Without a cache, unpacks the base now when some instruction needs the filesystem
+    /// (unless the root holds it already); with one, at the first step that must run.
+    async fn prepare_fs(&mut self, commands: &[Command]) -> Result<(), BuildError> {
         let Some(cmd) = commands.iter().find(|c| steps::needs_fs(&c.instruction)) else {
             info!("Skipping unpacking as no commands require it.");
             return Ok(());
         };
-        if in_place {
-            return Ok(());
+        if self.cache.is_none() {
+            self.ensure_fs(cmd).await?;
         }
-        info!("Unpacking rootfs as cmd {} requires it.", cmd.original);
-        crate::unpack::unpack(
-            self.source,
-            &image.layers,
-            self.root,
-            self.opts.extract_retries,
-        )
-        .await?;
-        let mut snap = self.root.take_snapshotter();
-        let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
-            .await
-            .map_err(BuildError::task)??;
-        self.root.put_snapshotter(snap);
         Ok(())
     }
 
@@ -182,8 +179,34 @@ impl StageState<'_> {
         let instr = self.scope.expand(cmd)?;
         info!("{}", cmd.original);
         self.scope.apply(&instr);
-        let key = self.key(cmd, &instr)?;
-        match steps::apply(self, cmd, &instr).await? {
+        if !steps::needs_fs(&instr) {
+            return self.run_step(cmd, &instr).await;
+        }
+        let key = self.key(cmd, &instr).await?;
+        if let Some(k) = &key {
+            if self.use_cached(cmd, &instr, k).await {
+                self.keys.advance(k.clone());
+                return Ok(());
+            }
+        }
+        self.ensure_fs(cmd).await?;
+        let before = self.layers.len();
+        self.run_step(cmd, &instr).await?;
+        self.on_disk = Some(self.layers.len());
+        let key = match key {
+            Some(k) => {
+                self.store_result(cmd, &instr, &k, before);
+                k
+            }
+            None => self.output_key(&instr, before),
+        };
+        self.keys.advance(key);
+        Ok(())
+    }
+
+    /// Applies a step and snapshots what it changed.
+    async fn run_step(&mut self, cmd: &Command, instr: &Instruction) -> Result<(), BuildError> {
+        match steps::apply(self, cmd, instr).await? {
             Snap::Config => {
                 if self.opts.force_build_metadata {
                     self.history(cmd.original.clone(), true);
@@ -192,33 +215,7 @@ impl StageState<'_> {
             Snap::Full => self.snapshot(None, cmd.original.clone()).await?,
             Snap::Paths(p) => self.snapshot(Some(p), cmd.original.clone()).await?,
         }
-        self.keys.advance(key);
         Ok(())
-    }
-
-    /// The cache key of `instr`: COPY/ADD sources are hashed only for a cache to use.
-    fn key(&self, cmd: &Command, instr: &Instruction) -> Result<CacheKey, BuildError> {
-        let inputs = match instr {
-            Instruction::Run(_) => run_inputs(
-                &self.scope.run_env(),
-                self.config.config.user.as_deref().unwrap_or(""),
-                self.config.config.working_dir.as_deref().unwrap_or(""),
-                &self.meta.shell,
-            ),
-            Instruction::Copy(c) | Instruction::Add(c)
-                if self.opts.hash_sources && c.from.is_none() =>
-            {
-                let mut rels = Vec::new();
-                for s in &c.sources {
-                    rels.extend(self.ctx.resolve(s).unwrap_or_default());
-                }
-                let d =
-                    sources_digest(self.ctx, &rels, false).map_err(|e| BuildError::step(cmd, e))?;
-                vec![format!("sources {d}")]
-            }
-            _ => Vec::new(),
-        };
-        Ok(self.keys.key(instr, &inputs))
     }
 
     /// The owner of directories WORKDIR creates: the stage's USER, if any.
@@ -273,7 +270,7 @@ impl StageState<'_> {
         Ok(())
     }
 
-    fn history(&mut self, created_by: String, empty_layer: bool) {
+    pub(crate) fn history(&mut self, created_by: String, empty_layer: bool) {
         self.config.history.push(History {
             created: Some(self.created.clone()),
             created_by: Some(created_by),
@@ -303,6 +300,7 @@ impl StageState<'_> {
         }
         StageOutput {
             key: self.keys.current().clone(),
+            on_disk: self.on_disk,
             image: BuiltImage {
                 format,
                 config: self.config,
