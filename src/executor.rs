@@ -115,25 +115,12 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     let build_opts = build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
     let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
     let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
-    // The cache's writes go on beside the outputs; the work directory outlives both.
-    let finish_cache = async {
-        if let Some(c) = &cache {
-            c.finish().await;
-        }
+    let outputs = async {
+        let mut built = built?;
+        built.annotations.extend(opts.annotations.iter().cloned());
+        write_outputs(opts, &client, &built, &destinations, work.path()).await
     };
-    let mut built = match built {
-        Ok(b) => b,
-        Err(e) => {
-            finish_cache.await;
-            return Err(e.into());
-        }
-    };
-    built.annotations.extend(opts.annotations.iter().cloned());
-    let (written, ()) = tokio::join!(
-        write_outputs(opts, &client, &built, &destinations, work.path()),
-        finish_cache
-    );
-    written?;
+    caching::beside_cache_writes(cache.as_ref(), outputs).await?;
     if opts.cleanup {
         rootfs::clean_root(&root, &build_opts.ignore)?;
     }

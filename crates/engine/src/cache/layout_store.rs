@@ -1,6 +1,7 @@
 //! Cache entries in an OCI layout directory (`--cache-repo=oci:/path`): blobs under
 //! `blobs/`, each entry an image in `index.json` named by its key. Many builds may share
-//! the directory: blobs are renamed into place, the index is rewritten under a lock.
+//! the directory: blobs are renamed into place, the index is rewritten under a lock. The
+//! index keeps the newest [`MAX_ENTRIES`] entries (their blobs stay until removed by hand).
 
 use super::entry::{Entry, NewEntry};
 use super::{oci_dir, CacheError, Store};
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 
 /// The index annotation naming an image.
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// Entries the index keeps: older ones are dropped as new ones come.
+pub(crate) const MAX_ENTRIES: usize = 10_000;
 
 pub(crate) struct LayoutStore {
     dir: PathBuf,
@@ -79,6 +82,8 @@ impl LayoutStore {
                 .manifests
                 .retain(|d| d.annotations.as_ref().and_then(|a| a.get(REF_NAME)) != Some(&name));
             index.manifests.push(desc);
+            let extra = index.manifests.len().saturating_sub(MAX_ENTRIES);
+            index.manifests.drain(..extra);
         })
     }
 }

@@ -35,6 +35,9 @@ use tracing::{info, warn};
 
 /// Cache entries written at once, at most.
 const PARALLEL_WRITES: usize = 4;
+/// Longest time one entry's write may take (the registry client bounds each request; this
+/// bounds a write that keeps trickling).
+const WRITE_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -173,8 +176,12 @@ impl LayerCache {
             let _slot = slots.acquire_owned().await;
             let name = store.name(&entry.key);
             info!("Pushing layer {name} to cache now");
-            if let Err(e) = store.put(&entry).await {
-                warn!("error uploading layer to cache: {name}: {e}");
+            match tokio::time::timeout(WRITE_LIMIT, store.put(&entry)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn!("error uploading layer to cache: {name}: {e}"),
+                Err(_) => {
+                    warn!("error uploading layer to cache: {name}: gave up after {WRITE_LIMIT:?}")
+                }
             }
         });
         if let Ok(mut w) = self.writes.lock() {
@@ -202,5 +209,73 @@ impl std::fmt::Debug for LayerCache {
         f.debug_struct("LayerCache")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Descriptor, Digest};
+
+    fn settings(work: &std::path::Path, ttl: Duration) -> CacheSettings {
+        CacheSettings {
+            ttl,
+            run_layers: true,
+            copy_layers: false,
+            push: true,
+            platform: Platform::parse("linux/amd64").unwrap(),
+            work_dir: work.to_path_buf(),
+        }
+    }
+
+    fn layer(dir: &std::path::Path) -> Layer {
+        let path = dir.join("blob");
+        std::fs::write(&path, b"not really a tar").unwrap();
+        Layer {
+            desc: Descriptor {
+                media_type: image::media::OCI_LAYER_GZIP.into(),
+                digest: Digest::sha256(b"not really a tar"),
+                size: 16,
+                urls: None,
+                annotations: None,
+                platform: None,
+            },
+            diff_id: Digest::sha256(b"diff").to_string(),
+            source: crate::built::LayerSource::Local(path),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_layout_cache_stores_finds_and_expires() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("cache");
+        let (k1, k2) = (
+            CacheKey(Digest::sha256(b"1")),
+            CacheKey(Digest::sha256(b"2")),
+        );
+        let cache = LayerCache::layout(dir.clone(), settings(d.path(), Duration::from_secs(60)));
+        assert!(cache.lookup(&k1, "RUN a").await.is_none());
+        cache.store(k1.clone(), Some(layer(d.path())), "RUN a".into());
+        cache.store(k2.clone(), None, "RUN b".into());
+        cache.finish().await;
+        let hit = cache.lookup(&k1, "RUN a").await.unwrap();
+        assert_eq!(hit.len(), 1);
+        assert_eq!(hit[0].desc.digest, Digest::sha256(b"not really a tar"));
+        assert_eq!(hit[0].diff_id, Digest::sha256(b"diff").to_string());
+        assert!(cache.lookup(&k2, "RUN b").await.unwrap().is_empty());
+        // Expired by creation time; an entry whose blob is gone is a miss.
+        let strict = LayerCache::layout(dir.clone(), settings(d.path(), Duration::ZERO));
+        assert!(strict.lookup(&k1, "RUN a").await.is_none());
+        let blob = crate::cache::oci_dir::blob_path(&dir, &hit[0].desc.digest);
+        std::fs::remove_file(blob).unwrap();
+        assert!(cache.lookup(&k1, "RUN a").await.is_none());
+        // --no-push-cache writes nothing.
+        let mut s = settings(d.path(), Duration::from_secs(60));
+        s.push = false;
+        let quiet = LayerCache::layout(dir.clone(), s);
+        let k3 = CacheKey(Digest::sha256(b"3"));
+        quiet.store(k3.clone(), None, "RUN c".into());
+        quiet.finish().await;
+        assert!(cache.lookup(&k3, "RUN c").await.is_none());
     }
 }

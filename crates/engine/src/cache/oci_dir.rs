@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Longest wait for another writer's lock on an index.
 const LOCK_WAIT: Duration = Duration::from_secs(120);
+/// Largest index read (as the layout source reads them).
+const MAX_INDEX: u64 = 8 << 20;
 
 /// Where the blob `digest` of layout `dir` lives.
 pub fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
@@ -81,11 +83,18 @@ pub fn put_file(dir: &Path, digest: &Digest, src: &Path) -> Result<(), CacheErro
 /// Reads `dir/index.json` (an empty index when there is none).
 pub fn read_index(dir: &Path) -> Result<Index, CacheError> {
     let path = dir.join("index.json");
-    let bytes = match fs::read(&path) {
-        Ok(b) => b,
+    let len = match fs::metadata(&path) {
+        Ok(m) => m.len(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(empty_index()),
         Err(e) => return Err(CacheError::io(&path)(e)),
     };
+    if len > MAX_INDEX {
+        return Err(CacheError::Entry(format!(
+            "{} is {len} bytes, more than the {MAX_INDEX} allowed",
+            path.display()
+        )));
+    }
+    let bytes = fs::read(&path).map_err(CacheError::io(&path))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| CacheError::Entry(format!("{}: {e}", path.display())))
 }
