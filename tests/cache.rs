@@ -139,7 +139,7 @@ RUN echo c >> /workspace/runs && cat /two > /c
 }
 
 #[test]
-fn entries_expire_and_no_push_cache_writes_none() {
+fn entries_expire_no_push_cache_writes_none_and_compression_counts() {
     let reg = registry_with_busybox();
     let df = format!(
         "FROM {}/library/busybox:latest\nRUN echo x >> /workspace/runs && echo x > /x\n",
@@ -156,6 +156,11 @@ fn entries_expire_and_no_push_cache_writes_none() {
     let log = cached_build(ctx.path(), &reg.addr, "t/ttl:4", &["--cache-ttl=1s"]);
     assert!(log.contains("Cache entry expired"), "{log}");
     assert_eq!(runs(ctx.path()), "x\nx\nx\n");
+    // A gzip layer does not serve a zstd build; its zstd result then does.
+    cached_build(ctx.path(), &reg.addr, "t/ttl:5", &["--compression=zstd"]);
+    assert_eq!(runs(ctx.path()), "x\nx\nx\nx\n");
+    cached_build(ctx.path(), &reg.addr, "t/ttl:6", &["--compression=zstd"]);
+    assert_eq!(runs(ctx.path()), "x\nx\nx\nx\n");
 }
 
 #[test]

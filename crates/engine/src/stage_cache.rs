@@ -6,7 +6,7 @@
 //! unless `--materialize` asks for the final filesystem. After a step ran, its result is
 //! stored under its key on a task of its own.
 
-use crate::built::BuiltImage;
+use crate::built::{new_layer_type, BuiltImage};
 use crate::key::CacheKey;
 use crate::root::RootFs;
 use crate::source::ImageSource;
@@ -14,6 +14,7 @@ use crate::stage::{StageOutput, StageState};
 use crate::steps::{self, meta};
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
+use image::Format;
 use tracing::info;
 
 impl StageState<'_> {
@@ -47,6 +48,15 @@ impl StageState<'_> {
         let Some(layers) = cache.lookup(key, &cmd.original).await else {
             return false;
         };
+        // A layer compressed otherwise than this build's layers would mix formats.
+        let want = new_layer_type(Format::Oci, self.opts.layer.compression);
+        if layers
+            .iter()
+            .any(|l| Format::Oci.convert_layer_type(&l.desc.media_type) != want)
+        {
+            info!("The cached layer is not compressed as --compression asks; running the step");
+            return false;
+        }
         let env = self.scope.env();
         meta::apply(&mut self.config, &mut self.meta, instr, &env);
         if let Instruction::Workdir(dir) = instr {
