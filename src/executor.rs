@@ -11,7 +11,7 @@ use registry::{Client, Keychain, Reference};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{error, info};
+use tracing::{debug, error, info, warn};
 
 pub fn main(opts: Options) -> ExitCode {
     logging::init(
@@ -19,6 +19,10 @@ pub fn main(opts: Options) -> ExitCode {
         opts.verbosity.into(),
         opts.log_timestamp,
     );
+    if let Err(e) = prepare(&opts) {
+        error!("{e:#}");
+        return ExitCode::from(1);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,14 +58,25 @@ pub fn main(opts: Options) -> ExitCode {
     }
 }
 
-async fn run(opts: &Options) -> anyhow::Result<()> {
+/// Before any thread starts: the container check, then a `--kaniko-dir` move (which sets
+/// environment variables).
+fn prepare(opts: &Options) -> anyhow::Result<()> {
     if let Some(flag) = crate::cli::unsupported_flags(opts).first() {
         bail!("flag {flag} is not supported yet");
     }
-    let root = PathBuf::from("/");
-    if !opts.force && !container::in_container(&root, &|k| std::env::var(k).ok()) {
-        bail!("kaniko should only be run inside of a container, run with the --force flag if you are sure you want to continue");
+    match container::detect(Path::new("/"), &|k| std::env::var(k).ok()) {
+        Some(why) => debug!("Running inside a container: {why}"),
+        None if opts.force => warn!("Kaniko is being run outside of a container. This can have dangerous effects on your system"),
+        None => bail!("kaniko should only be run inside of a container, run with the --force flag if you are sure you want to continue"),
     }
+    if opts.kaniko_dir != Path::new(crate::cli::DEFAULT_KANIKO_DIR) {
+        crate::kaniko_dir::relocate_process(&opts.kaniko_dir)?;
+    }
+    Ok(())
+}
+
+async fn run(opts: &Options) -> anyhow::Result<()> {
+    let root = PathBuf::from("/");
     if opts.destinations.is_empty() && !opts.no_push {
         bail!("you must provide --destination, or use --no-push");
     }
@@ -98,11 +113,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     }
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
 
-    let keychain = Keychain::from_dir(&docker_config_dir(opts))?;
-    let client = Arc::new(Client::new(
-        registry_options(&opts.registry, opts.push_retry),
-        keychain,
-    )?);
+    let client = Arc::new(registry_client(opts)?);
     if !opts.no_push && !opts.skip_push_permission_check {
         for d in &destinations {
             client
@@ -187,6 +198,7 @@ fn build_options(
         extract_retries: opts.image_fs_extract_retry,
         hash_sources: opts.cache.enabled,
         materialize: opts.materialize,
+        pre_cleanup: opts.pre_cleanup,
     })
 }
 
@@ -208,7 +220,12 @@ async fn write_outputs(
     if opts.no_push {
         info!("Skipping push to container registry due to --no-push flag");
     } else {
-        output::push_all(client, built, &fin, destinations, work, &cache).await?;
+        let immutable = if opts.push_ignore_immutable_tag_errors {
+            output::ImmutableTags::Ignore
+        } else {
+            output::ImmutableTags::Fail
+        };
+        output::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
     }
     let files = DigestFiles {
         digest: opts.digest_file.clone(),
@@ -231,10 +248,20 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
         ContextSource::TarStdin => unpack_context(std::io::stdin(), work)?,
         other => bail!("context {other:?} is not supported yet: use a local directory or tar://"),
     };
-    Ok(match &opts.context_sub_path {
+    let dir = match &opts.context_sub_path {
         Some(sub) if !sub.is_empty() => dir.join(sub),
         _ => dir,
-    })
+    };
+    let missing = matches!(opts.context, ContextSource::Dir(_))
+        && matches!(dir.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    if missing {
+        // kaniko only reads a directory context when COPY or ADD needs a file from it.
+        warn!("Build context directory {} does not exist: building without one; COPY and ADD will find no files", dir.display());
+        let empty = work.join("context");
+        std::fs::create_dir_all(&empty)?;
+        return Ok(empty);
+    }
+    Ok(dir)
 }
 
 fn unpack_context(r: impl std::io::Read + Send, work: &Path) -> anyhow::Result<PathBuf> {
@@ -242,7 +269,7 @@ fn unpack_context(r: impl std::io::Read + Send, work: &Path) -> anyhow::Result<P
     std::fs::create_dir_all(&dir)?;
     let input = rootfs::decompressor(std::io::BufReader::new(r))?;
     rootfs::extract_layer(
-        input,
+        crate::tar_end::TarEnd::new(input),
         &dir,
         &rootfs::IgnoreList::new(Vec::<PathBuf>::new()),
         None,
@@ -266,7 +293,35 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("please provide a valid path to a Dockerfile within the build context with --dockerfile: {flag} not found"))
 }
 
-pub(crate) fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
+/// The registry client: flags, `KANIKO_REGISTRY_*` limits, and the Docker config's
+/// credentials with their helper programs resolved now, before any base image is unpacked
+/// over the root (in the kaniko directory, then on PATH as it is at start).
+fn registry_client(opts: &Options) -> anyhow::Result<Client> {
+    let config = docker_config_dir(&opts.kaniko_dir);
+    client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &config)
+}
+
+/// A registry client with these options, the Docker config in `config_dir` and credential
+/// helpers from `kaniko_dir` first (the executor's and the warmer's).
+pub(crate) fn client_for(
+    registry: &RegistryOptions,
+    push_retry: u32,
+    kaniko_dir: &Path,
+    config_dir: &Path,
+) -> anyhow::Result<Client> {
+    let tuning = registry::Tuning::from_env(&|k| std::env::var(k).ok())?;
+    let mut helper_dirs = vec![kaniko_dir.to_path_buf()];
+    helper_dirs.extend(
+        registry::default_helper_dirs()
+            .into_iter()
+            .filter(|d| d != kaniko_dir),
+    );
+    let keychain = Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?;
+    let options = registry_options(registry, push_retry);
+    Ok(Client::with_tuning(options, keychain, tuning)?)
+}
+
+fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
     registry::Options {
         insecure_push: r.insecure,
         insecure_pull: r.insecure_pull,
@@ -284,10 +339,10 @@ pub(crate) fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry
     }
 }
 
-fn docker_config_dir(opts: &Options) -> PathBuf {
+pub(crate) fn docker_config_dir(kaniko_dir: &Path) -> PathBuf {
     match std::env::var_os("DOCKER_CONFIG") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => opts.kaniko_dir.join(".docker"),
+        _ => kaniko_dir.join(".docker"),
     }
 }
 

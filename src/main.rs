@@ -8,9 +8,11 @@ mod caching;
 mod cli;
 mod container;
 mod executor;
+mod kaniko_dir;
 mod logging;
 mod output;
 mod signals;
+mod tar_end;
 mod warmer;
 
 use std::process::ExitCode;

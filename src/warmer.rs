@@ -5,12 +5,11 @@
 //! no image could be warmed.
 
 use crate::cli::WarmerOptions;
-use crate::executor::{known_build_args, registry_options, target_platform};
+use crate::executor::{client_for, docker_config_dir, known_build_args, target_platform};
 use crate::logging;
 use anyhow::{bail, Context as _};
 use engine::cache::warm::{dockerfile_bases, warm_image, WarmOptions};
-use registry::{Client, Keychain};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use tracing::{error, warn};
 
@@ -50,14 +49,9 @@ async fn run(opts: &WarmerOptions) -> anyhow::Result<()> {
             .with_context(|| format!("{}", path.display()))?;
         images.extend(bases.into_iter().filter(|b| !opts.images.contains(b)));
     }
-    let config_dir = match std::env::var_os("DOCKER_CONFIG") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from("/kaniko/.docker"),
-    };
-    let client = Client::new(
-        registry_options(&opts.registry, 0),
-        Keychain::from_dir(&config_dir)?,
-    )?;
+    let kaniko_dir = Path::new(crate::cli::DEFAULT_KANIKO_DIR);
+    let config_dir = docker_config_dir(kaniko_dir);
+    let client = client_for(&opts.registry, 0, kaniko_dir, &config_dir)?;
     let warm = WarmOptions {
         dir: opts.cache_dir.clone(),
         ttl: opts.cache_ttl,

@@ -143,3 +143,49 @@ fn tls_without_ca_fails_and_skip_verify_works() {
     );
     assert_eq!(out.status, 0, "{}", out.stderr);
 }
+
+/// ADD <https url> goes through the registry client's TLS settings for that host: trusted
+/// with `--registry-certificate host=ca`, refused without, never sent credentials.
+#[test]
+fn add_url_uses_the_tls_flags_for_its_host() {
+    let tls = Registry::start(Auth::None, true).unwrap();
+    let plain = registry_with_busybox();
+    let ca = std::fs::read(tls.ca_cert.as_ref().unwrap()).unwrap();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nADD https://{}/v2/ /fetched/v2.json\n",
+        plain.addr, tls.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let ca_flag = format!("{}=/kaniko/ca.crt", tls.addr);
+    for (extra, ok) in [
+        (vec![], false),
+        (vec!["--registry-certificate", ca_flag.as_str()], true),
+    ] {
+        let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
+        sb.context(ctx.path()).file("/kaniko/ca.crt", &ca);
+        let dest = format!("{}/test/addurl:1", plain.addr);
+        let mut args = vec![
+            "--context",
+            "/workspace",
+            "--dockerfile",
+            "Dockerfile",
+            "--insecure",
+            "--insecure-pull",
+            "--destination",
+            &dest,
+        ];
+        args.extend(extra.iter().copied());
+        let out = sb.run(&args).unwrap();
+        assert_eq!(out.status == 0, ok, "{}", out.stderr);
+        if ok {
+            let got = run_image(
+                &plain,
+                "test/addurl:1",
+                Some(&["cat".into(), "/fetched/v2.json".into()]),
+            );
+            assert_eq!(got.trim(), "{}");
+        } else {
+            assert!(out.stderr.contains(&tls.addr), "{}", out.stderr);
+        }
+    }
+}

@@ -19,10 +19,12 @@ fn cached_in(sb: &Sandbox, extra: &[&str]) -> String {
     out.stderr
 }
 
-/// The key the log names right after the line for `cmd`.
+/// The key the log looks up for `cmd` (cache writes may log in between).
 fn key_of(log: &str, cmd: &str) -> String {
     let mut lines = log.lines().skip_while(|l| !l.ends_with(cmd));
-    let line = lines.nth(1).expect("a lookup after the command");
+    let line = lines
+        .find(|l| l.contains("Checking for cached layer"))
+        .expect("a lookup after the command");
     let key = line.rsplit(':').next().unwrap_or_default();
     key.trim_end_matches("...").to_string()
 }

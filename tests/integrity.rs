@@ -104,3 +104,46 @@ fn corrupted_layer_fails_the_build() {
     assert!(!out.stderr.contains("Running:"), "{}", out.stderr);
     assert!(!pushed && !digest_written);
 }
+
+#[test]
+fn a_broken_layer_download_is_retried_with_image_fs_extract_retry() {
+    let reg = registry_with_busybox();
+    let layer = testkit::images::inspect(&reg.addr, "library/busybox:latest").unwrap()["Layers"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let df = |addr: &str| format!("FROM {addr}/library/busybox:latest\nRUN echo ok > /ok\n");
+    for (retries, want_ok) in [("0", false), ("1", true)] {
+        let proxy = FaultProxy::start(&reg.addr).unwrap();
+        proxy.add(Rule::new(
+            Some("GET"),
+            &format!("/blobs/{layer}"),
+            1,
+            Fault::Truncate(4096),
+        ));
+        let ctx = context(&[("Dockerfile", &df(&proxy.addr))]);
+        let (_, out) = run(
+            ctx.path(),
+            &[
+                "--context",
+                "/workspace",
+                "--dockerfile",
+                "Dockerfile",
+                "--insecure",
+                "--insecure-pull",
+                "--no-push",
+                "--image-fs-extract-retry",
+                retries,
+            ],
+        );
+        assert_eq!(
+            out.status == 0,
+            want_ok,
+            "retries={retries}:\n{}",
+            out.stderr
+        );
+        if want_ok {
+            assert!(out.stderr.contains("retrying (1/1)"), "{}", out.stderr);
+        }
+    }
+}

@@ -190,3 +190,32 @@ fn context_sub_path_and_tar_on_stdin() {
     let m = testkit::images::inspect_raw(&reg.addr, "test/stdin:1", false).unwrap();
     assert_eq!(m["annotations"]["org.example.note"], "hi");
 }
+
+#[test]
+fn pre_cleanup_empties_the_root_before_the_build() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nRUN test ! -e /leftover/file\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    for (flag, ok) in [(None, false), (Some("--pre-cleanup"), true)] {
+        let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
+        sb.context(ctx.path())
+            .file("/leftover/file", b"from before");
+        let mut args = vec![
+            "--context",
+            "/workspace",
+            "--dockerfile",
+            "Dockerfile",
+            "--insecure",
+            "--insecure-pull",
+            "--no-push",
+        ];
+        args.extend(flag);
+        let out = sb.run(&args).unwrap();
+        assert_eq!(out.status == 0, ok, "{flag:?}:\n{}", out.stderr);
+        // What the build must not touch is still there.
+        assert!(sb.root().join("kaniko/executor").exists());
+    }
+}

@@ -275,3 +275,37 @@ fn scratch_plus_a_rootfs_archive_builds_a_distro_image() {
         "built-from-scratch\n"
     );
 }
+
+#[test]
+fn no_mount_table_no_build() {
+    let reg = registry_with_busybox();
+    let df = format!("FROM {}/library/busybox:latest\nRUN true\n", reg.addr);
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path()).without_proc();
+    let out = sb
+        .run(&[
+            "--context",
+            "/workspace",
+            "--dockerfile",
+            "Dockerfile",
+            "--insecure",
+            "--insecure-pull",
+            "--no-push",
+        ])
+        .unwrap();
+    assert_ne!(
+        out.status, 0,
+        "built without a mount table:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("/proc/self/mountinfo"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !sb.root().join("bin/busybox").exists(),
+        "the base was unpacked anyway"
+    );
+}

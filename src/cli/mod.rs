@@ -13,6 +13,8 @@ mod unsupported;
 mod values;
 
 #[cfg(test)]
+mod context_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod warmer_tests;

@@ -368,7 +368,17 @@ fn context(ctx: Option<&str>, bucket: Option<&str>) -> Result<ContextSource, Cli
         }
         _ => ("context", ctx.to_string()),
     };
-    parse_context(&value).map_err(|e| invalid(flag, &value, e))
+    let src = parse_context(&value).map_err(|e| invalid(flag, &value, e))?;
+    match src {
+        // As kaniko: a relative directory (`rel`, `dir://rel`) is taken from the working
+        // directory, absolute ones are kept as written.
+        ContextSource::Dir(p) if p.is_relative() => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| invalid(flag, &value, format!("no working directory: {e}")))?;
+            Ok(ContextSource::Dir(values::absolute(&p, &cwd)))
+        }
+        other => Ok(other),
+    }
 }
 
 /// A context string by its scheme prefix; no scheme means a local directory.

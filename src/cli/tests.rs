@@ -539,7 +539,6 @@ fn build_args_without_value_come_from_the_environment() {
 fn contexts_by_scheme() {
     let cases: &[(&str, ContextSource)] = &[
         ("/workspace", ContextSource::Dir("/workspace".into())),
-        ("rel/dir", ContextSource::Dir("rel/dir".into())),
         ("dir:///ctx", ContextSource::Dir("/ctx".into())),
         ("tar://stdin", ContextSource::TarStdin),
         (

@@ -9,15 +9,9 @@ type Row<T> = (&'static str, fn(&T) -> bool);
 const EXECUTOR: &[Row<Options>] = &[
     ("--secret", |o| !o.secrets.is_empty()),
     ("--git", |o| o.git != GitOptions::default()),
-    ("--pre-cleanup", |o| o.pre_cleanup),
-    ("--preserve-context", |o| o.preserve_context),
     ("--credential-helpers", |o| {
         o.registry.credential_helpers.is_some()
     }),
-    ("--push-ignore-immutable-tag-errors", |o| {
-        o.push_ignore_immutable_tag_errors
-    }),
-    ("--image-fs-extract-retry", |o| o.image_fs_extract_retry > 0),
 ];
 
 const WARMER: &[Row<WarmerOptions>] = &[("--credential-helpers", |o| {

@@ -2,8 +2,24 @@
 //! durations (`time.ParseDuration`), `k=v` pairs and the registry flags' compound forms.
 //! Each returns a plain message; the caller adds the flag's name.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
+
+/// Go's `filepath.Abs`: `p` joined to `cwd` when relative, then cleaned lexically (`.` and
+/// `..` resolved, `..` stopping at `/`).
+pub fn absolute(p: &Path, cwd: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in cwd.join(p).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
 
 /// Go's `strconv.ParseBool`: 1, t, T, TRUE, true, True and their false twins.
 pub fn parse_bool(s: &str) -> Result<bool, String> {

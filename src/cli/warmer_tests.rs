@@ -110,8 +110,8 @@ fn unsupported_flags_are_listed_in_table_order() {
         (&["--git=branch=main"], &["--git"]),
         (&["--git=single-branch=false"], &[]),
         (
-            &["--pre-cleanup", "--preserve-context"],
-            &["--pre-cleanup", "--preserve-context"],
+            &["--pre-cleanup", "--preserve-context", "--materialize"],
+            &[],
         ),
         (&["--credential-helpers="], &["--credential-helpers"]),
         (&["--skip-unused-stages", "--target=x"], &[]),
@@ -120,10 +120,7 @@ fn unsupported_flags_are_listed_in_table_order() {
                 "--push-ignore-immutable-tag-errors",
                 "--image-fs-extract-retry=2",
             ],
-            &[
-                "--push-ignore-immutable-tag-errors",
-                "--image-fs-extract-retry",
-            ],
+            &[],
         ),
         (
             &["--context-sub-path=sub", "--no-push", "--reproducible"],

@@ -3,6 +3,7 @@
 use super::OutputError;
 use image::Digest;
 use registry::Reference;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Default)]
@@ -12,21 +13,21 @@ pub struct DigestFiles {
     pub name_tag_with_digest: Option<PathBuf>,
 }
 
-/// Writes each requested file (atomically: a temp file renamed into place).
+/// Writes each requested file (called only after every push succeeded).
 pub fn write_digest_files(
     files: &DigestFiles,
     digest: &Digest,
     destinations: &[Reference],
 ) -> Result<(), OutputError> {
     if let Some(p) = &files.digest {
-        write_atomic(p, digest.as_str())?;
+        write_in_place(p, digest.as_str())?;
     }
     if let Some(p) = &files.name_with_digest {
         let lines: Vec<String> = destinations
             .iter()
             .map(|d| format!("{}@{digest}", d.repo_str()))
             .collect();
-        write_atomic(p, &lines.join("\n"))?;
+        write_in_place(p, &lines.join("\n"))?;
     }
     if let Some(p) = &files.name_tag_with_digest {
         let lines: Vec<String> = destinations
@@ -39,15 +40,55 @@ pub fn write_digest_files(
                 )
             })
             .collect();
-        write_atomic(p, &lines.join("\n"))?;
+        write_in_place(p, &lines.join("\n"))?;
     }
     Ok(())
 }
 
-fn write_atomic(path: &Path, content: &str) -> Result<(), OutputError> {
+/// Opens `path` (made with its parent directories if missing), truncates it and writes:
+/// no temporary file renamed into place, because the path is often a bind-mounted file
+/// (`/dev/termination-log` in Kubernetes) that cannot be replaced, only written.
+fn write_in_place(path: &Path, content: &str) -> Result<(), OutputError> {
     let err = |e| OutputError::Io(path.to_path_buf(), e);
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, content).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(content.as_bytes()).map_err(err)?;
+    f.flush().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_through_the_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("termination-log");
+        std::fs::write(&path, "a much longer old content that must go").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let d = Digest::sha256(b"x");
+        let files = DigestFiles {
+            digest: Some(link.clone()),
+            ..DigestFiles::default()
+        };
+        write_digest_files(&files, &d, &[]).unwrap();
+        // Written through the link into the same file, not a new file replacing it.
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), d.as_str());
+        let nested = dir.path().join("new/dir/digest");
+        let files = DigestFiles {
+            digest: Some(nested.clone()),
+            ..DigestFiles::default()
+        };
+        write_digest_files(&files, &d, &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(nested).unwrap(), d.as_str());
+    }
 }

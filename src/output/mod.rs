@@ -12,7 +12,7 @@ mod tarball;
 pub use blobs::{BlobCache, BlobError};
 pub use digest_files::{write_digest_files, DigestFiles};
 pub use layout::write_layout;
-pub use push::push_all;
+pub use push::{push_all, ImmutableTags};
 pub use tarball::write_tarball;
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,8 @@
 //! pod-like sandbox.
 #![allow(dead_code)]
 
+pub mod image;
+
 use std::path::{Path, PathBuf};
 use testkit::registry::{Auth, Registry};
 use testkit::sandbox::{Output, Sandbox};
@@ -39,8 +41,8 @@ pub fn run(ctx: &Path, args: &[&str]) -> (Sandbox, Output) {
     (sb, out)
 }
 
-/// What every test build starts with: the context at /workspace, registries over plain http.
-pub const BUILD_ARGS: [&str; 6] = [
+/// The context at /workspace, its Dockerfile, plain http to and from the registries.
+pub const PLAIN: [&str; 6] = [
     "--context",
     "/workspace",
     "--dockerfile",
@@ -49,16 +51,16 @@ pub const BUILD_ARGS: [&str; 6] = [
     "--insecure-pull",
 ];
 
-/// Runs a build with [`BUILD_ARGS`] and `extra` in the sandbox `sb` (its root stays).
+/// Runs a build with [`PLAIN`] and `extra` in the sandbox `sb` (its root stays).
 pub fn build_in(sb: &Sandbox, extra: &[&str]) -> Output {
-    let mut args = BUILD_ARGS.to_vec();
+    let mut args = PLAIN.to_vec();
     args.extend_from_slice(extra);
     sb.run(&args).expect("run sandbox")
 }
 
 /// Runs a build pushing to `dest` over plain http; asserts success and returns the sandbox.
 pub fn build_ok(ctx: &Path, extra: &[&str]) -> (Sandbox, Output) {
-    let mut args = BUILD_ARGS.to_vec();
+    let mut args = PLAIN.to_vec();
     args.extend_from_slice(extra);
     let (sb, out) = run(ctx, &args);
     assert_eq!(

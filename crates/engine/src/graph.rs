@@ -82,6 +82,10 @@ async fn run_stages(
 ) -> Result<HashMap<usize, StageOutput>, BuildError> {
     let (opts, files) = (shared.opts, shared.deps);
     let mut root = RootFs::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
+    if opts.pre_cleanup {
+        info!("Cleaning the filesystem before the build");
+        root.clear()?;
+    }
     let mut outputs: HashMap<usize, StageOutput> = HashMap::new();
     let mut in_place: Option<usize> = None;
     for (pos, &i) in plan.order.iter().enumerate() {

@@ -34,6 +34,8 @@ pub struct BuildOptions {
     /// `--materialize`: the root ends holding the final image's filesystem even when the
     /// cache spared every step.
     pub materialize: bool,
+    /// `--pre-cleanup`: empty the root (all but ignored paths) before the first stage.
+    pub pre_cleanup: bool,
 }
 
 /// The platform args (TARGETPLATFORM ...) for a build on this host for `target`.

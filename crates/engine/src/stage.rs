@@ -77,6 +77,9 @@ pub struct Shared<'a> {
     pub cache: Option<&'a LayerCache>,
 }
 
+/// Builds `stage` from `base` in `root`. A stage no instruction of which needs the
+/// filesystem is not unpacked: a later stage that copies its files has its layers unpacked
+/// for that (`stash.rs`).
 pub async fn build_stage(
     stage: &Stage,
     base: Base,

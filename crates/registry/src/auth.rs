@@ -1,8 +1,9 @@
 //! The two challenge flows of the distribution API: `Basic` (send the credential) and
 //! `Bearer` (fetch a token from the realm for a scope; cached per registry and scope).
 
+use crate::body::{Answer, Clock, Kind};
 use crate::keychain::Credential;
-use crate::Error;
+use crate::{Error, Tuning};
 use base64::Engine;
 use std::collections::HashMap;
 
@@ -57,6 +58,7 @@ pub async fn answer(
     challenge: &Challenge,
     cred: Option<&Credential>,
     scopes: &[String],
+    tuning: &Tuning,
 ) -> Result<Option<String>, Error> {
     match challenge.scheme.as_str() {
         "basic" => Ok(match cred {
@@ -71,81 +73,112 @@ pub async fn answer(
             }
             let realm = challenge.params.get("realm").cloned().unwrap_or_default();
             let service = challenge.params.get("service").cloned();
-            let token = fetch_token(http, &realm, service.as_deref(), scopes, cred).await?;
+            let ask = TokenRequest {
+                realm: &realm,
+                service: service.as_deref(),
+                scopes,
+                cred,
+            };
+            let token = fetch_token(http, &ask, tuning).await?;
             Ok(Some(format!("Bearer {token}")))
         }
         _ => Ok(None),
     }
 }
 
+/// What a token is asked for.
+struct TokenRequest<'a> {
+    realm: &'a str,
+    service: Option<&'a str>,
+    scopes: &'a [String],
+    cred: Option<&'a Credential>,
+}
+
+/// Asks the realm for a token: a refresh-token POST for an identity token, else a GET
+/// (with Basic credentials when there are some). The answer is read under a size cap.
 async fn fetch_token(
     http: &reqwest::Client,
-    realm: &str,
-    service: Option<&str>,
-    scopes: &[String],
-    cred: Option<&Credential>,
+    ask: &TokenRequest<'_>,
+    tuning: &Tuning,
 ) -> Result<String, Error> {
     #[derive(serde::Deserialize)]
     struct Token {
         token: Option<String>,
         access_token: Option<String>,
     }
-    let method = if matches!(cred, Some(Credential::IdentityToken(_))) {
-        "POST"
-    } else {
-        "GET"
+    let realm = ask.realm;
+    let clock = Clock::start(tuning, Kind::Small);
+    let (method, req) = token_request(http, ask);
+    let resp = req
+        .timeout(clock.total)
+        .send()
+        .await
+        .map_err(|e| clock.error(method, realm, e))?;
+    let answer = Answer {
+        resp,
+        method,
+        clock,
+        max_error: tuning.max_error_bytes,
     };
-    let resp = if let Some(Credential::IdentityToken(refresh)) = cred {
+    let what = || format!("token answer from {}", crate::client::strip_query(realm));
+    let text = answer
+        .expect(&[200])
+        .await?
+        .bytes_capped(
+            &what,
+            tuning.max_token_bytes,
+            "KANIKO_REGISTRY_MAX_TOKEN_SIZE",
+        )
+        .await?;
+    let t: Token =
+        serde_json::from_slice(&text).map_err(|e| Error::Manifest(format!("{}: {e}", what())))?;
+    t.token
+        .or(t.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::Manifest(format!("{} has no token", what())))
+}
+
+/// The request for a token: a refresh-token POST for an identity token, else a GET (with
+/// Basic credentials when there are some).
+fn token_request(
+    http: &reqwest::Client,
+    ask: &TokenRequest<'_>,
+) -> (&'static str, reqwest::RequestBuilder) {
+    let realm = ask.realm;
+    if let Some(Credential::IdentityToken(refresh)) = ask.cred {
         let mut form = vec![
             ("grant_type", "refresh_token".to_string()),
             ("refresh_token", refresh.clone()),
             ("client_id", "kaniko".into()),
         ];
-        if let Some(s) = service {
+        if let Some(s) = ask.service {
             form.push(("service", s.into()));
         }
-        form.push(("scope", scopes.join(" ")));
+        form.push(("scope", ask.scopes.join(" ")));
         let body = form
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        http.post(realm)
+        let req = http
+            .post(realm)
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
+            .body(body);
+        ("POST", req)
     } else {
         let mut q: Vec<(&str, String)> = Vec::new();
-        if let Some(s) = service {
+        if let Some(s) = ask.service {
             q.push(("service", s.into()));
         }
-        for s in scopes {
+        for s in ask.scopes {
             q.push(("scope", s.clone()));
         }
         let mut req = http.get(realm).query(&q);
-        if let Some(Credential::Basic { username, password }) = cred {
+        if let Some(Credential::Basic { username, password }) = ask.cred {
             req = req.header("Authorization", basic_header(username, password));
         }
-        req.send().await
-    };
-    let resp = resp.map_err(|e| Error::http(method, realm.to_string(), e))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(Error::Status {
-            method,
-            url: realm.to_string(),
-            status: status.as_u16(),
-            detail: crate::error::detail(&text),
-        });
+        ("GET", req)
     }
-    let t: Token = serde_json::from_str(&text)
-        .map_err(|e| Error::Manifest(format!("token response from {realm}: {e}")))?;
-    t.token
-        .or(t.access_token)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::Manifest(format!("token response from {realm} has no token")))
 }
 
 fn urlencode(s: &str) -> String {

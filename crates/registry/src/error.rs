@@ -35,7 +35,32 @@ pub enum Error {
     Helper(String, String),
     #[error("TLS setup: {0}")]
     Tls(String),
+    #[error("{method} {url}: timed out: {what}")]
+    Timeout {
+        method: &'static str,
+        url: String,
+        what: String,
+    },
+    #[error("{what} is larger than the limit of {limit} bytes (set {var} to change it)")]
+    TooLarge {
+        what: String,
+        limit: u64,
+        var: &'static str,
+    },
+    #[error("invalid value {value:?} for environment variable {var}: {reason}")]
+    Setting {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
 }
+
+/// What registries say when a tag may not be moved (kaniko's list: Google Artifact
+/// Registry, Amazon ECR).
+const IMMUTABLE_TAG: &[&str] = &[
+    "The repository has enabled tag immutability",
+    "cannot be overwritten because the repository is immutable",
+];
 
 impl Error {
     /// A failed HTTP exchange, with the whole cause chain in one line (URLs left out).
@@ -54,6 +79,22 @@ impl Error {
             method,
             url: url.into(),
             message: parts.join(": "),
+        }
+    }
+
+    /// Whether a registry refused a manifest because its tag is immutable.
+    pub fn is_immutable_tag(&self) -> bool {
+        let text = self.to_string();
+        IMMUTABLE_TAG.iter().any(|m| text.contains(m))
+    }
+
+    /// Whether trying again may help: no answer or a cut-off one, a timeout, 408, 429 and
+    /// the 5xx statuses other than 501 and 505.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Status { status, .. } => crate::retry::transient_status(*status),
+            Error::Http { .. } | Error::Timeout { .. } => true,
+            _ => false,
         }
     }
 

@@ -1,12 +1,14 @@
 //! Credentials from a Docker config (`$DOCKER_CONFIG/config.json`): `auths` entries (auth,
 //! username/password, identitytoken, registrytoken), `credHelpers` and `credsStore`
-//! (external `docker-credential-<name>` programs).
+//! (external `docker-credential-<name>` programs, resolved when the keychain is made: see
+//! `helpers`).
 
+use crate::helpers::{default_helper_dirs, Helpers};
 use crate::Error;
 use base64::Engine;
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -47,6 +49,7 @@ struct AuthEntry {
 #[derive(Default)]
 pub struct Keychain {
     config: ConfigFile,
+    helpers: Helpers,
 }
 
 impl fmt::Debug for Keychain {
@@ -78,14 +81,24 @@ fn keys_for(registry: &str) -> Vec<String> {
 }
 
 impl Keychain {
-    /// Reads `dir/config.json`; a missing file is an empty keychain.
+    /// Reads `dir/config.json` (a missing file is an empty keychain); credential helpers
+    /// are resolved now, in `/kaniko` and then on PATH.
     pub fn from_dir(dir: &Path) -> Result<Keychain, Error> {
+        Self::from_dir_with_helper_dirs(dir, &default_helper_dirs())
+    }
+
+    /// Like [`from_dir`](Self::from_dir), resolving credential helpers in `helper_dirs`
+    /// (in order) now, so nothing placed there later is ever run.
+    pub fn from_dir_with_helper_dirs(
+        dir: &Path,
+        helper_dirs: &[PathBuf],
+    ) -> Result<Keychain, Error> {
         let path = dir.join("config.json");
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let config = serde_json::from_slice(&bytes)
                     .map_err(|e| Error::Config(path.clone(), e.to_string()))?;
-                Ok(Keychain { config })
+                Ok(Self::with_config(config, helper_dirs))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Keychain::default()),
             Err(e) => Err(Error::Io(path, e)),
@@ -95,7 +108,17 @@ impl Keychain {
     pub fn from_json(text: &str) -> Result<Keychain, Error> {
         let config = serde_json::from_str(text)
             .map_err(|e| Error::Config("<inline>".into(), e.to_string()))?;
-        Ok(Keychain { config })
+        Ok(Self::with_config(config, &default_helper_dirs()))
+    }
+
+    fn with_config(config: ConfigFile, helper_dirs: &[PathBuf]) -> Keychain {
+        let names = config
+            .cred_helpers
+            .values()
+            .chain(config.creds_store.iter())
+            .map(String::as_str);
+        let helpers = Helpers::resolve(names, helper_dirs);
+        Keychain { config, helpers }
     }
 
     /// The credential for `registry`, if any: a `credHelpers` entry, then an `auths` entry,
@@ -103,7 +126,7 @@ impl Keychain {
     pub fn get(&self, registry: &str) -> Result<Option<Credential>, Error> {
         let keys = keys_for(registry);
         if let Some(helper) = keys.iter().find_map(|k| self.config.cred_helpers.get(k)) {
-            return run_helper(helper, &server_url(registry));
+            return self.helpers.get(helper, &server_url(registry));
         }
         for key in &keys {
             if let Some(e) = self.config.auths.get(key) {
@@ -120,7 +143,7 @@ impl Keychain {
             }
         }
         if let Some(store) = self.config.creds_store.as_ref().filter(|s| !s.is_empty()) {
-            return run_helper(store, &server_url(registry));
+            return self.helpers.get(store, &server_url(registry));
         }
         Ok(None)
     }
@@ -162,52 +185,6 @@ fn entry_credential(e: &AuthEntry, registry: &str) -> Result<Option<Credential>,
             password: p.clone(),
         })),
         _ => Ok(None),
-    }
-}
-
-fn run_helper(name: &str, server: &str) -> Result<Option<Credential>, Error> {
-    run_program(&format!("docker-credential-{name}"), server)
-}
-
-/// Runs `program get` with `server` on stdin and reads its `{Username, Secret}` answer.
-/// Its output never goes into an error: it may hold the secret.
-fn run_program(program: &str, server: &str) -> Result<Option<Credential>, Error> {
-    use std::io::Write;
-    let fail = |why: String| Error::Helper(program.to_string(), why);
-    let mut child = std::process::Command::new(program)
-        .arg("get")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| fail(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper that exits without reading stdin is judged by its exit status below.
-        let _ = stdin.write_all(server.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
-    if !out.status.success() {
-        if String::from_utf8_lossy(&out.stdout).contains("credentials not found") {
-            return Ok(None);
-        }
-        return Err(fail(format!("{} for {server}", out.status)));
-    }
-    #[derive(serde::Deserialize)]
-    struct Reply {
-        #[serde(rename = "Username")]
-        username: String,
-        #[serde(rename = "Secret")]
-        secret: String,
-    }
-    let r: Reply = serde_json::from_slice(&out.stdout)
-        .map_err(|_| fail("answer is not {\"Username\", \"Secret\"} JSON".into()))?;
-    if r.username == "<token>" {
-        Ok(Some(Credential::IdentityToken(r.secret)))
-    } else {
-        Ok(Some(Credential::Basic {
-            username: r.username,
-            password: r.secret,
-        }))
     }
 }
 
@@ -293,50 +270,9 @@ mod tests {
         assert!(err.contains("config.json"), "{err}");
     }
 
-    fn helper_script(dir: &Path, body: &str) -> String {
-        use std::os::unix::fs::PermissionsExt;
-        let p = dir.join("docker-credential-test");
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        p.to_string_lossy().into_owned()
-    }
-
     #[test]
     fn credential_helpers() {
-        let dir = tempfile::tempdir().unwrap();
-        // The helper echoes the server it was asked about as the username.
-        let basic = helper_script(
-            dir.path(),
-            r#"[ "$1" = get ] || exit 3; read s; printf '{"ServerURL":"%s","Username":"%s","Secret":"hunter2"}' "$s" "$s""#,
-        );
-        assert_eq!(
-            run_program(&basic, "h.example").unwrap(),
-            Some(Credential::Basic {
-                username: "h.example".into(),
-                password: "hunter2".into()
-            })
-        );
-        let token = helper_script(
-            dir.path(),
-            r#"printf '{"Username":"<token>","Secret":"refresh"}'"#,
-        );
-        assert_eq!(
-            run_program(&token, "h").unwrap(),
-            Some(Credential::IdentityToken("refresh".into()))
-        );
-        let none = helper_script(
-            dir.path(),
-            "echo credentials not found in native keychain; exit 1",
-        );
-        assert_eq!(run_program(&none, "h").unwrap(), None);
-        let broken = helper_script(dir.path(), "echo hunter2; exit 2");
-        let err = run_program(&broken, "h").unwrap_err().to_string();
-        assert!(
-            err.contains("exit status: 2") && !err.contains("hunter2"),
-            "{err}"
-        );
         assert_eq!(server_url("index.docker.io"), "https://index.docker.io/v1/");
-
         // credHelpers wins over auths for its registry; credsStore is the fallback.
         let k = Keychain::from_json(
             r#"{"auths":{"h.example":{"auth":"dXNlcjpwYXNz"}, "i.example":{"auth":"dXNlcjpwYXNz"}},

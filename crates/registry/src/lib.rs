@@ -1,21 +1,33 @@
 //! The remote backend: image references as Docker writes them, credentials from a Docker
 //! config, and a client for the distribution API (pull manifests and blobs as streams,
 //! push blobs from files and manifests), with Basic and Bearer-token authentication.
+//!
+//! Every request goes through one path (`exchange`): credentials only to the registry's own
+//! origin, redirects followed there, size caps and timeouts ([`Tuning`]), and one retry
+//! policy (`retry`) driven by `--image-download-retry` and `--push-retry`.
 
 mod auth;
+mod body;
 mod client;
 mod error;
+mod exchange;
+mod helpers;
 mod keychain;
 mod mirrors;
 mod pull;
 mod push;
 mod reference;
+mod resume;
+mod retry;
 mod transport;
+mod tuning;
 mod verify;
 
 pub use client::{Client, RemoteImage, Uploaded};
 pub use error::Error;
+pub use helpers::default_helper_dirs;
 pub use keychain::{Credential, Keychain};
 pub use reference::Reference;
 pub use transport::Options;
+pub use tuning::{Tuning, VARIABLES as TUNING_VARIABLES};
 pub use verify::Verify;

@@ -1,48 +1,60 @@
 //! Pulling: manifests (Docker schema 2 and OCI, resolving an index to one platform) and
 //! blobs, every digest verified; blobs are handed out as streams.
 
-use crate::client::{backoff, check_digest, strip_query, transient};
+use crate::body::Kind;
+use crate::client::check_digest;
+use crate::exchange::{Builder, Req, Target};
 use crate::transport::Side;
 use crate::verify::Verify;
 use crate::{Client, Error, Reference, RemoteImage};
-use futures_util::TryStreamExt;
 use image::{media, Digest, ImageConfig, Index, Manifest, Platform};
 use tokio::io::AsyncRead;
-use tracing::{debug, warn};
+use tracing::warn;
 
 impl Client {
-    /// GETs a manifest: bytes, media type, digest (verified when the reference has one).
+    /// A pull-side GET of `path` on `r`'s registry.
+    pub(crate) fn pull_req<'a>(
+        r: &'a Reference,
+        scopes: &'a [String],
+        path: &'a str,
+        kind: Kind,
+        build: &'a Builder,
+    ) -> Req<'a> {
+        Req {
+            registry: &r.registry,
+            side: Side::Pull,
+            scopes,
+            method: "GET",
+            target: Target::Path(path),
+            kind,
+            build,
+        }
+    }
+
+    /// GETs a manifest: bytes (under the manifest cap), media type, digest (verified when
+    /// the reference or the registry names one).
     async fn get_manifest(&self, r: &Reference) -> Result<(Vec<u8>, String, Digest), Error> {
         let accept = media::ACCEPT_MANIFESTS.join(", ");
         let path = format!("/v2/{}/manifests/{}", r.repository, r.identifier());
-        let build = move |c: &reqwest::Client, u: &str| c.get(u).header("Accept", accept.clone());
-        let resp = self
-            .send(
-                &r.registry,
-                Side::Pull,
-                &Self::pull_scope(r),
-                "GET",
-                &path,
-                &build,
-            )
+        let build = move |b: reqwest::RequestBuilder| Ok(b.header("Accept", accept.clone()));
+        let scopes = Self::pull_scope(r);
+        let req = Self::pull_req(r, &scopes, &path, Kind::Small, &build);
+        let limit = self.tuning().max_manifest_bytes;
+        let what = || format!("manifest of {r}");
+        let (bytes, header_type, header_digest) = self
+            .core
+            .call(&req, |a| async {
+                let a = a.expect(&[200]).await?;
+                let header_type = a.header("content-type").map(str::to_string);
+                let header_digest = a
+                    .header("docker-content-digest")
+                    .and_then(|v| v.parse::<Digest>().ok());
+                let bytes = a
+                    .bytes_capped(&what, limit, "KANIKO_REGISTRY_MAX_MANIFEST_SIZE")
+                    .await?;
+                Ok((bytes, header_type, header_digest))
+            })
             .await?;
-        let resp = Self::expect(resp, "GET", &[200]).await?;
-        let header_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let header_digest = resp
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<Digest>().ok());
-        let url = strip_query(resp.url().as_str());
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::http("GET", url, e))?
-            .to_vec();
         let digest = Digest::sha256(&bytes);
         for want in [r.digest.as_ref(), header_digest.as_ref()]
             .into_iter()
@@ -72,7 +84,8 @@ impl Client {
     }
 
     /// Resolves `r` for `platform` (through an index if needed) and fetches its config,
-    /// trying mapped registries and mirrors first and retrying transient failures.
+    /// trying mapped registries and mirrors first; each request retries transient failures
+    /// (`--image-download-retry`).
     pub async fn pull_image(
         &self,
         r: &Reference,
@@ -81,26 +94,16 @@ impl Client {
         let candidates = crate::mirrors::candidates(self.opts(), r);
         let mut last = None;
         for c in &candidates {
-            let mut attempt = 0;
-            loop {
-                match self.pull_one(c, platform).await {
-                    Ok(img) => return Ok(img),
-                    Err(e) if transient(&e) && attempt < self.opts().pull_retries => {
-                        let wait = backoff(attempt);
-                        debug!("retrying {c} in {wait:?}: {e}");
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
+            match self.pull_one(c, platform).await {
+                Ok(img) => return Ok(img),
+                Err(e) => {
+                    if c != r {
+                        warn!(
+                            "failed to retrieve {r} from {}: {e}; trying the next registry",
+                            c.registry
+                        );
                     }
-                    Err(e) => {
-                        if c != r {
-                            warn!(
-                                "failed to retrieve {r} from {}: {e}; trying the next registry",
-                                c.registry
-                            );
-                        }
-                        last = Some(e);
-                        break;
-                    }
+                    last = Some(e);
                 }
             }
         }
@@ -148,33 +151,25 @@ impl Client {
         })
     }
 
-    async fn blob_response(
-        &self,
-        r: &Reference,
-        digest: &Digest,
-    ) -> Result<reqwest::Response, Error> {
-        let path = format!("/v2/{}/blobs/{digest}", r.repository);
-        let build = |c: &reqwest::Client, u: &str| c.get(u);
-        let resp = self
-            .send(
-                &r.registry,
-                Side::Pull,
-                &Self::pull_scope(r),
-                "GET",
-                &path,
-                &build,
-            )
-            .await?;
-        Self::expect(resp, "GET", &[200]).await
-    }
-
-    /// A small blob (a config) in memory, verified.
+    /// A small blob (a config) in memory under the config cap, verified.
     pub async fn blob_bytes(&self, r: &Reference, digest: &Digest) -> Result<Vec<u8>, Error> {
-        let resp = self.blob_response(r, digest).await?;
-        let url = strip_query(resp.url().as_str());
-        let bytes = resp.bytes().await.map_err(|e| Error::http("GET", url, e))?;
+        let path = format!("/v2/{}/blobs/{digest}", r.repository);
+        let build = |b: reqwest::RequestBuilder| Ok(b);
+        let scopes = Self::pull_scope(r);
+        let req = Self::pull_req(r, &scopes, &path, Kind::Small, &build);
+        let limit = self.tuning().max_config_bytes;
+        let what = || format!("blob {digest} of {r}");
+        let bytes = self
+            .core
+            .call(&req, |a| async {
+                a.expect(&[200])
+                    .await?
+                    .bytes_capped(&what, limit, "KANIKO_REGISTRY_MAX_CONFIG_SIZE")
+                    .await
+            })
+            .await?;
         check_digest(format!("blob of {r}"), digest, &digest.of_same_kind(&bytes))?;
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// A stream of the blob; reading fails at the end if the bytes do not match `digest`.
@@ -187,18 +182,15 @@ impl Client {
     }
 
     /// Like [`blob_reader`](Self::blob_reader), also failing when the blob is not `size`
-    /// bytes long (as soon as it grows past it).
+    /// bytes long (as soon as it grows past it). A download cut off midway continues from
+    /// where it stopped (a `Range` request), as `--image-download-retry` allows.
     pub async fn blob_reader_sized(
         &self,
         r: &Reference,
         digest: &Digest,
         size: Option<u64>,
     ) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
-        let resp = self.blob_response(r, digest).await?;
-        let stream = resp
-            .bytes_stream()
-            .map_err(|e| std::io::Error::other(e.without_url()));
-        let inner = tokio_util::io::StreamReader::new(stream);
+        let inner = crate::resume::open(self.core.clone(), r, digest).await?;
         Ok(Box::new(Verify::new(inner, digest.clone(), size)))
     }
 }

@@ -1,33 +1,59 @@
 //! Pushing: blob existence by HEAD, cross-repository mounts, uploads streamed from a file
-//! (POST, then one PUT with the whole body), manifests by tag, and kaniko's push-permission
-//! check (start an upload, then cancel it).
+//! (POST, then one PUT with the whole body, restarted from the POST when the registry has
+//! lost the session), manifests by tag, and kaniko's push-permission check (start an
+//! upload, then cancel it). Every request goes through `exchange`, with its retries.
 
-use crate::client::{absolute, backoff, check_digest, strip_query, transient, with_query};
-use crate::transport::{Endpoint, Side};
+use crate::body::Kind;
+use crate::client::{absolute, check_digest, with_query};
+use crate::exchange::{Req, Target};
+use crate::transport::Side;
 use crate::{Client, Error, Reference, Uploaded};
 use image::{Descriptor, Digest};
 use std::path::Path;
-use tracing::debug;
+use tracing::{debug, warn};
+
+/// A request builder that adds nothing.
+fn plain(b: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> {
+    Ok(b)
+}
+
+/// An empty POST body, as registries want it.
+fn empty_post(b: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> {
+    Ok(b.header("Content-Length", "0"))
+}
 
 impl Client {
+    fn push_req<'a>(
+        r: &'a Reference,
+        scopes: &'a [String],
+        method: &'static str,
+        target: Target<'a>,
+        build: &'a crate::exchange::Builder,
+    ) -> Req<'a> {
+        Req {
+            registry: &r.registry,
+            side: Side::Push,
+            scopes,
+            method,
+            target,
+            kind: Kind::Small,
+            build,
+        }
+    }
+
     pub async fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<bool, Error> {
         let path = format!("/v2/{}/blobs/{digest}", r.repository);
-        let build = |c: &reqwest::Client, u: &str| c.head(u);
-        let resp = self
-            .send(
-                &r.registry,
-                Side::Push,
-                &Self::push_scope(r),
-                "HEAD",
-                &path,
-                &build,
-            )
-            .await?;
-        match resp.status().as_u16() {
-            200 => Ok(true),
-            404 => Ok(false),
-            _ => Self::expect(resp, "HEAD", &[200]).await.map(|_| false),
-        }
+        let scopes = Self::push_scope(r);
+        let req = Self::push_req(r, &scopes, "HEAD", Target::Path(&path), &plain);
+        self.core
+            .call(&req, |a| async move {
+                match a.status() {
+                    200 => Ok(true),
+                    404 => Ok(false),
+                    _ => a.expect(&[200]).await.map(|_| false),
+                }
+            })
+            .await
     }
 
     /// The scopes an upload to `r` (maybe mounting from `from`) needs.
@@ -54,25 +80,22 @@ impl Client {
             ),
             None => format!("/v2/{}/blobs/uploads/", r.repository),
         };
-        let build = |c: &reqwest::Client, u: &str| c.post(u).header("Content-Length", "0");
-        let resp = self
-            .send(&r.registry, Side::Push, &scopes, "POST", &path, &build)
-            .await?;
-        let resp = Self::expect(resp, "POST", &[201, 202]).await?;
-        if resp.status().as_u16() == 201 && from.is_some() {
-            return Ok(None);
-        }
-        let loc = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                Error::Protocol(format!(
-                    "POST {}: upload started without a Location header",
-                    strip_query(resp.url().as_str())
-                ))
-            })?;
-        Ok(Some(absolute(resp.url(), loc)))
+        let req = Self::push_req(r, &scopes, "POST", Target::Path(&path), &empty_post);
+        self.core
+            .call(&req, |a| async move {
+                let a = a.expect(&[201, 202]).await?;
+                if a.status() == 201 && from.is_some() {
+                    return Ok(None);
+                }
+                let loc = a.header("location").ok_or_else(|| {
+                    Error::Protocol(format!(
+                        "POST {}: upload started without a Location header",
+                        a.url()
+                    ))
+                })?;
+                Ok(Some(absolute(a.resp.url(), loc)))
+            })
+            .await
     }
 
     /// Mounts a blob of `from` (same registry) into `r` without sending its bytes; false
@@ -90,7 +113,8 @@ impl Client {
     }
 
     /// Uploads a blob from a file unless the repository has it (or can mount it from
-    /// `mount_from`, same registry only). Each retry restarts the upload from the POST.
+    /// `mount_from`, same registry only). Requests are retried as `--push-retry` allows; an
+    /// upload session the registry lost is started again from the POST.
     pub async fn upload_blob(
         &self,
         r: &Reference,
@@ -102,16 +126,17 @@ impl Client {
             return Ok(Uploaded::Existed);
         }
         let from = mount_from.filter(|f| f.registry == r.registry && f.repository != r.repository);
-        let mut attempt = 0;
+        let policy = self.core.policy(Side::Push);
+        let mut restarts = 0;
         loop {
             match self.upload_once(r, desc, path, from).await {
-                Ok(u) => return Ok(u),
-                Err(e) if transient(&e) && attempt < self.opts().push_retries => {
-                    debug!("retrying upload of {}: {e}", desc.digest);
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
+                Err(e) if restarts < policy.retries && session_lost(&e) => {
+                    let wait = policy.delay(restarts, None);
+                    restarts += 1;
+                    warn!("{e}; starting the upload of {} again", desc.digest);
+                    tokio::time::sleep(wait).await;
                 }
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
     }
@@ -123,34 +148,47 @@ impl Client {
         path: &Path,
         from: Option<&Reference>,
     ) -> Result<Uploaded, Error> {
+        let len = std::fs::metadata(path)
+            .map_err(|e| Error::Io(path.to_path_buf(), e))?
+            .len();
+        if len != desc.size {
+            return Err(Error::Protocol(format!(
+                "{} has {len} bytes, its descriptor {} says {}",
+                path.display(),
+                desc.digest,
+                desc.size
+            )));
+        }
         let Some(location) = self.start_upload(r, &desc.digest, from).await? else {
             return Ok(Uploaded::Mounted);
         };
         let url = with_query(&location, "digest", desc.digest.as_str());
-        let file = tokio::fs::File::open(path)
+        let file = path.to_path_buf();
+        let build = move |b: reqwest::RequestBuilder| {
+            let f = std::fs::File::open(&file).map_err(|e| Error::Io(file.clone(), e))?;
+            let stream =
+                tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(f), 1 << 20);
+            Ok(b.header("Content-Type", "application/octet-stream")
+                .header("Content-Length", len.to_string())
+                .body(reqwest::Body::wrap_stream(stream)))
+        };
+        let scopes = Self::upload_scopes(r, from);
+        let req = Req {
+            kind: Kind::Blob,
+            ..Self::push_req(r, &scopes, "PUT", Target::Url(&url), &build)
+        };
+        let _slot = self
+            .core
+            .uploads
+            .acquire()
             .await
-            .map_err(|e| Error::Io(path.to_path_buf(), e))?;
-        let len = file
-            .metadata()
-            .await
-            .map_err(|e| Error::Io(path.to_path_buf(), e))?
-            .len();
-        let auth = self.cached_auth(&r.registry, &Self::upload_scopes(r, from));
-        let Endpoint { http, .. } = self.transports.endpoint(&r.registry, Side::Push).await?;
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
-        let mut req = http
-            .put(&url)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Length", len.to_string())
-            .body(reqwest::Body::wrap_stream(stream));
-        if let Some(a) = auth {
-            req = req.header("Authorization", a);
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Error::http("PUT", strip_query(&url), e))?;
-        Self::expect(resp, "PUT", &[201, 204]).await?;
+            .map_err(|_| Error::Protocol("upload slots closed".into()))?;
+        self.core
+            .call(
+                &req,
+                |a| async move { a.expect(&[201, 204]).await.map(|_| ()) },
+            )
+            .await?;
         Ok(Uploaded::Uploaded)
     }
 
@@ -167,74 +205,50 @@ impl Client {
         let path = format!("/v2/{}/manifests/{id}", r.repository);
         let body = bytes.to_vec();
         let mt = media_type.to_string();
-        let build = move |c: &reqwest::Client, u: &str| {
-            c.put(u)
-                .header("Content-Type", mt.clone())
-                .body(body.clone())
+        let build = move |b: reqwest::RequestBuilder| {
+            Ok(b.header("Content-Type", mt.clone()).body(body.clone()))
         };
-        let mut attempt = 0;
-        loop {
-            let result = async {
-                let resp = self
-                    .send(
-                        &r.registry,
-                        Side::Push,
-                        &Self::push_scope(r),
-                        "PUT",
-                        &path,
-                        &build,
-                    )
-                    .await?;
-                Self::expect(resp, "PUT", &[200, 201, 202]).await
-            }
-            .await;
-            match result {
-                Ok(resp) => {
-                    let told = resp
-                        .headers()
-                        .get("docker-content-digest")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<Digest>().ok());
-                    if let Some(told) = told {
-                        check_digest(format!("manifest pushed to {r}"), &digest, &told)?;
-                    }
-                    return Ok(digest);
-                }
-                Err(e) if transient(&e) && attempt < self.opts().push_retries => {
-                    debug!("retrying manifest push to {r}: {e}");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
+        let scopes = Self::push_scope(r);
+        let req = Self::push_req(r, &scopes, "PUT", Target::Path(&path), &build);
+        let told = self
+            .core
+            .call(&req, |a| async move {
+                let a = a.expect(&[200, 201, 202]).await?;
+                Ok(a.header("docker-content-digest")
+                    .and_then(|v| v.parse::<Digest>().ok()))
+            })
+            .await?;
+        if let Some(told) = told {
+            check_digest(format!("manifest pushed to {r}"), &digest, &told)?;
         }
+        Ok(digest)
     }
 
     /// Checks that `r` accepts pushes: starts an upload and cancels it.
     pub async fn check_push_permission(&self, r: &Reference) -> Result<(), Error> {
+        let Some(url) = self.start_upload(r, &Digest::sha256(b""), None).await? else {
+            return Ok(());
+        };
         let scopes = Self::push_scope(r);
-        let path = format!("/v2/{}/blobs/uploads/", r.repository);
-        let build = |c: &reqwest::Client, u: &str| c.post(u).header("Content-Length", "0");
-        let resp = self
-            .send(&r.registry, Side::Push, &scopes, "POST", &path, &build)
-            .await?;
-        let resp = Self::expect(resp, "POST", &[201, 202]).await?;
-        if let Some(loc) = resp.headers().get("location").and_then(|v| v.to_str().ok()) {
-            let url = absolute(resp.url(), loc);
-            let Endpoint { http, .. } = self.transports.endpoint(&r.registry, Side::Push).await?;
-            let mut req = http.delete(&url);
-            if let Some(a) = self.cached_auth(&r.registry, &scopes) {
-                req = req.header("Authorization", a);
-            }
-            // Cancelling is a courtesy; the registry expires abandoned uploads anyway.
-            if let Err(e) = req.send().await {
-                debug!(
-                    "cancelling the upload on {}: {}",
-                    r.registry,
-                    e.without_url()
-                );
-            }
+        let req = Self::push_req(r, &scopes, "DELETE", Target::Url(&url), &plain);
+        // Cancelling is a courtesy; the registry expires abandoned uploads anyway.
+        if let Err(e) = self.core.send(&req).await {
+            debug!("cancelling the upload on {}: {e}", r.registry);
         }
         Ok(())
+    }
+}
+
+/// Whether the registry no longer knows the upload session (it expired, or a failed PUT
+/// ended it): the upload can start over.
+fn session_lost(e: &Error) -> bool {
+    match e {
+        Error::Status { status, detail, .. } => {
+            *status == 404
+                || *status == 416
+                || detail.contains("BLOB_UPLOAD_UNKNOWN")
+                || detail.contains("BLOB_UPLOAD_INVALID")
+        }
+        _ => false,
     }
 }

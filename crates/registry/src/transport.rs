@@ -1,10 +1,12 @@
 //! How to reach each registry: https or plain http, TLS verification, extra CAs and client
 //! certificates, chosen per registry and per side (pull or push), as kaniko's flags say.
+//! The HTTP clients follow no redirects themselves: `exchange` does, minding credentials.
 
-use crate::Error;
+use crate::{Error, Tuning};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -38,14 +40,21 @@ pub struct Endpoint {
 
 pub struct Transports {
     opts: Options,
+    connect_timeout: Duration,
+    read_timeout: Duration,
     cache: Mutex<HashMap<(String, Side), Endpoint>>,
+    /// Held while probing, so requests starting together probe a registry once.
+    probing: tokio::sync::Mutex<()>,
 }
 
 impl Transports {
-    pub fn new(opts: Options) -> Transports {
+    pub fn new(opts: Options, tuning: &Tuning) -> Transports {
         Transports {
             opts,
+            connect_timeout: tuning.connect_timeout,
+            read_timeout: tuning.read_timeout,
             cache: Mutex::new(HashMap::new()),
+            probing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -78,10 +87,28 @@ impl Transports {
             }
     }
 
+    /// An HTTP client for plain downloads from `host` (ADD <url>): the TLS settings the
+    /// flags give that host (`--skip-tls-verify-registry`, `--registry-certificate`, client
+    /// certificates), the same timeouts, redirects followed (a few), never credentials.
+    pub fn download_client(&self, host: &str) -> Result<reqwest::Client, Error> {
+        self.client_builder(host, Side::Pull)?
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|e| Error::Tls(e.to_string()))
+    }
+
     fn build_client(&self, registry: &str, side: Side) -> Result<reqwest::Client, Error> {
+        self.client_builder(registry, side)?
+            .build()
+            .map_err(|e| Error::Tls(e.to_string()))
+    }
+
+    fn client_builder(&self, registry: &str, side: Side) -> Result<reqwest::ClientBuilder, Error> {
         let mut b = reqwest::Client::builder()
             .user_agent(concat!("kaniko-rs/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(30))
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(self.skip_verify(registry, side));
         for (reg, path) in &self.opts.ca_certs {
             if reg == registry {
@@ -102,28 +129,34 @@ impl Transports {
                 b = b.identity(id);
             }
         }
-        b.build().map_err(|e| Error::Tls(e.to_string()))
+        Ok(b)
     }
 
     /// The endpoint for `registry`: https, or for an insecure (or local) registry https when
     /// it answers and plain http otherwise. Decided once per registry and side.
     pub async fn endpoint(&self, registry: &str, side: Side) -> Result<Endpoint, Error> {
         let key = (registry.to_string(), side);
-        if let Some(e) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        let cached = || self.cache.lock().ok().and_then(|c| c.get(&key).cloned());
+        if let Some(e) = cached() {
+            return Ok(e);
+        }
+        let _probing = self.probing.lock().await;
+        if let Some(e) = cached() {
             return Ok(e);
         }
         let http = self.build_client(registry, side)?;
         let https = format!("https://{registry}");
         let http_base = format!("http://{registry}");
         // Without an answer either way, use https and decide again next time.
-        let (base, decided) = if !self.may_use_http(registry, side) || answers(&http, &https).await
-        {
-            (https, true)
-        } else if answers(&http, &http_base).await {
-            (http_base, true)
-        } else {
-            (https, false)
-        };
+        let probe = self.read_timeout.min(Duration::from_secs(5));
+        let (base, decided) =
+            if !self.may_use_http(registry, side) || answers(&http, &https, probe).await {
+                (https, true)
+            } else if answers(&http, &http_base, probe).await {
+                (http_base, true)
+            } else {
+                (https, false)
+            };
         let ep = Endpoint { http, base };
         if decided {
             if let Ok(mut c) = self.cache.lock() {
@@ -134,15 +167,12 @@ impl Transports {
     }
 }
 
-/// Whether `base` speaks the distribution API: `/v2/` answers 200 or 401. A TLS registry
-/// probed over http answers 400, so it keeps https and its certificate error surfaces.
-async fn answers(http: &reqwest::Client, base: &str) -> bool {
-    let probe = http
-        .get(format!("{base}/v2/"))
-        .timeout(std::time::Duration::from_secs(5))
-        .send()
-        .await;
-    matches!(probe.map(|r| r.status().as_u16()), Ok(200 | 401))
+/// Whether `base` speaks HTTP on this scheme: `/v2/` gets any answer but 400 (what a TLS
+/// server says to plain http, so it keeps https and its certificate error surfaces). A
+/// registry answering 5xx is still reached this way, and the request itself is retried.
+async fn answers(http: &reqwest::Client, base: &str, wait: Duration) -> bool {
+    let probe = http.get(format!("{base}/v2/")).timeout(wait).send().await;
+    probe.is_ok_and(|r| r.status().as_u16() != 400)
 }
 
 /// A loopback or RFC 1918 host (with or without a port), or `localhost`.
@@ -189,13 +219,16 @@ mod tests {
 
     #[test]
     fn flags_per_side_and_registry() {
-        let t = Transports::new(Options {
-            insecure_pull: true,
-            insecure_registries: vec!["a.example".into()],
-            skip_tls_verify_push: true,
-            skip_tls_verify_registries: vec!["b.example".into()],
-            ..Options::default()
-        });
+        let t = Transports::new(
+            Options {
+                insecure_pull: true,
+                insecure_registries: vec!["a.example".into()],
+                skip_tls_verify_push: true,
+                skip_tls_verify_registries: vec!["b.example".into()],
+                ..Options::default()
+            },
+            &Tuning::default(),
+        );
         assert!(t.insecure("x.example", Side::Pull));
         assert!(!t.insecure("x.example", Side::Push));
         assert!(t.insecure("a.example", Side::Push));

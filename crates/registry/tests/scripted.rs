@@ -1,9 +1,10 @@
 //! Behaviour the real registry never shows, against a scripted HTTP server: a failed upload
-//! is retried from the start, relative Locations with a query string, and a manifest digest
-//! the registry disagrees with.
+//! PUT is sent again to the same session, a session the registry lost is started again from
+//! the POST, relative Locations with a query string, and a manifest digest the registry
+//! disagrees with.
 
 use image::{media, Descriptor, Digest};
-use registry::{Client, Keychain, Options, Reference, Uploaded};
+use registry::{Client, Keychain, Options, Reference, Tuning, Uploaded};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -62,33 +63,23 @@ fn serve(
     (addr, seen)
 }
 
+/// A client for the scripted server, with short waits between retries.
 fn client(retries: u32) -> Client {
     let opts = Options {
         insecure_push: true,
         push_retries: retries,
         ..Options::default()
     };
-    Client::new(opts, Keychain::default()).unwrap()
+    let tuning = Tuning {
+        retry_initial: std::time::Duration::from_millis(20),
+        ..Tuning::default()
+    };
+    Client::with_tuning(opts, Keychain::default(), tuning).unwrap()
 }
 
-#[tokio::test]
-async fn failed_upload_restarts_from_the_post() {
-    let (addr, seen) = serve(|method, target, puts| match (method, target) {
-        ("GET", "/v2/") => (200, vec![]),
-        ("HEAD", _) => (404, vec![]),
-        ("POST", _) => (
-            202,
-            vec![(
-                "Location".into(),
-                "/v2/app/blobs/uploads/u1?_state=abc".into(),
-            )],
-        ),
-        ("PUT", _) if puts % 2 == 1 => (503, vec![]),
-        ("PUT", _) => (201, vec![]),
-        _ => (400, vec![]),
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("blob");
+/// A 3 MiB blob file and its descriptor.
+fn blob(dir: &std::path::Path) -> (std::path::PathBuf, Descriptor, usize) {
+    let path = dir.join("blob");
     let bytes = vec![5u8; 3 << 20];
     std::fs::write(&path, &bytes).unwrap();
     let desc = Descriptor {
@@ -99,22 +90,50 @@ async fn failed_upload_restarts_from_the_post() {
         annotations: None,
         platform: None,
     };
+    (path, desc, bytes.len())
+}
+
+/// A registry whose upload PUTs answer `put(nth PUT)`.
+fn upload_server(put: fn(usize) -> u16) -> (String, Seen) {
+    serve(move |method, target, puts| match (method, target) {
+        ("GET", "/v2/") => (200, vec![]),
+        ("HEAD", _) => (404, vec![]),
+        ("POST", _) => (
+            202,
+            vec![(
+                "Location".into(),
+                "/v2/app/blobs/uploads/u1?_state=abc".into(),
+            )],
+        ),
+        ("PUT", _) => (put(puts), vec![]),
+        _ => (400, vec![]),
+    })
+}
+
+fn calls(seen: &Seen) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _, _)| m != "GET")
+        .map(|(m, _, _)| m.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn failed_upload_put_is_sent_again_to_the_same_session() {
+    let (addr, seen) = upload_server(|puts| if puts % 2 == 1 { 503 } else { 201 });
+    let dir = tempfile::tempdir().unwrap();
+    let (path, desc, len) = blob(dir.path());
     let r: Reference = format!("{addr}/app:1").parse().unwrap();
     let got = client(2).upload_blob(&r, &desc, &path, None).await.unwrap();
     assert_eq!(got, Uploaded::Uploaded);
-    let seen = seen.lock().unwrap().clone();
-    let calls: Vec<&str> = seen
-        .iter()
-        .filter(|(m, _, _)| m != "GET")
-        .map(|(m, _, _)| m.as_str())
-        .collect();
-    assert_eq!(calls, ["HEAD", "POST", "PUT", "POST", "PUT"], "{seen:?}");
-    for (_, target, len) in seen.iter().filter(|(m, _, _)| m == "PUT") {
+    assert_eq!(calls(&seen), ["HEAD", "POST", "PUT", "PUT"]);
+    for (_, target, n) in seen.lock().unwrap().iter().filter(|(m, _, _)| m == "PUT") {
         assert_eq!(
             target,
             &format!("/v2/app/blobs/uploads/u1?_state=abc&digest={}", desc.digest)
         );
-        assert_eq!(*len, bytes.len());
+        assert_eq!(*n, len, "each PUT carries the whole blob");
     }
 
     // Without retries the 503 is the answer, naming the URL without its query.
@@ -128,6 +147,17 @@ async fn failed_upload_restarts_from_the_post() {
         msg.contains("/v2/app/blobs/uploads/u1") && !msg.contains("_state"),
         "{msg}"
     );
+}
+
+#[tokio::test]
+async fn lost_upload_session_starts_again_from_the_post() {
+    let (addr, seen) = upload_server(|puts| if puts == 1 { 404 } else { 201 });
+    let dir = tempfile::tempdir().unwrap();
+    let (path, desc, _) = blob(dir.path());
+    let r: Reference = format!("{addr}/app:1").parse().unwrap();
+    let got = client(1).upload_blob(&r, &desc, &path, None).await.unwrap();
+    assert_eq!(got, Uploaded::Uploaded);
+    assert_eq!(calls(&seen), ["HEAD", "POST", "PUT", "POST", "PUT"]);
 }
 
 #[tokio::test]

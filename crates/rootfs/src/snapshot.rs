@@ -229,32 +229,29 @@ impl Snapshotter {
         Ok(Changes { entries, deleted })
     }
 
-    /// The given container paths (recursively), for COPY/ADD: no full walk. Each path is
-    /// resolved inside the root first; a symlink to a directory brings its target's tree.
-    /// Parent directories are recorded too (the layer carries them).
+    /// The given container paths (recursively), for COPY/ADD: no full walk. Each is where a
+    /// write landed: its parents are resolved inside the root, its last component is taken
+    /// as it is (a symlink written here is packed as a link, its target is not). Parent
+    /// directories are recorded too (the layer carries them).
     pub fn take_paths(&mut self, paths: &[PathBuf]) -> Result<Changes, Error> {
         let mut entries = BTreeSet::new();
         for p in paths {
-            let own = resolve_in_root(&self.root, p, false)
+            let start = resolve_in_root(&self.root, p, false)
                 .map_err(Error::io("resolving", p.as_path()))?;
-            let followed = resolve_in_root(&self.root, p, true)
-                .map_err(Error::io("resolving", p.as_path()))?;
-            for start in [own, followed] {
-                if self.ignore.is_ignored(&start) || entries.contains(&start) {
-                    continue;
-                }
-                for (c, m) in self.walk(&start)? {
-                    self.table.files.insert(c.clone(), m);
-                    entries.insert(c);
-                }
-                if let Ok(m) = std::fs::symlink_metadata(host_path(&self.root, &start)) {
-                    self.table.files.insert(start.clone(), Meta::of(&m));
-                    entries.insert(start.clone());
-                }
-                for a in start.ancestors().skip(1) {
-                    if a != Path::new("/") {
-                        self.table.record(&self.root, a);
-                    }
+            if self.ignore.is_ignored(&start) || entries.contains(&start) {
+                continue;
+            }
+            for (c, m) in self.walk(&start)? {
+                self.table.files.insert(c.clone(), m);
+                entries.insert(c);
+            }
+            if let Ok(m) = std::fs::symlink_metadata(host_path(&self.root, &start)) {
+                self.table.files.insert(start.clone(), Meta::of(&m));
+                entries.insert(start.clone());
+            }
+            for a in start.ancestors().skip(1) {
+                if a != Path::new("/") {
+                    self.table.record(&self.root, a);
                 }
             }
         }

@@ -129,7 +129,7 @@ fn ignored_paths_never_appear() {
 }
 
 #[test]
-fn take_paths_is_recursive_and_resolves_links() {
+fn take_paths_is_recursive_and_takes_links_as_links() {
     let (f, mut s) = setup(SnapshotMode::Full);
     fs::create_dir_all(f.root.join("app/lib")).unwrap();
     fs::write(f.root.join("app/lib/x"), b"x").unwrap();
@@ -139,10 +139,10 @@ fn take_paths_is_recursive_and_resolves_links() {
     fs::write(f.root.join("etc/other"), b"o").unwrap();
     let c = s.take_paths(&paths(&["/applink/lib"])).unwrap();
     assert_eq!(c.entries, paths(&["/app/lib", "/app/lib/x"]));
+    // A link written here is taken as the link: its target is not packed again.
     let c = s.take_paths(&paths(&["/applink"])).unwrap();
-    assert!(c.entries.contains(&PathBuf::from("/applink")));
-    assert!(c.entries.contains(&PathBuf::from("/app/main")));
-    // The copied paths (and their parents) are in the table now: only etc/other remains.
+    assert_eq!(c.entries, paths(&["/applink"]));
+    // The taken paths (and their parents) are in the table now.
     let c = s.take_full().unwrap();
-    assert_eq!(c.entries, paths(&["/etc", "/etc/other"]));
+    assert_eq!(c.entries, paths(&["/app/main", "/etc", "/etc/other"]));
 }

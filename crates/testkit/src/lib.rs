@@ -4,9 +4,12 @@
 //!   loopback port, plain, with htpasswd basic auth, with TLS, or with bearer-token auth.
 //! - [`images`]: base images built from `busybox-static` and pushed with `umoci` and `skopeo`.
 //! - [`proxy`]: a fault-injecting HTTP proxy in front of a registry.
+//! - [`containerd`]: Debian's containerd with a private root, state and socket, driven with
+//!   `ctr` as a user would.
 //! - [`sandbox`]: runs the executor as a Pod would, in fresh mount and pid namespaces,
 //!   chrooted into a throwaway root holding /kaniko/executor and the context at /workspace.
 
+pub mod containerd;
 pub mod images;
 pub mod proxy;
 pub mod registry;

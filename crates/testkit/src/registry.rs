@@ -218,9 +218,14 @@ impl Registry {
 
     /// A Docker config.json granting access with (user, password).
     pub fn docker_config(&self, user: &str, password: &str) -> String {
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        serde_json::json!({"auths": {self.addr.clone(): {"auth": auth}}}).to_string()
+        basic_auth_config(&self.addr, user, password)
     }
+}
+
+/// A Docker `config.json` holding Basic credentials for the registry at `addr`.
+pub fn basic_auth_config(addr: &str, user: &str, password: &str) -> String {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    serde_json::json!({"auths": {addr: {"auth": auth}}}).to_string()
 }
 
 impl Drop for Registry {

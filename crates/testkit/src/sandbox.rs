@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a run may take before it is killed, unless [`Sandbox::timeout`] says otherwise.
@@ -23,6 +23,8 @@ pub struct Sandbox {
     context: Option<PathBuf>,
     env: Vec<(String, String)>,
     timeout: Duration,
+    /// Leave /proc unmounted (an empty directory).
+    no_proc: bool,
     /// The first error from a builder method, reported by `run`.
     setup_error: Option<String>,
 }
@@ -78,6 +80,7 @@ impl Sandbox {
             context: None,
             env: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            no_proc: false,
             setup_error: None,
         })
     }
@@ -88,6 +91,12 @@ impl Sandbox {
         if let Err(e) = std::fs::remove_file(marker) {
             self.note(format!("removing /.dockerenv: {e}"));
         }
+        self
+    }
+
+    /// No /proc in the root (to see the executor refuse to run without a mount table).
+    pub fn without_proc(&mut self) -> &mut Self {
+        self.no_proc = true;
         self
     }
 
@@ -168,38 +177,53 @@ impl Sandbox {
             bail!("sandbox set-up failed: {e}");
         }
         let ctx = self.context.as_deref();
-        let mut cmd = helper::command(self.root.path(), ctx, &self.env, program, args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().context("starting unshare")?;
-        let feeder = child
-            .stdin
-            .take()
-            .zip(stdin.map(<[u8]>::to_vec))
-            .map(|(mut w, data)| {
-                // A write error means the executor stopped reading: its exit status tells why.
-                std::thread::spawn(move || {
-                    let _ = w.write_all(&data);
-                })
-            });
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        Ok(Running {
-            child,
-            feeder,
-            stdout,
-            stderr,
-            timeout: self.timeout,
-        })
+        let mut cmd = helper::command(
+            self.root.path(),
+            ctx,
+            &self.env,
+            self.no_proc,
+            program,
+            args,
+        );
+        start(&mut cmd, stdin, self.timeout)
     }
 
     fn note(&mut self, e: String) {
         self.setup_error.get_or_insert(e);
     }
+}
+
+/// Starts `cmd` with `stdin` fed to it (then closed) and its output captured; waiting kills
+/// it past `timeout`. The containerd module runs `ctr` this way too.
+pub(crate) fn start(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Result<Running> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
+    let feeder = child
+        .stdin
+        .take()
+        .zip(stdin.map(<[u8]>::to_vec))
+        .map(|(mut w, data)| {
+            // A write error means the program stopped reading: its exit status tells why.
+            std::thread::spawn(move || {
+                let _ = w.write_all(&data);
+            })
+        });
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    Ok(Running {
+        child,
+        feeder,
+        stdout,
+        stderr,
+        timeout,
+    })
 }
 
 /// An executor started with [`Sandbox::spawn`].
@@ -268,7 +292,7 @@ fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("the sandboxed executor ran longer than {limit:?} and was killed");
+            bail!("it ran longer than {limit:?} and was killed");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

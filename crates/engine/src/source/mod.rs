@@ -94,6 +94,17 @@ pub trait ImageSource: Send + Sync {
 
     /// Opens a remote layer's blob as a verified stream.
     fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>>;
+
+    /// The HTTP client for a plain download from `host` (ADD <url>): a registry source
+    /// gives the TLS settings its flags give that host; no credentials are attached.
+    fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        let _ = host;
+        reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| SourceError::Image(format!("HTTP client: {e}")))
+    }
 }
 
 /// Opens any layer's blob as a verified stream: files directly, remote blobs through `source`.

@@ -55,6 +55,10 @@ impl ImageSource for RegistrySource {
         })
     }
 
+    fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        Ok(self.client.download_client(host)?)
+    }
+
     fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
         Box::pin(async move {
             let LayerSource::Remote(r) = &layer.source else {

@@ -352,7 +352,7 @@ pub async fn apply(
     for src in c.sources.iter().filter(|s| !heredoc(s)) {
         if is_add && c.from.is_none() && is_url(src) {
             let (name, path) =
-                super::download::fetch(src, c.checksum.as_deref(), &st.opts.work_dir)
+                super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
                     .await
                     .map_err(|e| step(&e))?;
             items.push(Item::File {

@@ -1,10 +1,12 @@
 //! ADD <url>: the body streamed to a file in the work directory (never held in memory),
 //! hashed on the way and checked against `--checksum`; the file name comes from the URL.
+//! The HTTP client comes from the image source, so a registry source's TLS flags for the
+//! URL's host apply (and its timeouts); credentials are never sent.
 
+use crate::source::ImageSource;
 use futures_util::StreamExt;
 use image::Digest;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,11 +23,9 @@ pub enum DownloadError {
     BadChecksum(String),
 }
 
-/// Longest wait for the next bytes of a download.
-const READ_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// Downloads `url` into a new file under `work`; returns the file name to use and the path.
 pub async fn fetch(
+    source: &dyn ImageSource,
     url: &str,
     checksum: Option<&str>,
     work: &Path,
@@ -40,10 +40,17 @@ pub async fn fetch(
                 .map_err(|_| DownloadError::BadChecksum(c.to_string()))
         })
         .transpose()?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(30))
-        .read_timeout(READ_TIMEOUT)
-        .build()
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                u.port()
+                    .map_or_else(|| h.to_string(), |p| format!("{h}:{p}"))
+            })
+        })
+        .ok_or_else(|| fail("not a URL with a host".into()))?;
+    let client = source
+        .download_client(&host)
         .map_err(|e| fail(e.to_string()))?;
     let resp = client
         .get(url)

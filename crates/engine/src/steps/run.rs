@@ -117,7 +117,7 @@ impl Process<'_> {
             cmd.pre_exec(move || enter(&root, &workdir, &id));
         }
         cmd.process_group(0);
-        let mut child = cmd.spawn().map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        let mut child = spawn(&mut cmd).map_err(|e| RunError::Spawn(shown.clone(), e))?;
         let pgid = i32::try_from(child.id()).unwrap_or(0);
         RUNNING.store(pgid, Ordering::SeqCst);
         let status = child.wait();
@@ -134,6 +134,22 @@ impl Process<'_> {
                 cmd: shown,
                 code: -1,
             }),
+        }
+    }
+}
+
+/// Starts `cmd`, again after a moment when its program is "text file busy": a file just
+/// written (extracted, copied) can still be open for writing in a child another thread
+/// forked and has not exec'd yet.
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
         }
     }
 }

@@ -152,3 +152,39 @@ pub async fn mount(c: &Client, from: &Reference, to: &Reference) -> Uploaded {
     assert!(c.blob_exists(to, &desc.digest).await.unwrap());
     got
 }
+
+/// Short waits, so retry tests stay fast.
+pub fn quick_tuning() -> registry::Tuning {
+    registry::Tuning {
+        retry_initial: std::time::Duration::from_millis(50),
+        retry_max: std::time::Duration::from_secs(2),
+        ..registry::Tuning::default()
+    }
+}
+
+/// A client for the plain-http registry (or proxy) at `addr`, retrying `retries` times on
+/// both sides.
+pub fn client_at(addr: &str, keychain: Keychain, retries: u32, tuning: registry::Tuning) -> Client {
+    let opts = Options {
+        insecure_registries: vec![addr.to_string()],
+        pull_retries: retries,
+        push_retries: retries,
+        ..Options::default()
+    };
+    Client::with_tuning(opts, keychain, tuning).unwrap()
+}
+
+/// Reads a blob to its end through the client.
+pub async fn read_blob(c: &Client, r: &Reference, digest: &Digest) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    let mut reader = c.blob_reader(r, digest).await.map_err(|e| e.to_string())?;
+    tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut body)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(body)
+}
+
+/// `addr/repo_tag` as a reference.
+pub fn reference_at(addr: &str, repo_tag: &str) -> Reference {
+    format!("{addr}/{repo_tag}").parse().unwrap()
+}

@@ -28,7 +28,7 @@ pub(super) const BASE_ENV: [(&str, &str); 6] = [
 const SCRIPT: &str = r#"set -eu
 root=$1; ctx=$2; shift 2
 if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
-mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+if [ -z "${SANDBOX_NO_PROC:-}" ]; then mount -t proc -o nosuid,nodev,noexec proc "$root/proc"; fi
 mount -t tmpfs -o nosuid,mode=755 tmpfs "$root/dev"
 for d in null zero full random urandom tty; do
   : > "$root/dev/$d"
@@ -51,6 +51,7 @@ pub(super) fn command(
     root: &Path,
     context: Option<&Path>,
     env: &[(String, String)],
+    no_proc: bool,
     program: &str,
     args: &[&str],
 ) -> Command {
@@ -81,5 +82,8 @@ pub(super) fn command(
         .arg(program)
         .args(args);
     cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    if no_proc {
+        cmd.env("SANDBOX_NO_PROC", "1");
+    }
     cmd
 }

@@ -11,8 +11,13 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use tar::EntryType;
+
+mod names;
+mod whiteout;
+
+use names::{clean, confined, lossy};
 
 const WHITEOUT: &[u8] = b".wh.";
 const META_PREFIX: &[u8] = b".wh..wh.";
@@ -190,57 +195,89 @@ impl Extractor<'_> {
             fs::create_dir_all(&host_parent).map_err(Error::io("creating", &host_parent))?;
             self.parent_made = Some(parent.clone());
         }
+        if !self.create(&mut entry, &header, &raw, &target, &host)? {
+            return Ok(());
+        }
+        self.metadata(&mut entry, &header, host)?;
+        self.touch(target);
+        Ok(())
+    }
+
+    /// Creates the entry's object at `host`; false when it was skipped or is a hard link
+    /// (which takes its target's metadata).
+    fn create<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        header: &tar::Header,
+        raw: &[u8],
+        target: &Path,
+        host: &Path,
+    ) -> Result<bool, Error> {
+        let kind = header.entry_type();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
         match kind {
-            EntryType::Directory => match fs::symlink_metadata(&host) {
+            EntryType::Directory => match fs::symlink_metadata(host) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
-                    fs::remove_file(&host).map_err(Error::io("replacing", &host))?;
-                    fs::create_dir(&host).map_err(Error::io("creating", &host))?;
+                    fs::remove_file(host).map_err(Error::io("replacing", host))?;
+                    fs::create_dir(host).map_err(Error::io("creating", host))?;
                 }
-                Err(_) => fs::create_dir(&host).map_err(Error::io("creating", &host))?,
+                Err(_) => fs::create_dir(host).map_err(Error::io("creating", host))?,
             },
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                self.replace(&target, &host)?;
-                let mut f = fs::File::create(&host).map_err(Error::io("creating", &host))?;
+                self.replace(target, host)?;
+                let mut f = fs::File::create(host).map_err(Error::io("creating", host))?;
                 loop {
                     let n = entry.read(&mut self.buf).map_err(Error::Tar)?;
                     if n == 0 {
                         break;
                     }
                     f.write_all(&self.buf[..n])
-                        .map_err(Error::io("writing", &host))?;
+                        .map_err(Error::io("writing", host))?;
                 }
             }
             EntryType::Symlink => {
                 let link = header.link_name_bytes().unwrap_or_default().into_owned();
-                self.replace(&target, &host)?;
-                std::os::unix::fs::symlink(OsStr::from_bytes(&link), &host)
-                    .map_err(Error::io("symlinking", &host))?;
+                self.replace(target, host)?;
+                std::os::unix::fs::symlink(OsStr::from_bytes(&link), host)
+                    .map_err(Error::io("symlinking", host))?;
             }
             EntryType::Link => {
                 let link = header.link_name_bytes().unwrap_or_default().into_owned();
-                return self.hardlink(&raw, &target, &host, &link);
+                self.hardlink(raw, target, host, &link)?;
+                return Ok(false);
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                self.replace(&target, &host)?;
-                if !mknod(&host, kind, &header, mode)? {
+                self.replace(target, host)?;
+                if !mknod(host, kind, header, mode)? {
                     self.stats.skipped += 1;
-                    return Ok(());
+                    return Ok(false);
                 }
             }
             _ => {
-                tracing::debug!("skipping {}: unsupported entry type {kind:?}", lossy(&raw));
+                tracing::debug!("skipping {}: unsupported entry type {kind:?}", lossy(raw));
                 self.stats.skipped += 1;
-                return Ok(());
+                return Ok(false);
             }
         }
+        Ok(true)
+    }
+
+    /// Owner, mode (after chown, which clears setuid/setgid bits) and xattrs of a created
+    /// entry; its mtime is set at once, or at the end for directories.
+    fn metadata<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        header: &tar::Header,
+        host: PathBuf,
+    ) -> Result<(), Error> {
+        let kind = header.entry_type();
         let uid = header.uid().unwrap_or(0) as u32;
         let gid = header.gid().unwrap_or(0) as u32;
         std::os::unix::fs::lchown(&host, Some(uid), Some(gid))
             .map_err(Error::io("chown", &host))?;
         if kind != EntryType::Symlink {
-            // After chown, which clears setuid/setgid bits.
+            let mode = header.mode().unwrap_or(0o644) & 0o7777;
             fs::set_permissions(&host, fs::Permissions::from_mode(mode))
                 .map_err(Error::io("chmod", &host))?;
         }
@@ -259,7 +296,6 @@ impl Extractor<'_> {
         } else {
             set_mtime(&host, mtime)?;
         }
-        self.touch(target);
         Ok(())
     }
 
@@ -340,68 +376,6 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    /// `.wh.<name>`: removes `<name>` of lower layers, sparing ignored paths.
-    fn whiteout(&mut self, parent: &Path, hidden: &[u8]) -> Result<(), Error> {
-        self.invalidate();
-        if hidden.is_empty() || hidden == b"." || hidden == b".." {
-            self.stats.skipped += 1;
-            return Ok(());
-        }
-        self.stats.whiteouts += 1;
-        let target = parent.join(OsStr::from_bytes(hidden));
-        if self.ignore.is_ignored(&target) {
-            tracing::debug!("whiteout of ignored {} skipped", target.display());
-            return Ok(());
-        }
-        if self.touched.contains(&target) || self.ignore.has_ignored_below(&target) {
-            self.clear(&target)?;
-        } else {
-            remove_any(&host_path(self.root, &target))?;
-        }
-        self.removed.push(target.clone());
-        self.extra.push(target);
-        self.extra.push(parent.to_path_buf());
-        Ok(())
-    }
-
-    /// `.wh..wh..opq`: empties the directory of lower layers' content.
-    fn opaque(&mut self, dir: &Path) -> Result<(), Error> {
-        self.invalidate();
-        self.stats.whiteouts += 1;
-        if self.ignore.is_ignored(dir) {
-            return Ok(());
-        }
-        self.clear(dir)?;
-        self.removed.push(dir.to_path_buf());
-        self.extra.push(dir.to_path_buf());
-        Ok(())
-    }
-
-    /// Empties a container directory, keeping ignored paths and what this layer wrote.
-    fn clear(&self, dir: &Path) -> Result<(), Error> {
-        let host = host_path(self.root, dir);
-        match fs::symlink_metadata(&host) {
-            Ok(m) if m.is_dir() => {}
-            _ => return Ok(()), // never enter a symlink's target
-        }
-        let rd = fs::read_dir(&host).map_err(Error::io("listing", &host))?;
-        for e in rd {
-            let e = e.map_err(Error::io("listing", &host))?;
-            let child = dir.join(e.file_name());
-            if self.ignore.is_ignored(&child) {
-                continue;
-            }
-            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            let keep = self.touched.contains(&child);
-            if is_dir && (keep || self.ignore.has_ignored_below(&child)) {
-                self.clear(&child)?;
-            } else if !keep {
-                remove_any(&e.path())?;
-            }
-        }
-        Ok(())
-    }
-
     fn touch(&mut self, target: PathBuf) {
         let mut p = target.parent().map(Path::to_path_buf);
         self.touched.insert(target);
@@ -451,39 +425,4 @@ fn mknod(host: &Path, kind: EntryType, header: &tar::Header, mode: u32) -> Resul
         }
         Err(e) => Err(Error::io("mknod", host)(e.into())),
     }
-}
-
-fn lossy(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).into_owned()
-}
-
-/// A tar name placed under `dir`, cleaned lexically first so it stays below it.
-fn confined(dir: &Path, raw: &[u8]) -> PathBuf {
-    let mut rel: Vec<&OsStr> = Vec::new();
-    for c in Path::new(OsStr::from_bytes(raw)).components() {
-        match c {
-            Component::Normal(n) => rel.push(n),
-            Component::ParentDir => {
-                rel.pop();
-            }
-            _ => {}
-        }
-    }
-    let mut out = clean(dir.as_os_str().as_bytes());
-    out.extend(rel);
-    out
-}
-
-/// A tar name as a container-absolute path (`./a/b/` → `/a/b`); `..` is kept for the
-/// resolver, which never climbs above the root.
-fn clean(raw: &[u8]) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in Path::new(OsStr::from_bytes(raw)).components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => out.push(".."),
-            _ => {}
-        }
-    }
-    out
 }

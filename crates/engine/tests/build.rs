@@ -1,0 +1,244 @@
+//! The engine on its own: no registry, no sandbox, no executor binary. A base image in an
+//! OCI layout directory (made here from the host's busybox-static), a build into a temporary
+//! root directory (RUN enters it with chroot: these tests run as root), the built image's
+//! layers read back from their blob files.
+
+use engine::source::LayoutSource;
+use engine::{BuildContext, BuildOptions, BuiltImage, LayerSource};
+use image::{Digest, Platform};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A gzip tar of busybox-static as /bin/busybox with a few applet links, and its diff_id.
+fn busybox_layer() -> (Digest, Vec<u8>) {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut dir = |name: &str| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        tar.append_data(&mut h, name, std::io::empty()).unwrap();
+    };
+    dir("./");
+    dir("bin/");
+    dir("tmp/");
+    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(bb.len() as u64);
+    tar.append_data(&mut h, "bin/busybox", &bb[..]).unwrap();
+    for app in ["sh", "cat", "echo", "mkdir", "ls", "rm"] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        tar.append_link(&mut h, format!("bin/{app}"), "busybox")
+            .unwrap();
+    }
+    let raw = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).unwrap();
+    let gz = gz.finish().unwrap();
+    (Digest::sha256(&raw), gz)
+}
+
+/// Writes an OCI layout holding one busybox image named `base`.
+fn layout(dir: &Path) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = Digest::sha256(bytes);
+        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
+        d
+    };
+    let (diff, gz) = busybox_layer();
+    let layer = put(&gz);
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Env": ["PATH=/bin"], "Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff]},
+    })
+    .to_string();
+    let cdigest = put(config.as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": image::media::OCI_MANIFEST,
+        "config": {"mediaType": image::media::OCI_CONFIG, "digest": cdigest, "size": config.len()},
+        "layers": [{"mediaType": image::media::OCI_LAYER_GZIP, "digest": layer, "size": gz.len()}],
+    })
+    .to_string();
+    let mdigest = put(manifest.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": image::media::OCI_MANIFEST, "digest": mdigest,
+            "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "base"}}],
+    });
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+fn options(root: &Path, work: &Path) -> BuildOptions {
+    BuildOptions {
+        root: root.to_path_buf(),
+        work_dir: work.to_path_buf(),
+        platform: Platform::parse("linux/amd64").unwrap(),
+        build_args: dockerfile::BuildArgs::new(Vec::<(String, String)>::new()),
+        target: None,
+        skip_unused_stages: false,
+        snapshot_mode: rootfs::SnapshotMode::Full,
+        single_snapshot: false,
+        layer: rootfs::LayerOptions {
+            compression: rootfs::Compression::Gzip,
+            level: 1,
+            reproducible: false,
+        },
+        reproducible: false,
+        ignore: rootfs::IgnoreList::default(),
+        labels: Vec::new(),
+        image_format: None,
+        force_build_metadata: false,
+        extract_retries: 0,
+        hash_sources: false,
+        materialize: false,
+        pre_cleanup: false,
+    }
+}
+
+/// Every file of a layer blob: name → contents (directories and links as empty).
+fn layer_files(image: &BuiltImage, i: usize) -> BTreeMap<String, Vec<u8>> {
+    let LayerSource::Local(path) = &image.layers[i].source else {
+        panic!("layer {i} is not a local blob");
+    };
+    let f = std::fs::File::open(path).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
+    let mut out = BTreeMap::new();
+    for e in tar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.insert(name, data);
+    }
+    out
+}
+
+fn build(df: &str, ctx_files: &[(&str, &str)]) -> (BuiltImage, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, work, ctx, oci) = (
+        tmp.path().join("root"),
+        tmp.path().join("work"),
+        tmp.path().join("ctx"),
+        tmp.path().join("oci"),
+    );
+    for d in [&root, &work, &ctx, &oci] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for (name, body) in ctx_files {
+        std::fs::write(ctx.join(name), body).unwrap();
+    }
+    layout(&oci);
+    let df = dockerfile::parse(df).unwrap();
+    let context = BuildContext::open(&ctx, None).unwrap();
+    let source = Arc::new(LayoutSource::new(&oci));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let image = rt
+        .block_on(engine::build(&df, &context, source, &options(&root, &work)))
+        .unwrap();
+    (image, tmp)
+}
+
+#[test]
+fn builds_from_an_oci_layout_into_a_temporary_root() {
+    let (image, _tmp) = build(
+        "FROM base\nRUN echo made > /made && rm /bin/rm\nCOPY hello.txt /app/\nCMD [\"cat\", \"/made\"]\n",
+        &[("hello.txt", "hi\n")],
+    );
+    assert_eq!(image.layers.len(), 3, "{:?}", image.config.history);
+    assert!(matches!(image.layers[0].source, LayerSource::Local(_)));
+    let run = layer_files(&image, 1);
+    assert_eq!(run.get("made").map(Vec::as_slice), Some(&b"made\n"[..]));
+    assert!(run.contains_key("bin/.wh.rm"), "{:?}", run.keys());
+    assert!(
+        !run.contains_key("bin/busybox"),
+        "the RUN layer holds only changes"
+    );
+    let copy = layer_files(&image, 2);
+    assert_eq!(
+        copy.get("app/hello.txt").map(Vec::as_slice),
+        Some(&b"hi\n"[..])
+    );
+    assert_eq!(
+        image.config.config.cmd,
+        Some(vec!["cat".into(), "/made".into()])
+    );
+    // The base had no history; RUN and COPY add one entry each.
+    assert_eq!(image.config.history.len(), 2);
+}
+
+#[test]
+fn multi_stage_copies_from_a_stashed_stage_into_scratch() {
+    let (image, tmp) = build(
+        "FROM base AS b\nRUN mkdir -p /out && echo art > /out/a\nFROM base\nRUN echo other > /o\nFROM scratch\nCOPY --from=b /out/a /a\nCOPY --from=1 /o /o\n",
+        &[],
+    );
+    assert_eq!(image.layers.len(), 2);
+    assert_eq!(
+        layer_files(&image, 0).get("a").map(Vec::as_slice),
+        Some(&b"art\n"[..])
+    );
+    assert_eq!(
+        layer_files(&image, 1).get("o").map(Vec::as_slice),
+        Some(&b"other\n"[..])
+    );
+    // The final stage is scratch: the root holds only what it copied.
+    let root = tmp.path().join("root");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["a", "o"]);
+    // Nothing is left in the work directory's stage store.
+    assert!(!tmp.path().join("work/stages").exists());
+}
+
+#[test]
+fn stages_without_file_instructions_still_give_their_files() {
+    // `meta` never needs its files itself: it is unpacked because a later stage copies from
+    // it. `a` is not unpacked at all; `FROM a` then unpacks a's layers for its RUN.
+    let (image, _tmp) = build(
+        "FROM base AS meta\nLABEL x=1\nFROM base AS a\nLABEL y=2\nFROM a\nRUN ls /bin > /count\nCOPY --from=meta /bin/busybox /bb\n",
+        &[],
+    );
+    assert_eq!(image.layers.len(), 3);
+    let count = layer_files(&image, 1);
+    let listing = String::from_utf8(count.get("count").cloned().unwrap_or_default()).unwrap();
+    assert!(
+        listing.contains("busybox\n") && listing.contains("sh\n"),
+        "{listing}"
+    );
+    let copied = layer_files(&image, 2);
+    assert_eq!(
+        copied.get("bb").map(Vec::len),
+        std::fs::metadata("/bin/busybox")
+            .ok()
+            .map(|m| m.len() as usize)
+    );
+    let labels = image.config.config.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("y").map(String::as_str), Some("2"));
+}
+
+#[test]
+fn a_copied_link_is_packed_without_its_target() {
+    // /x/sh is a link to /bin/busybox, which the base already has: the COPY layer holds the
+    // link only, not the target packed again.
+    let (image, _tmp) = build(
+        "FROM base AS s\nRUN mkdir /d && ln -s /bin/busybox /d/sh\nFROM base\nCOPY --from=s /d/ /x/\n",
+        &[],
+    );
+    let layer = layer_files(&image, 1);
+    assert_eq!(layer.keys().collect::<Vec<_>>(), vec!["x/", "x/sh"]);
+}

@@ -1,0 +1,152 @@
+//! examples/: the Kubernetes Pod and Job validated offline against the Kubernetes API
+//! schemas (`kubernetes-validate --strict`, PyPI, schemas bundled), the GitLab CI file
+//! against GitLab's schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`), and each
+//! checked for what the executor image expects. tests/containerd.rs runs the GitLab script.
+
+mod common;
+
+use common::image::{python_tool, repo_root, yaml_documents};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example(rel: &str) -> PathBuf {
+    repo_root().join("examples").join(rel)
+}
+
+fn validate_k8s(file: &Path) -> Output {
+    Command::new(python_tool("kubernetes-validate"))
+        .arg("--strict")
+        .arg(file)
+        .output()
+        .expect("kubernetes-validate (installed by .ci/run)")
+}
+
+fn validate_gitlab(file: &Path) -> Output {
+    Command::new(python_tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .arg(file)
+        .output()
+        .expect("check-jsonschema (installed by .ci/run)")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A copy of `file` with `from` replaced by `to`: the validator must reject it.
+fn broken(file: &Path, from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
+    let original = std::fs::read_to_string(file).unwrap();
+    assert!(original.contains(from), "{from}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(file.file_name().unwrap());
+    std::fs::write(&p, original.replacen(from, to, 1)).unwrap();
+    (dir, p)
+}
+
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// The mount path of volume `name` in `container`.
+fn mount_of<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
+    container["volumeMounts"]
+        .as_array()?
+        .iter()
+        .find(|m| m["name"] == name)
+        .and_then(|m| m["mountPath"].as_str())
+}
+
+/// The pod spec's volume `name`.
+fn volume<'a>(spec: &'a Value, name: &str) -> &'a Value {
+    let vols = spec["volumes"].as_array().expect("volumes");
+    vols.iter().find(|v| v["name"] == name).expect(name)
+}
+
+fn assert_docker_config_secret(spec: &Value, container: &Value) {
+    assert_eq!(
+        mount_of(container, "docker-config"),
+        Some("/kaniko/.docker")
+    );
+    let item = &volume(spec, "docker-config")["secret"]["items"][0];
+    assert_eq!(item["key"], ".dockerconfigjson");
+    assert_eq!(item["path"], "config.json");
+}
+
+#[test]
+fn kubernetes_examples_pass_the_api_schemas() {
+    for f in ["kubernetes/pod.yaml", "kubernetes/job.yaml"] {
+        let out = validate_k8s(&example(f));
+        assert!(out.status.success(), "{f}: {}", text(&out));
+        assert!(text(&out).contains("passed"), "{}", text(&out));
+    }
+    let (_d, bad) = broken(&example("kubernetes/pod.yaml"), "mountPath", "mountpath");
+    let out = validate_k8s(&bad);
+    assert!(!out.status.success(), "a typo passed: {}", text(&out));
+}
+
+#[test]
+fn pod_runs_the_executor_with_context_and_credentials() {
+    let docs = yaml_documents(&example("kubernetes/pod.yaml"));
+    let spec = &docs[0]["spec"];
+    let c = &spec["containers"][0];
+    assert!(c["image"]
+        .as_str()
+        .unwrap()
+        .ends_with("/kaniko-rs/executor:latest"));
+    let args = strs(&c["args"]);
+    assert!(args.contains(&"--context=dir:///workspace"), "{args:?}");
+    assert!(args.iter().any(|a| a.starts_with("--destination=")));
+    assert_eq!(mount_of(c, "context"), Some("/workspace"));
+    assert_docker_config_secret(spec, c);
+    assert_eq!(spec["restartPolicy"], "Never");
+}
+
+#[test]
+fn job_warms_a_cache_volume_then_builds() {
+    let docs = yaml_documents(&example("kubernetes/job.yaml"));
+    let spec = &docs[0]["spec"]["template"]["spec"];
+    let warmer = &spec["initContainers"][0];
+    assert_eq!(strs(&warmer["command"]), ["/kaniko/warmer"]);
+    assert!(strs(&warmer["args"]).contains(&"--cache-dir=/cache"));
+    assert_eq!(mount_of(warmer, "cache"), Some("/cache"));
+    let c = &spec["containers"][0];
+    assert_eq!(warmer["image"], c["image"], "one image holds both");
+    let args = strs(&c["args"]);
+    assert!(args.contains(&"--cache-dir=/cache"), "{args:?}");
+    assert_eq!(mount_of(c, "cache"), Some("/cache"));
+    assert_eq!(mount_of(c, "context"), Some("/workspace"));
+    assert!(volume(spec, "context")["persistentVolumeClaim"].is_object());
+    assert_docker_config_secret(spec, c);
+}
+
+#[test]
+fn gitlab_job_passes_gitlabs_schema_and_uses_the_debug_image() {
+    let file = example("gitlab-ci.yml");
+    let out = validate_gitlab(&file);
+    assert!(out.status.success(), "{}", text(&out));
+    let (_d, bad) = broken(&file, "  script:", "  scirpt:");
+    assert!(!validate_gitlab(&bad).status.success());
+
+    let docs = yaml_documents(&file);
+    let job = &docs[0]["build"];
+    assert!(job["image"]["name"].as_str().unwrap().ends_with(":debug"));
+    assert_eq!(job["image"]["entrypoint"], serde_json::json!([""]));
+    let script = strs(&job["script"]);
+    assert!(script
+        .iter()
+        .any(|l| l.contains("> /kaniko/.docker/config.json")));
+    let exec = script
+        .iter()
+        .find(|l| l.starts_with("/kaniko/executor"))
+        .expect("a /kaniko/executor line");
+    for flag in ["--context", "--dockerfile", "--destination"] {
+        assert!(exec.contains(flag), "{exec}");
+    }
+}
