@@ -126,8 +126,7 @@ COPY --from=builder /out /out
     let (_, out) = build("3", &["--build-arg", "V=2"]);
     assert_eq!(runs(ctx.path()), "built\nfinal\nfinal\n", "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("Extracting the cached layers of stage 0"),
+        out.stderr.contains("Extracting the layers of stage 0"),
         "{}",
         out.stderr
     );

@@ -98,7 +98,7 @@ impl StageFiles {
                 BuildError::Other(format!("internal: the files of stage {i} were not kept"))
             })?;
             if kept.on_disk < kept.layers.len() {
-                info!("Extracting the cached layers of stage {i} for COPY --from");
+                info!("Extracting the layers of stage {i} for COPY --from");
                 let mut root =
                     RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
                 let pending = &kept.layers[kept.on_disk..];
