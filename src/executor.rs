@@ -5,7 +5,7 @@ use crate::cli::{
     Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
 };
 use crate::output::{self, image::BuiltImage, DigestFiles};
-use crate::{container, logging, signals};
+use crate::{caching, container, logging, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -100,21 +100,8 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
     let text = String::from_utf8_lossy(&text);
     let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
-    let platform = match &opts.custom_platform {
-        Some(p) => Platform::parse(p)
-            .ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
-        None => Platform {
-            os: "linux".into(),
-            architecture: engine::host_arch().into(),
-            variant: None,
-            os_version: None,
-        },
-    };
-    let build_args = dockerfile::BuildArgs::new(
-        opts.build_args
-            .iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))),
-    );
+    let platform = target_platform(opts.custom_platform.as_deref())?;
+    let build_args = known_build_args(&opts.build_args);
     if opts.dryrun {
         let plan = dockerfile::plan(
             &df,
@@ -138,15 +125,49 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
                 .with_context(|| format!("checking push permission for {d}"))?;
         }
     }
+    let cache = caching::layer_cache(opts, &client, &destinations, &platform, work.path())?;
     let build_opts = build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
-    let source = Arc::new(RegistrySource::new(client.clone()));
-    let mut built = engine::build(&df, &ctx, source, &build_opts).await?;
-    built.annotations.extend(opts.annotations.iter().cloned());
-    write_outputs(opts, &client, &built, &destinations, work.path()).await?;
+    let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
+    let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
+    let mut cleanup = None;
+    let outputs = async {
+        let (mut built, stages) = built?;
+        cleanup = Some(stages);
+        built.annotations.extend(opts.annotations.iter().cloned());
+        write_outputs(opts, &client, &built, &destinations, work.path()).await
+    };
+    let pushed = caching::beside_cache_writes(cache.as_ref(), outputs).await;
+    // What earlier stages left was removed while the push ran; done before the exit.
+    if let Some(c) = cleanup {
+        tokio::task::block_in_place(|| c.wait());
+    }
+    pushed?;
     if opts.cleanup {
         rootfs::clean_root(&root, &build_opts.ignore)?;
     }
     Ok(())
+}
+
+/// `--custom-platform`, else this machine's.
+pub(crate) fn target_platform(custom: Option<&str>) -> anyhow::Result<Platform> {
+    Ok(match custom {
+        Some(p) => Platform::parse(p)
+            .ok_or_else(|| anyhow!("invalid --custom-platform {p:?}: want os/arch[/variant]"))?,
+        None => Platform {
+            os: "linux".into(),
+            architecture: engine::host_arch().into(),
+            variant: None,
+            os_version: None,
+        },
+    })
+}
+
+/// The build args that have a value (`--build-arg K` takes it from the environment).
+pub(crate) fn known_build_args(args: &[(String, Option<String>)]) -> dockerfile::BuildArgs {
+    dockerfile::BuildArgs::new(
+        args.iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))),
+    )
 }
 
 /// The engine's options from the command line's.
@@ -185,7 +206,8 @@ fn build_options(
         image_format: opts.image_format,
         force_build_metadata: opts.force_build_metadata,
         extract_retries: opts.image_fs_extract_retry,
-        hash_sources: false,
+        hash_sources: opts.cache.enabled,
+        materialize: opts.materialize,
         pre_cleanup: opts.pre_cleanup,
         cache_mounts: opts.kaniko_dir.join("caches"),
         secrets: read_secrets(&opts.secrets)?,
@@ -334,15 +356,27 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
 /// credentials with their helper programs resolved now, before any base image is unpacked
 /// over the root (in the kaniko directory, then on PATH as it is at start).
 fn registry_client(opts: &Options) -> anyhow::Result<Client> {
+    let config = docker_config_dir(&opts.kaniko_dir);
+    client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &config)
+}
+
+/// A registry client with these options, the Docker config in `config_dir` and credential
+/// helpers from `kaniko_dir` first (the executor's and the warmer's).
+pub(crate) fn client_for(
+    registry: &RegistryOptions,
+    push_retry: u32,
+    kaniko_dir: &Path,
+    config_dir: &Path,
+) -> anyhow::Result<Client> {
     let tuning = registry::Tuning::from_env(&|k| std::env::var(k).ok())?;
-    let mut helper_dirs = vec![opts.kaniko_dir.clone()];
+    let mut helper_dirs = vec![kaniko_dir.to_path_buf()];
     helper_dirs.extend(
         registry::default_helper_dirs()
             .into_iter()
-            .filter(|d| *d != opts.kaniko_dir),
+            .filter(|d| d != kaniko_dir),
     );
-    let keychain = Keychain::from_dir_with_helper_dirs(&docker_config_dir(opts), &helper_dirs)?;
-    let options = registry_options(&opts.registry, opts.push_retry);
+    let keychain = Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?;
+    let options = registry_options(registry, push_retry);
     Ok(Client::with_tuning(options, keychain, tuning)?)
 }
 
@@ -364,10 +398,10 @@ fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
     }
 }
 
-fn docker_config_dir(opts: &Options) -> PathBuf {
+pub(crate) fn docker_config_dir(kaniko_dir: &Path) -> PathBuf {
     match std::env::var_os("DOCKER_CONFIG") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => opts.kaniko_dir.join(".docker"),
+        _ => kaniko_dir.join(".docker"),
     }
 }
 
@@ -389,6 +423,7 @@ fn ignore_list(opts: &Options, root: &Path, context: &Path) -> anyhow::Result<ro
     paths.extend(["/proc", "/sys", "/dev"].map(PathBuf::from));
     paths.push(opts.kaniko_dir.clone());
     paths.extend(opts.ignore_paths.iter().map(PathBuf::from));
+    paths.extend(caching::cache_paths(opts));
     if opts.ignore_var_run {
         paths.push("/var/run".into());
     }

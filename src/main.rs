@@ -4,6 +4,7 @@
 //! crate builds (over the `rootfs` crate, reading images through the `registry` crate), and
 //! `output` sends the image where the flags say. This binary turns flags into options.
 
+mod caching;
 mod cli;
 mod container;
 mod executor;
@@ -12,6 +13,7 @@ mod logging;
 mod output;
 mod signals;
 mod tar_end;
+mod warmer;
 
 use std::process::ExitCode;
 
@@ -28,10 +30,7 @@ fn main() -> ExitCode {
             println!("Kaniko version : v{}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        cli::Invocation::Warmer(_) => {
-            eprintln!("error: the warmer is not supported yet");
-            ExitCode::from(1)
-        }
+        cli::Invocation::Warmer(opts) => warmer::main(*opts),
         cli::Invocation::Build(opts) => executor::main(*opts),
     }
 }

@@ -20,10 +20,7 @@ mod tests;
 mod warmer_tests;
 
 pub use options::*;
-pub use unsupported::unsupported_flags;
-// Used once main runs the warmer.
-#[allow(unused_imports)]
-pub use unsupported::unsupported_warmer_flags;
+pub use unsupported::{unsupported_flags, unsupported_warmer_flags};
 
 use clap::Parser;
 use flags::{ExecutorCli, SubCommand, WarmerCli};
@@ -36,8 +33,7 @@ use std::path::Path;
 pub enum Invocation {
     Build(Box<Options>),
     Version,
-    // Read once main runs the warmer.
-    Warmer(#[allow(dead_code)] Box<WarmerOptions>),
+    Warmer(Box<WarmerOptions>),
 }
 
 /// A command line that cannot run: clap's own errors (unknown flag, bad boolean, `--help`)

@@ -51,6 +51,13 @@ pub const PLAIN: [&str; 6] = [
     "--insecure-pull",
 ];
 
+/// Runs a build with [`PLAIN`] and `extra` in the sandbox `sb` (its root stays).
+pub fn build_in(sb: &Sandbox, extra: &[&str]) -> Output {
+    let mut args = PLAIN.to_vec();
+    args.extend_from_slice(extra);
+    sb.run(&args).expect("run sandbox")
+}
+
 /// Runs a build pushing to `dest` over plain http; asserts success and returns the sandbox.
 pub fn build_ok(ctx: &Path, extra: &[&str]) -> (Sandbox, Output) {
     let mut args = PLAIN.to_vec();

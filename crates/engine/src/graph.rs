@@ -2,13 +2,17 @@
 //! only those it needs with `--skip-unused-stages`), in order, over one root. Every image
 //! base is resolved up front, concurrently. Between stages the root is handed on in place
 //! (the next stage is `FROM` this one and nothing else reads it), stashed outside the root
-//! (a later stage copies from it or starts from it), or cleared.
+//! (a later stage copies from it or starts from it), or cleared. With a layer cache, a
+//! stage may hand on fewer layers on disk than it has (or none): the next user unpacks the
+//! rest when it needs them.
 
+use crate::cache::LayerCache;
 use crate::context::BuildContext;
 use crate::root::RootFs;
 use crate::source::{ImageSource, SourceImage};
 use crate::stage::{build_stage, Base, Shared, StageOutput};
-use crate::stash::StageFiles;
+use crate::stage_cache::materialize;
+use crate::stash::{Cleanup, StageFiles};
 use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
 use dockerfile::{Dockerfile, GlobalScope, Instruction};
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +27,22 @@ pub async fn build(
     source: Arc<dyn ImageSource>,
     opts: &BuildOptions,
 ) -> Result<BuiltImage, BuildError> {
+    let (image, cleanup) = build_cached(df, ctx, source, None, opts).await?;
+    tokio::task::block_in_place(|| cleanup.wait());
+    Ok(image)
+}
+
+/// [`build`] with a layer cache: steps that hit are not run. The cache's writes may still
+/// be running when this returns: wait for them with [`LayerCache::finish`]; and so may the
+/// removal of what earlier stages left under the work directory: wait for it with
+/// [`Cleanup::wait`] once the image is pushed.
+pub async fn build_cached(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: Arc<dyn ImageSource>,
+    cache: Option<&LayerCache>,
+    opts: &BuildOptions,
+) -> Result<(BuiltImage, Cleanup), BuildError> {
     let pargs = platform_args(&opts.platform);
     let global = GlobalScope::with_escape(&df.meta_args, &opts.build_args, &pargs, df.escape)?;
     let target = df.target(opts.target.as_deref())?;
@@ -38,36 +58,41 @@ pub async fn build(
         &opts.work_dir,
         df.stages.iter().map(|s| s.name.clone()).collect(),
     );
-    let result = run_stages(df, ctx, &source, opts, &global, &plan, &files, &mut pending).await;
-    for (_, task) in pending {
-        task.abort();
-    }
-    files.finish();
-    let mut outputs = result?;
-    outputs
-        .remove(&target)
-        .map(|o| o.image)
-        .ok_or_else(|| BuildError::Other(format!("internal: stage {target} was not built")))
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_stages(
-    df: &Dockerfile,
-    ctx: &BuildContext,
-    source: &Arc<dyn ImageSource>,
-    opts: &BuildOptions,
-    global: &GlobalScope,
-    plan: &Plan,
-    files: &StageFiles,
-    pending: &mut HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>,
-) -> Result<HashMap<usize, StageOutput>, BuildError> {
     let shared = Shared {
         opts,
         ctx,
         source: source.as_ref(),
-        deps: files,
-        global,
+        deps: &files,
+        global: &global,
+        cache,
     };
+    let result = run_stages(df, &shared, &plan, &mut pending).await;
+    for (_, task) in pending {
+        task.abort();
+    }
+    let cleanup = files.finish();
+    let image = result.and_then(|mut outputs| {
+        outputs
+            .remove(&target)
+            .map(|o| o.image)
+            .ok_or_else(|| BuildError::Other(format!("internal: stage {target} was not built")))
+    });
+    match image {
+        Ok(image) => Ok((image, cleanup)),
+        Err(e) => {
+            tokio::task::block_in_place(|| cleanup.wait());
+            Err(e)
+        }
+    }
+}
+
+async fn run_stages(
+    df: &Dockerfile,
+    shared: &Shared<'_>,
+    plan: &Plan,
+    pending: &mut HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>,
+) -> Result<HashMap<usize, StageOutput>, BuildError> {
+    let (opts, files) = (shared.opts, shared.deps);
     let mut root = RootFs::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
     if opts.pre_cleanup {
         info!("Cleaning the filesystem before the build");
@@ -84,14 +109,18 @@ async fn run_stages(
                     "Building stage '{}' [idx: '{i}', base-idx: '{b}']",
                     plan.base_name[&i]
                 );
-                let here = in_place == Some(b) || restore(files, b, pos, plan, &mut root).await?;
                 let prev = outputs.get(&b).ok_or_else(|| {
                     BuildError::Other(format!("internal: stage {b} was not built before {i}"))
                 })?;
+                let on_disk = if in_place == Some(b) {
+                    prev.on_disk
+                } else {
+                    restore(files, b, pos, plan, &mut root).await?
+                };
                 Base::Stage {
                     image: prev.image.clone(),
                     key: prev.key.clone(),
-                    in_place: here,
+                    on_disk,
                 }
             }
             None => {
@@ -102,15 +131,14 @@ async fn run_stages(
                 image_base(i, &plan.base_name[&i], pending).await?
             }
         };
-        let keep = plan.copied_after(i, pos);
-        let out = build_stage(stage, base, &shared, &mut root, keep).await?;
+        let mut out = build_stage(stage, base, shared, &mut root).await?;
+        files.set_key(i, out.key.clone());
         in_place = None;
         if let Some(&next) = plan.order.get(pos + 1) {
-            let held = out.files_in_root;
-            if held && plan.base_stage[&next] == Some(i) && plan.takes_over(i, pos + 1) {
+            if plan.base_stage[&next] == Some(i) && plan.takes_over(i, pos + 1) {
                 in_place = Some(i);
-            } else if held && plan.used_after(i, pos) {
-                files.stash(i, &mut root)?;
+            } else if plan.used_after(i, pos) {
+                files.stash(i, &mut root, out.on_disk, out.image.layers.clone())?;
             } else {
                 info!("Deleting filesystem...");
                 root.clear()?;
@@ -121,29 +149,37 @@ async fn run_stages(
                 files.forget(j);
             }
         }
+        if opts.materialize && pos + 1 == plan.order.len() {
+            let retries = opts.extract_retries;
+            materialize(shared.source, &mut out, &mut root, retries).await?;
+        }
         outputs.insert(i, out);
     }
     Ok(outputs)
 }
 
 /// Brings stage `b`'s stashed files back into the root when stage at `pos` is their last
-/// user; then the stage continues in place (after a fresh baseline walk).
+/// user; then the stage continues in place (after a fresh baseline walk). Returns how many
+/// of its layers the root then holds.
 async fn restore(
     files: &StageFiles,
     b: usize,
     pos: usize,
     plan: &Plan,
     root: &mut RootFs,
-) -> Result<bool, BuildError> {
-    if !plan.takes_over(b, pos) || !files.restore(b, root)? {
-        return Ok(false);
+) -> Result<Option<usize>, BuildError> {
+    if !plan.takes_over(b, pos) {
+        return Ok(None);
     }
+    let Some(on_disk) = files.restore(b, root)? else {
+        return Ok(None);
+    };
     let mut snap = root.take_snapshotter();
     let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
         .await
         .map_err(BuildError::task)??;
     root.put_snapshotter(snap);
-    Ok(true)
+    Ok(Some(on_disk))
 }
 
 async fn image_base(
@@ -260,13 +296,6 @@ impl Plan {
     /// Whether a stage at a position after `pos` reads stage `i`.
     fn used_after(&self, i: usize, pos: usize) -> bool {
         self.users
-            .get(&i)
-            .is_some_and(|u| u.iter().any(|p| *p > pos))
-    }
-
-    /// Whether a stage after `pos` copies or mounts stage `i`'s files.
-    fn copied_after(&self, i: usize, pos: usize) -> bool {
-        self.copiers
             .get(&i)
             .is_some_and(|u| u.iter().any(|p| *p > pos))
     }

@@ -1,10 +1,14 @@
 //! Cache keys: what decides a step's result. A stage's chain starts from its base (an
-//! image's manifest digest, `scratch`, or an earlier stage's last key) and the platform;
-//! each instruction's key hashes the chain so far, the instruction after expansion and
-//! what else it reads: for RUN the environment it sees (ENV and the ARGs declared so far,
-//! nothing else), its user, working directory and shell; for COPY/ADD the content and
-//! metadata of every source (after `.dockerignore`). Keys hold no times and no host paths,
-//! so two machines building the same inputs get the same keys.
+//! image's manifest digest, `scratch`, or an earlier stage's last key) and the platform.
+//! Only the steps that may change the filesystem (RUN, COPY, ADD, WORKDIR, VOLUME) have a
+//! key and move the chain: each key hashes the chain so far, the instruction after
+//! expansion and what else the step reads: for RUN the environment it sees (ENV and the
+//! ARGs declared so far, proxy variables only when ENV set them), its user, working
+//! directory and shell; for COPY/ADD the working directory and the content and metadata of
+//! every source (after `.dockerignore`), or the key of the stage it copies from, or the
+//! digest of the image. Metadata instructions (LABEL, CMD, ARG ...) only reach a key
+//! through what a later step sees, so an ARG no step reads changes nothing. Keys hold no
+//! times and no host paths, so two machines building the same inputs get the same keys.
 
 use crate::context::BuildContext;
 use image::{Digest, Hasher, Platform};
@@ -75,13 +79,44 @@ impl KeyChain {
         let text = serde_json::to_string(instruction).unwrap_or_default();
         let mut parts = vec!["kaniko-rs link v1", self.platform.as_str(), text.as_str()];
         parts.extend(inputs.iter().map(String::as_str));
-        c.link.then(|| hash(&parts))
+        // With --chmod a --link copy is an ordinary one (BuildKit's rule): it sees the base.
+        (c.link && c.chmod.is_none()).then(|| hash(&parts))
     }
 
     /// Moves the chain past a step.
     pub fn advance(&mut self, key: CacheKey) {
         self.current = key;
     }
+}
+
+/// Proxy variables: a build passes them to RUN, but they never decide a result (BuildKit
+/// leaves them out of its keys too), unless an ENV set them.
+const PROXY_VARS: [&str; 10] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The part of a RUN's environment `run_env` that goes into its key: everything but proxy
+/// variables that did not come from the image's ENV (`image_env`).
+pub fn keyed_env(
+    run_env: &[(String, String)],
+    image_env: &[(String, String)],
+) -> Vec<(String, String)> {
+    run_env
+        .iter()
+        .filter(|(k, v)| {
+            !PROXY_VARS.contains(&k.as_str()) || image_env.iter().any(|(ek, ev)| ek == k && ev == v)
+        })
+        .cloned()
+        .collect()
 }
 
 /// What a RUN reads besides its text: the environment it sees, user, directory, shell.
@@ -216,6 +251,22 @@ mod tests {
         assert_eq!(a.link_key(&copy(false), &inputs), None);
         // The chain position still depends on the base.
         assert_ne!(a.key(&copy(true), &inputs), b.key(&copy(true), &inputs));
+    }
+
+    #[test]
+    fn proxies_count_only_from_env() {
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let run = vec![
+            pair("http_proxy", "p:1"),
+            pair("A", "1"),
+            pair("NO_PROXY", "x"),
+        ];
+        assert_eq!(keyed_env(&run, &[]), vec![pair("A", "1")]);
+        let env = vec![pair("NO_PROXY", "x")];
+        assert_eq!(
+            keyed_env(&run, &env),
+            vec![pair("A", "1"), pair("NO_PROXY", "x")]
+        );
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! one stage at a time ([`stage`]) over a root filesystem value ([`root`]), its base image
 //! read through an image [`source`] and unpacked ([`unpack`]) → one [`steps`] entry per
 //! instruction (what it changes, and the cache [`key`] of its result) → layers and config
-//! ([`built`]). Nothing assumes the root is `/`: tests build into any directory.
+//! ([`built`]). A layer [`cache`] spares the steps whose keys it holds. Nothing assumes
+//! the root is `/`: tests build into any directory.
 
 pub mod built;
+pub mod cache;
 pub mod clock;
 pub mod context;
 mod error;
@@ -18,18 +20,22 @@ mod options;
 pub mod root;
 pub mod source;
 mod stage;
+mod stage_cache;
+mod stage_key;
 mod stash;
 pub mod steps;
 mod unpack;
 pub mod user;
 
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
+pub use cache::{CacheSettings, LayerCache, WarmedSource};
 pub use context::BuildContext;
 pub use error::BuildError;
-pub use graph::build;
+pub use graph::{build, build_cached};
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue};
 pub use root::RootFs;
 pub use source::{ImageSource, RegistrySource, SourceImage};
+pub use stash::Cleanup;
 
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.
 pub fn work_dir(kaniko_dir: &std::path::Path) -> std::io::Result<tempfile::TempDir> {

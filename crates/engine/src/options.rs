@@ -29,8 +29,12 @@ pub struct BuildOptions {
     pub force_build_metadata: bool,
     /// `--image-fs-extract-retry`: attempts after the first to unpack a base layer.
     pub extract_retries: u32,
-    /// Hash COPY/ADD sources into their cache keys (only a cache needs it).
+    /// Hash COPY/ADD sources (and resolve `COPY --from` images) into their cache keys:
+    /// a build with a layer cache needs it, for every step after a COPY.
     pub hash_sources: bool,
+    /// `--materialize`: the root ends holding the final image's filesystem even when the
+    /// cache spared every step.
+    pub materialize: bool,
     /// `--pre-cleanup`: empty the root (all but ignored paths) before the first stage.
     pub pre_cleanup: bool,
     /// Where `RUN --mount=type=cache` directories live (`<kaniko dir>/caches`).

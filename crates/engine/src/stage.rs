@@ -1,10 +1,13 @@
 //! One stage: start from its base (scratch, an image, or an earlier stage), unpack it when
 //! an instruction needs the filesystem, run each instruction as a step, snapshot after each
-//! one that touched the filesystem, and collect layers, history and cache keys.
+//! one that touched the filesystem, and collect layers, history and cache keys. With a
+//! layer cache, a step whose key hits takes its layer from the cache instead of running,
+//! and the filesystem is unpacked only when a step must really run (`stage_cache.rs`).
 
 use crate::built::{new_layer_type, BuiltImage, Layer, LayerSource};
+use crate::cache::LayerCache;
 use crate::context::BuildContext;
-use crate::key::{run_inputs, sources_digest, CacheKey, KeyChain};
+use crate::key::{CacheKey, KeyChain};
 use crate::root::RootFs;
 use crate::source::ImageSource;
 use crate::stash::StageFiles;
@@ -27,20 +30,21 @@ pub enum Base {
         image: BuiltImage,
         digest: String,
     },
-    /// An earlier stage's result; `in_place` when the root still holds its files.
+    /// An earlier stage's result; `on_disk`: how many of its layers the root still holds
+    /// (with their snapshot table), `None` when it holds none of its files.
     Stage {
         image: BuiltImage,
         key: CacheKey,
-        in_place: bool,
+        on_disk: Option<usize>,
     },
 }
 
-/// What a stage hands on: its image, the key of its last step, and whether the root holds
-/// its files (it was unpacked) at the end.
+/// What a stage hands on: its image, the key of its last step, and how many of its layers
+/// the root holds (`None`: the stage never needed its files).
 pub struct StageOutput {
     pub image: BuiltImage,
     pub key: CacheKey,
-    pub files_in_root: bool,
+    pub on_disk: Option<usize>,
 }
 
 /// Everything the stage's steps read and change.
@@ -56,6 +60,11 @@ pub struct StageState<'a> {
     pub layers: Vec<Layer>,
     pub created: String,
     pub keys: KeyChain,
+    /// The layer cache, when on for this stage.
+    pub cache: Option<&'a LayerCache>,
+    /// How many of `layers` the root holds, with a snapshot table of them; `None` before
+    /// the stage unpacked anything.
+    pub on_disk: Option<usize>,
 }
 
 /// The shared parts of a build each stage uses.
@@ -65,29 +74,30 @@ pub struct Shared<'a> {
     pub source: &'a dyn ImageSource,
     pub deps: &'a StageFiles,
     pub global: &'a GlobalScope,
+    pub cache: Option<&'a LayerCache>,
 }
 
-/// Builds `stage` from `base` in `root`; `keep_files` when a later stage reads its files
-/// (then it is unpacked even if no instruction of its own needs the filesystem).
+/// Builds `stage` from `base` in `root`. A stage no instruction of which needs the
+/// filesystem is not unpacked: a later stage that copies its files has its layers unpacked
+/// for that (`stash.rs`).
 pub async fn build_stage(
     stage: &Stage,
     base: Base,
     sh: &Shared<'_>,
     root: &mut RootFs,
-    keep_files: bool,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;
-    let (image, chain_from, in_place) = match base {
+    let (image, chain_from, on_disk) = match base {
         Base::Scratch => {
             info!("No base image, nothing to extract");
-            (scratch(opts), "scratch".to_string(), false)
+            (scratch(opts), "scratch".to_string(), None)
         }
-        Base::Image { image, digest } => (image, digest, false),
+        Base::Image { image, digest } => (image, digest, None),
         Base::Stage {
             image,
             key,
-            in_place,
-        } => (image, key.0.to_string(), in_place),
+            on_disk,
+        } => (image, key.0.to_string(), on_disk),
     };
     let mut config = image.config.clone();
     if !config.config.env_pairs().iter().any(|(k, _)| k == "PATH") {
@@ -112,17 +122,18 @@ pub async fn build_stage(
         },
         keys: KeyChain::new(&chain_from, &opts.platform),
         root,
+        // One layer for the whole stage leaves nothing to cache step by step.
+        cache: sh.cache.filter(|_| !opts.single_snapshot),
+        on_disk,
     };
-    let files_in_root = st
-        .prepare_fs(&commands, &image, in_place, keep_files)
-        .await?;
+    st.prepare_fs(&commands).await?;
     for cmd in &commands {
         st.execute(cmd).await?;
     }
     if opts.single_snapshot {
         st.snapshot(None, "single snapshot".into()).await?;
     }
-    Ok(st.finish(format, files_in_root))
+    Ok(st.finish(format))
 }
 
 /// An empty image for the build platform.
@@ -154,48 +165,51 @@ fn with_triggers(config: &mut ImageConfig, stage: &Stage) -> Result<Vec<Command>
 }
 
 impl StageState<'_> {
-    /// Unpacks the base when some instruction needs the filesystem or `keep_files` (unless
-    /// the root holds it already), and takes the baseline snapshot. Returns whether the root
-    /// holds the stage's files.
-    async fn prepare_fs(
-        &mut self,
-        commands: &[Command],
-        image: &BuiltImage,
-        in_place: bool,
-        keep_files: bool,
-    ) -> Result<bool, BuildError> {
-        if in_place {
-            return Ok(true);
+    /// Without a cache, unpacks the base now when some instruction needs the filesystem
+    /// (unless the root holds it already); with one, at the first step that must run.
+    async fn prepare_fs(&mut self, commands: &[Command]) -> Result<(), BuildError> {
+        let Some(cmd) = commands.iter().find(|c| steps::needs_fs(&c.instruction)) else {
+            info!("Skipping unpacking as no commands require it.");
+            return Ok(());
+        };
+        if self.cache.is_none() {
+            self.ensure_fs(cmd).await?;
         }
-        match commands.iter().find(|c| steps::needs_fs(&c.instruction)) {
-            Some(cmd) => info!("Unpacking rootfs as cmd {} requires it.", cmd.original),
-            None if keep_files => info!("Unpacking rootfs: a later stage reads its files."),
-            None => {
-                info!("Skipping unpacking as no commands require it.");
-                return Ok(false);
-            }
-        }
-        crate::unpack::unpack(
-            self.source,
-            &image.layers,
-            self.root,
-            self.opts.extract_retries,
-        )
-        .await?;
-        let mut snap = self.root.take_snapshotter();
-        let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
-            .await
-            .map_err(BuildError::task)??;
-        self.root.put_snapshotter(snap);
-        Ok(true)
+        Ok(())
     }
 
     async fn execute(&mut self, cmd: &Command) -> Result<(), BuildError> {
         let instr = self.scope.expand(cmd)?;
         info!("{}", cmd.original);
         self.scope.apply(&instr);
-        let key = self.key(cmd, &instr)?;
-        match steps::apply(self, cmd, &instr).await? {
+        if !steps::needs_fs(&instr) {
+            return self.run_step(cmd, &instr).await;
+        }
+        let keys = self.key(cmd, &instr).await?;
+        if let Some(k) = &keys {
+            if self.use_cached(cmd, &instr, &k.lookup).await {
+                self.keys.advance(k.chain.clone());
+                return Ok(());
+            }
+        }
+        self.ensure_fs(cmd).await?;
+        let before = self.layers.len();
+        self.run_step(cmd, &instr).await?;
+        self.on_disk = Some(self.layers.len());
+        let key = match keys {
+            Some(k) => {
+                self.store_result(cmd, &instr, &k.lookup, before);
+                k.chain
+            }
+            None => self.output_key(&instr, before),
+        };
+        self.keys.advance(key);
+        Ok(())
+    }
+
+    /// Applies a step and snapshots what it changed.
+    async fn run_step(&mut self, cmd: &Command, instr: &Instruction) -> Result<(), BuildError> {
+        match steps::apply(self, cmd, instr).await? {
             Snap::Config => {
                 if self.opts.force_build_metadata {
                     self.history(cmd.original.clone(), true);
@@ -204,39 +218,7 @@ impl StageState<'_> {
             Snap::Full => self.snapshot(None, cmd.original.clone()).await?,
             Snap::Paths(p) => self.snapshot(Some(p), cmd.original.clone()).await?,
         }
-        self.keys.advance(key);
         Ok(())
-    }
-
-    /// The cache key of `instr`: COPY/ADD sources are hashed only for a cache to use.
-    fn key(&self, cmd: &Command, instr: &Instruction) -> Result<CacheKey, BuildError> {
-        let inputs = match instr {
-            Instruction::Run(r) => {
-                let mut inputs = run_inputs(
-                    &self.scope.run_env(),
-                    self.config.config.user.as_deref().unwrap_or(""),
-                    self.config.config.working_dir.as_deref().unwrap_or(""),
-                    &self.meta.shell,
-                );
-                // What its bind mounts of the context show (never a secret's value).
-                let mounts = steps::mounts::key_inputs(self, r);
-                inputs.extend(mounts.map_err(|e| BuildError::step(cmd, e))?);
-                inputs
-            }
-            Instruction::Copy(c) | Instruction::Add(c)
-                if self.opts.hash_sources && c.from.is_none() =>
-            {
-                let mut rels = Vec::new();
-                for s in &c.sources {
-                    rels.extend(self.ctx.resolve(s).unwrap_or_default());
-                }
-                let d =
-                    sources_digest(self.ctx, &rels, false).map_err(|e| BuildError::step(cmd, e))?;
-                vec![format!("sources {d}")]
-            }
-            _ => Vec::new(),
-        };
-        Ok(self.keys.key(instr, &inputs))
     }
 
     /// The owner of directories WORKDIR creates: the stage's USER, if any.
@@ -291,7 +273,7 @@ impl StageState<'_> {
         Ok(())
     }
 
-    fn history(&mut self, created_by: String, empty_layer: bool) {
+    pub(crate) fn history(&mut self, created_by: String, empty_layer: bool) {
         self.config.history.push(History {
             created: Some(self.created.clone()),
             created_by: Some(created_by),
@@ -301,7 +283,7 @@ impl StageState<'_> {
         });
     }
 
-    fn finish(mut self, format: Format, files_in_root: bool) -> StageOutput {
+    fn finish(mut self, format: Format) -> StageOutput {
         for (k, v) in &self.opts.labels {
             self.config
                 .config
@@ -320,8 +302,8 @@ impl StageState<'_> {
             self.config.config.on_build = None;
         }
         StageOutput {
-            files_in_root,
             key: self.keys.current().clone(),
+            on_disk: self.on_disk,
             image: BuiltImage {
                 format,
                 config: self.config,

@@ -2,9 +2,13 @@
 //! directory in kaniko's dir) between stages: a finished stage's whole root, moved there by
 //! rename (instant on one filesystem, copied otherwise), for `COPY --from=<stage>` and
 //! `FROM <stage>`; and images named by `COPY --from=<image>`, extracted there (never over
-//! the root). Everything is removed when the build ends.
+//! the root). With a layer cache a stage may end with some (or none) of its layers on disk:
+//! the rest are unpacked into its directory when a later stage first copies from it.
+//! Everything is removed when the build ends.
 
+use crate::built::Layer;
 use crate::context::BuildContext;
+use crate::key::CacheKey;
 use crate::root::RootFs;
 use crate::source::ImageSource;
 use crate::{BuildError, BuildOptions};
@@ -15,13 +19,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tracing::info;
 
+/// A finished stage's files: its directory holds the first `on_disk` of its layers.
+#[derive(Clone)]
+struct Kept {
+    dir: PathBuf,
+    on_disk: usize,
+    layers: Vec<Layer>,
+}
+
 pub struct StageFiles {
     dir: PathBuf,
     /// Stage names (lower case) by index.
     names: Vec<Option<String>>,
     /// Index of the stage now building: only earlier ones are visible.
     current: Mutex<usize>,
-    stashed: Mutex<HashMap<usize, PathBuf>>,
+    stashed: Mutex<HashMap<usize, Kept>>,
+    /// The last cache key of each finished stage.
+    keys: Mutex<HashMap<usize, CacheKey>>,
     images: tokio::sync::Mutex<HashMap<String, PathBuf>>,
     cleaners: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
@@ -36,6 +50,7 @@ impl StageFiles {
                 .collect(),
             current: Mutex::new(0),
             stashed: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
             images: tokio::sync::Mutex::new(HashMap::new()),
             cleaners: Mutex::new(Vec::new()),
         }
@@ -57,6 +72,19 @@ impl StageFiles {
             .or_else(|| from.parse::<usize>().ok().filter(|i| *i < current))
     }
 
+    /// Records the last cache key of finished stage `idx`.
+    pub fn set_key(&self, idx: usize, key: CacheKey) {
+        if let Ok(mut k) = self.keys.lock() {
+            k.insert(idx, key);
+        }
+    }
+
+    /// The last cache key of the earlier stage `from` names, if it names one.
+    pub fn stage_key(&self, from: &str) -> Option<CacheKey> {
+        let i = self.stage_index(from)?;
+        self.keys.lock().ok().and_then(|k| k.get(&i).cloned())
+    }
+
     /// The tree `COPY --from=<from>` reads: an earlier stage's files, or an image's.
     pub async fn tree(
         &self,
@@ -65,10 +93,23 @@ impl StageFiles {
         opts: &BuildOptions,
     ) -> Result<BuildContext, BuildError> {
         if let Some(i) = self.stage_index(from) {
-            let dir = self.stashed.lock().ok().and_then(|s| s.get(&i).cloned());
-            return dir.map(|d| BuildContext::tree(&d)).ok_or_else(|| {
+            let kept = self.stashed.lock().ok().and_then(|s| s.get(&i).cloned());
+            let kept = kept.ok_or_else(|| {
                 BuildError::Other(format!("internal: the files of stage {i} were not kept"))
-            });
+            })?;
+            if kept.on_disk < kept.layers.len() {
+                info!("Extracting the layers of stage {i} for COPY --from");
+                let mut root =
+                    RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
+                let pending = &kept.layers[kept.on_disk..];
+                crate::unpack::unpack(source, pending, &mut root, opts.extract_retries).await?;
+                if let Ok(mut s) = self.stashed.lock() {
+                    if let Some(k) = s.get_mut(&i) {
+                        k.on_disk = k.layers.len();
+                    }
+                }
+            }
+            return Ok(BuildContext::tree(&kept.dir));
         }
         let mut images = self.images.lock().await;
         if let Some(d) = images.get(from) {
@@ -95,32 +136,52 @@ impl StageFiles {
         Ok(dir)
     }
 
-    /// Moves the root's files (all but ignored paths) out to be read by later stages.
-    pub fn stash(&self, idx: usize, root: &mut RootFs) -> Result<(), BuildError> {
+    /// Moves the root's files (all but ignored paths) out to be read by later stages: the
+    /// root holds the first `on_disk` of the stage's `layers` (`None`: none of its files).
+    pub fn stash(
+        &self,
+        idx: usize,
+        root: &mut RootFs,
+        on_disk: Option<usize>,
+        layers: Vec<Layer>,
+    ) -> Result<(), BuildError> {
         let dest = self.dir.join(idx.to_string());
         info!("Storing the files of stage {idx} for later stages");
         fs::create_dir_all(&dest).map_err(|e| io_error(&dest, e))?;
-        move_tree(root, Path::new("/"), &dest).map_err(|e| io_error(root.dir(), e))?;
-        root.clear()?;
+        if on_disk.is_some() {
+            move_tree(root, Path::new("/"), &dest).map_err(|e| io_error(root.dir(), e))?;
+            root.clear()?;
+        }
+        let kept = Kept {
+            dir: dest,
+            on_disk: on_disk.unwrap_or(0),
+            layers,
+        };
         if let Ok(mut s) = self.stashed.lock() {
-            s.insert(idx, dest);
+            s.insert(idx, kept);
         }
         Ok(())
     }
 
-    /// Moves a stashed stage's files back into the (cleared) root.
-    pub fn restore(&self, idx: usize, root: &mut RootFs) -> Result<bool, BuildError> {
-        let Some(dir) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
-            return Ok(false);
+    /// Moves a stashed stage's files back into the (cleared) root; returns how many of its
+    /// layers they hold, `None` when there was nothing on disk to bring back.
+    pub fn restore(&self, idx: usize, root: &mut RootFs) -> Result<Option<usize>, BuildError> {
+        let Some(kept) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
+            return Ok(None);
         };
-        restore_tree(&dir, root.dir()).map_err(|e| io_error(&dir, e))?;
+        let dir = kept.dir;
+        let on_disk = (kept.on_disk > 0).then_some(kept.on_disk);
+        if on_disk.is_some() {
+            restore_tree(&dir, root.dir()).map_err(|e| io_error(&dir, e))?;
+        }
         let _ = fs::remove_dir_all(&dir);
-        Ok(true)
+        Ok(on_disk)
     }
 
     /// Drops what stage `idx` left here, removing it on a thread of its own.
     pub fn forget(&self, idx: usize) {
-        let Some(dir) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
+        let Some(Kept { dir, .. }) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx))
+        else {
             return;
         };
         let handle = std::thread::spawn(move || {
@@ -131,8 +192,9 @@ impl StageFiles {
         }
     }
 
-    /// Removes everything and waits for the removals.
-    pub fn finish(&self) {
+    /// Starts removing everything left; the removals go on in the background until the
+    /// returned [`Cleanup`] is waited for (after the push: a 1 GB stage takes seconds).
+    pub fn finish(&self) -> Cleanup {
         let left: Vec<usize> = self
             .stashed
             .lock()
@@ -142,7 +204,24 @@ impl StageFiles {
             self.forget(i);
         }
         let handles = self.cleaners.lock().map(|mut c| std::mem::take(&mut *c));
-        for h in handles.unwrap_or_default() {
+        Cleanup {
+            handles: handles.unwrap_or_default(),
+            dir: self.dir.clone(),
+        }
+    }
+}
+
+/// Removals of what the stages left outside the root, still running.
+#[must_use = "wait for the removals, or the stage files may outlive the build"]
+pub struct Cleanup {
+    handles: Vec<std::thread::JoinHandle<()>>,
+    dir: PathBuf,
+}
+
+impl Cleanup {
+    /// Waits for every removal (blocking).
+    pub fn wait(self) {
+        for h in self.handles {
             let _ = h.join();
         }
         let _ = fs::remove_dir_all(&self.dir);

@@ -99,6 +99,7 @@ fn options(root: &Path, work: &Path) -> BuildOptions {
         force_build_metadata: false,
         extract_retries: 0,
         hash_sources: false,
+        materialize: false,
         pre_cleanup: false,
         cache_mounts: work.join("caches"),
         secrets: Default::default(),

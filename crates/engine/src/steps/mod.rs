@@ -65,13 +65,18 @@ pub async fn apply(
     }
 }
 
+/// The working directory `WORKDIR dir` sets when the current one is `current`.
+pub fn workdir_path(current: &str, dir: &str) -> String {
+    format!(
+        "/{}",
+        crate::context::glob::clean(&copy::absolute_dest(dir, current))
+    )
+}
+
 /// WORKDIR: the config's working directory, created (owned by the USER) when missing.
 fn workdir(st: &mut StageState<'_>, cmd: &Command, dir: &str) -> Result<Snap, BuildError> {
     let current = st.config.config.working_dir.clone().unwrap_or_default();
-    let abs = format!(
-        "/{}",
-        crate::context::glob::clean(&copy::absolute_dest(dir, &current))
-    );
+    let abs = workdir_path(&current, dir);
     st.config.config.working_dir = Some(abs.clone());
     if st.root.is_dir(&abs) {
         return Ok(Snap::Config);

@@ -1,0 +1,159 @@
+//! Base images from the warmer's cache directory (`--cache-dir`, with `--cache`): an image
+//! named by digest is taken from the directory when a fresh copy is there, with no
+//! registry request at all; a tag is still resolved against its registry (tags move), and
+//! the copy of the digest it names is used when present. When the registry cannot be
+//! reached (no answer, or a 5xx), the newest fresh copy warmed under that name is used,
+//! with a warning. Entries older than `--cache-ttl` (by when they were written) are not used.
+
+use super::layout_store::REF_NAME;
+use crate::built::Layer;
+use crate::source::{BlobStream, BoxFut, ImageSource, LayoutSource, SourceError, SourceImage};
+use image::{Digest, Platform};
+use registry::Reference;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tracing::{debug, info, warn};
+
+/// The directory of the entry for manifest `digest`: `sha256-<hex>` (no colon, so that
+/// tools such as skopeo can name it in `oci:<dir>:<name>`).
+pub(crate) fn entry_dir(dir: &Path, digest: &Digest) -> PathBuf {
+    dir.join(format!("{}-{}", digest.algorithm(), digest.hex()))
+}
+
+/// When the entry at `dir` was written, if it is a complete one.
+fn written(dir: &Path) -> Option<SystemTime> {
+    std::fs::metadata(dir.join("oci-layout"))
+        .and_then(|m| m.modified())
+        .ok()
+        .filter(|_| dir.join("index.json").is_file())
+}
+
+/// Whether the entry at `dir` exists and is younger than `ttl`.
+pub(crate) fn is_fresh(dir: &Path, ttl: Duration) -> bool {
+    written(dir)
+        .and_then(|t| t.checked_add(ttl))
+        .is_some_and(|expiry| expiry > SystemTime::now())
+}
+
+/// An image source that prefers the base-image cache directory over `inner`.
+pub struct WarmedSource {
+    inner: Arc<dyn ImageSource>,
+    dir: PathBuf,
+    ttl: Duration,
+}
+
+impl WarmedSource {
+    pub fn new(inner: Arc<dyn ImageSource>, dir: PathBuf, ttl: Duration) -> WarmedSource {
+        WarmedSource { inner, dir, ttl }
+    }
+
+    /// The fresh cached image with manifest `digest`, if any.
+    async fn by_digest(&self, digest: &str, platform: &Platform) -> Option<SourceImage> {
+        let d: Digest = digest.parse().ok()?;
+        let dir = entry_dir(&self.dir, &d);
+        if !is_fresh(&dir, self.ttl) {
+            debug!("Image {digest} not found in cache (or too old)");
+            return None;
+        }
+        self.open(&dir, digest, platform).await
+    }
+
+    async fn open(&self, dir: &Path, name: &str, platform: &Platform) -> Option<SourceImage> {
+        match LayoutSource::new(dir).resolve(name, platform).await {
+            Ok(img) => {
+                info!("Found {name} in local cache");
+                Some(img)
+            }
+            Err(e) => {
+                warn!("Error while retrieving image from cache: {name}: {e}");
+                None
+            }
+        }
+    }
+
+    /// The newest fresh entry warmed under the name `name`.
+    async fn by_name(&self, name: &str, platform: &Platform) -> Option<SourceImage> {
+        let entries = std::fs::read_dir(&self.dir).ok()?;
+        let mut best: Option<(SystemTime, PathBuf, String)> = None;
+        for e in entries.flatten() {
+            let dir = e.path();
+            let Some(t) = written(&dir).filter(|_| is_fresh(&dir, self.ttl)) else {
+                continue;
+            };
+            let Ok(index) = super::oci_dir::read_index(&dir) else {
+                continue;
+            };
+            let named = index.manifests.iter().find(|d| {
+                d.annotations
+                    .as_ref()
+                    .and_then(|a| a.get(REF_NAME))
+                    .map(String::as_str)
+                    == Some(name)
+            });
+            if let Some(d) = named {
+                if best.as_ref().is_none_or(|(bt, _, _)| t > *bt) {
+                    best = Some((t, dir, d.digest.to_string()));
+                }
+            }
+        }
+        let (_, dir, digest) = best?;
+        self.open(&dir, &digest, platform).await
+    }
+
+    async fn resolve_now(
+        &self,
+        name: &str,
+        platform: &Platform,
+    ) -> Result<SourceImage, SourceError> {
+        let reference: Option<Reference> = name.parse().ok();
+        if let Some(d) = reference.as_ref().and_then(|r| r.digest.as_ref()) {
+            if let Some(img) = self.by_digest(d.as_str(), platform).await {
+                return Ok(img);
+            }
+        }
+        match self.inner.resolve(name, platform).await {
+            Ok(img) => {
+                let digest = img.name.rsplit_once('@').map(|(_, d)| d.to_string());
+                match digest {
+                    Some(d) => Ok(self.by_digest(&d, platform).await.unwrap_or(img)),
+                    None => Ok(img),
+                }
+            }
+            Err(e) if unreachable(&e) => {
+                let full = reference.map_or_else(|| name.to_string(), |r| r.to_string());
+                match self.by_name(&full, platform).await {
+                    Some(img) => {
+                        warn!("the registry of {name} cannot be reached ({e}); using the copy in the cache, {}", img.name);
+                        Ok(img)
+                    }
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether a registry error means "no answer" rather than a refusal.
+fn unreachable(e: &SourceError) -> bool {
+    match e {
+        SourceError::Registry(registry::Error::Http { .. }) => true,
+        SourceError::Registry(r) => r.status().is_some_and(|s| s >= 500),
+        _ => false,
+    }
+}
+
+impl ImageSource for WarmedSource {
+    fn resolve<'a>(
+        &'a self,
+        name: &'a str,
+        platform: &'a Platform,
+    ) -> BoxFut<'a, Result<SourceImage, SourceError>> {
+        Box::pin(self.resolve_now(name, platform))
+    }
+
+    fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
+        self.inner.open_remote(layer)
+    }
+}
