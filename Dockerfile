@@ -8,8 +8,9 @@
 #
 # Where no public registry can be reached, `prebuilt` and `prebuilt-debug` package files
 # already in the context instead: the static binary at
-# target/x86_64-unknown-linux-gnu/release/executor, and CA certificates and busybox staged in
-# target/image/ by scripts/image. Each is a single FROM scratch stage that needs no other
+# target/x86_64-unknown-linux-gnu/release/executor with a hard link to it named `warmer`
+# beside it (one COPY keeps the link, so the image holds the binary once), and CA
+# certificates and busybox staged in target/image/ by scripts/image. Each is a single FROM scratch stage that needs no other
 # stage, so `--target prebuilt --skip-unused-stages` never touches the builder.
 
 ARG RUST_IMAGE=docker.io/library/rust:1-bookworm
@@ -51,8 +52,7 @@ VOLUME /busybox
 
 FROM scratch AS prebuilt
 COPY target/image/kaniko/ /kaniko/
-COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/executor
-COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/warmer
+COPY target/x86_64-unknown-linux-gnu/release/executor target/x86_64-unknown-linux-gnu/release/warmer /kaniko/
 ENV PATH=/usr/local/bin:/kaniko \
     HOME=/root \
     USER=root \
@@ -65,8 +65,7 @@ ENTRYPOINT ["/kaniko/executor"]
 # The same as `prebuilt` plus busybox; written out again so that it needs no other stage.
 FROM scratch AS prebuilt-debug
 COPY target/image/kaniko/ /kaniko/
-COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/executor
-COPY target/x86_64-unknown-linux-gnu/release/executor /kaniko/warmer
+COPY target/x86_64-unknown-linux-gnu/release/executor target/x86_64-unknown-linux-gnu/release/warmer /kaniko/
 COPY target/image/bin/ /bin/
 COPY target/image/busybox/ /busybox/
 ENV PATH=/usr/local/bin:/kaniko:/busybox \

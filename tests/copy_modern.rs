@@ -190,10 +190,21 @@ fn add_checksum_is_verified() {
 fn git_and_url_sources_fail_clearly() {
     let reg = registry_with_busybox();
     let base = format!("FROM {}/library/busybox:latest\n", reg.addr);
+    // (An https git remote is cloned: tests/contexts_git.rs.) SSH and the git protocol:
     fails(
         &reg,
-        &format!("{base}ADD https://example.com/org/repo.git#v1 /src\n"),
-        "Dockerfile line 2: ADD https://example.com/org/repo.git#v1 /src: ADD of a git repository",
+        &format!("{base}ADD git@example.com:org/repo.git#v1 /src\n"),
+        "Dockerfile line 2: ADD git@example.com:org/repo.git#v1 /src: ADD git@example.com:org/repo.git#v1: only http(s) git remotes are supported",
+    );
+    fails(
+        &reg,
+        &format!("{base}ADD git://example.com/org/repo.git /src\n"),
+        "only http(s) git remotes are supported",
+    );
+    fails(
+        &reg,
+        &format!("{base}COPY https://example.com/org/repo.git /src\n"),
+        "source can't be a git ref for COPY",
     );
     fails(
         &reg,

@@ -138,10 +138,10 @@ fn refuses_outside_a_container_unless_forced() {
 #[test]
 fn unsupported_flags_fail_at_start() {
     let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
-    let (_, out) = run(ctx.path(), &["--no-push", "--git=branch=main"]);
+    let (_, out) = run(ctx.path(), &["--no-push", "--credential-helpers=ecr"]);
     assert_eq!(out.status, 1);
     assert!(
-        out.stderr.contains("flag --git is not supported yet"),
+        out.stderr.contains("flag --credential-helpers is not supported yet"),
         "{}",
         out.stderr
     );

@@ -124,6 +124,9 @@ fn prebuilt_image_is_laid_out_like_kanikos() {
     );
     let exe = std::fs::read(k.join("executor")).unwrap();
     assert_eq!(exe, std::fs::read(k.join("warmer")).unwrap(), "one binary");
+    // One file under two names: the image carries the binary once.
+    let ino = |f: &str| std::os::unix::fs::MetadataExt::ino(&k.join(f).metadata().unwrap());
+    assert_eq!(ino("executor"), ino("warmer"), "the warmer is not a hard link");
     for f in ["executor", "warmer"] {
         let mode = k.join(f).metadata().unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755, "{f}");
@@ -269,6 +272,7 @@ fn dockerignore_keeps_the_context_small() {
         ("testdata/big", "x"),
         ("target/debug/executor", "x"),
         ("target/x86_64-unknown-linux-gnu/release/executor", "elf"),
+        ("target/x86_64-unknown-linux-gnu/release/warmer", "elf"),
         (
             "target/x86_64-unknown-linux-gnu/release/deps/libx.rlib",
             "x",
@@ -302,6 +306,7 @@ fn dockerignore_keeps_the_context_small() {
             "src/main.rs",
             "target/image/kaniko/ssl/certs/ca-certificates.crt",
             "target/x86_64-unknown-linux-gnu/release/executor",
+            "target/x86_64-unknown-linux-gnu/release/warmer",
         ]
     );
 }

@@ -278,3 +278,24 @@ fn a_copied_link_is_packed_without_its_target() {
     let layer = layer_files(&image, 1);
     assert_eq!(layer.keys().collect::<Vec<_>>(), vec!["x/", "x/sh"]);
 }
+
+#[test]
+fn hard_links_in_a_copied_tree_stay_hard_links() {
+    let (image, _tmp) = build(
+        "FROM base AS s\nRUN mkdir /d && echo x > /d/a && ln /d/a /d/b\nFROM scratch\nCOPY --from=s /d/ /x/\n",
+        &[],
+    );
+    let LayerSource::Local(path) = &image.layers[0].source else {
+        panic!("not a local layer");
+    };
+    let f = std::fs::File::open(path).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
+    let mut kinds = BTreeMap::new();
+    for e in tar.entries().unwrap() {
+        let e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        kinds.insert(name, e.header().entry_type());
+    }
+    assert_eq!(kinds.get("x/a"), Some(&tar::EntryType::Regular), "{kinds:?}");
+    assert_eq!(kinds.get("x/b"), Some(&tar::EntryType::Link), "{kinds:?}");
+}

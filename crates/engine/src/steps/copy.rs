@@ -107,6 +107,7 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
         root,
         spec,
         written: Vec::new(),
+        linked: Default::default(),
     };
     if spec.link {
         w.written
@@ -144,6 +145,10 @@ struct Writer<'a> {
     root: &'a RootFs,
     spec: &'a CopySpec<'a>,
     written: Vec<PathBuf>,
+    /// Files with more than one link already copied by this step, by (device, inode): a
+    /// later name of the same file becomes a hard link to the first copy, as BuildKit keeps
+    /// hard links within one copy.
+    linked: std::collections::HashMap<(u64, u64), PathBuf>,
 }
 
 impl Writer<'_> {
@@ -207,7 +212,26 @@ impl Writer<'_> {
         };
         self.parents(&target)?;
         let host = self.target(&target)?;
+        if self.link_again(&meta, &host).map_err(io_err(rel, &target))? {
+            return Ok(());
+        }
         copy_entry(&host_src, &host, &meta, self.spec).map_err(io_err(rel, &target))
+    }
+
+    /// For a file with several links whose inode this step copied already: makes `host` a
+    /// hard link to that copy and returns true; otherwise remembers `host` for it.
+    fn link_again(&mut self, meta: &fs::Metadata, host: &Path) -> io::Result<bool> {
+        if !meta.is_file() || meta.nlink() < 2 {
+            return Ok(false);
+        }
+        let id = (meta.dev(), meta.ino());
+        if let Some(first) = self.linked.get(&id) {
+            remove_non_dir(host)?;
+            fs::hard_link(first, host)?;
+            return Ok(true);
+        }
+        self.linked.insert(id, host.to_path_buf());
+        Ok(false)
     }
 
     /// `--parents`: copies `rel` to `dest_dir` joined with its path below `base`, making the
@@ -316,6 +340,12 @@ impl Writer<'_> {
                 .path()
                 .symlink_metadata()
                 .map_err(io_err(&rel.to_string_lossy(), &target))?;
+            if self
+                .link_again(&meta, &host)
+                .map_err(io_err(&rel.to_string_lossy(), &target))?
+            {
+                continue;
+            }
             copy_entry(entry.path(), &host, &meta, self.spec)
                 .map_err(io_err(&rel.to_string_lossy(), &target))?;
         }
