@@ -352,9 +352,10 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("please provide a valid path to a Dockerfile within the build context with --dockerfile: {flag} not found"))
 }
 
-/// The registry client: flags, `KANIKO_REGISTRY_*` limits, and the Docker config's
+/// The registry client: flags, `KANIKO_REGISTRY_*` limits, the Docker config's
 /// credentials with their helper programs resolved now, before any base image is unpacked
-/// over the root (in the kaniko directory, then on PATH as it is at start).
+/// over the root (in the kaniko directory, then on PATH as it is at start), and the
+/// built-in helpers `--credential-helpers` enables (their environment read now too).
 fn registry_client(opts: &Options) -> anyhow::Result<Client> {
     let config = docker_config_dir(&opts.kaniko_dir);
     client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &config)
@@ -375,7 +376,10 @@ pub(crate) fn client_for(
             .into_iter()
             .filter(|d| d != kaniko_dir),
     );
-    let keychain = Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?;
+    let builtins = registry::Builtins::from_process(registry.credential_helpers.as_deref());
+    tracing::debug!("built-in credential helpers: {:?}", builtins.names());
+    let keychain =
+        Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?.with_builtins(builtins);
     let options = registry_options(registry, push_retry);
     Ok(Client::with_tuning(options, keychain, tuning)?)
 }

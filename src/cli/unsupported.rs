@@ -6,13 +6,10 @@ use super::options::{Options, WarmerOptions};
 
 type Row<T> = (&'static str, fn(&T) -> bool);
 
-const EXECUTOR: &[Row<Options>] = &[("--credential-helpers", |o| {
-    o.registry.credential_helpers.is_some()
-})];
+// Every flag's feature is built; the tables stay for the next flag kaniko adds.
+const EXECUTOR: &[Row<Options>] = &[];
 
-const WARMER: &[Row<WarmerOptions>] = &[("--credential-helpers", |o| {
-    o.registry.credential_helpers.is_some()
-})];
+const WARMER: &[Row<WarmerOptions>] = &[];
 
 /// The executor flags in use whose features are not built yet, in table order.
 pub fn unsupported_flags(o: &Options) -> Vec<&'static str> {

@@ -113,7 +113,7 @@ fn unsupported_flags_are_listed_in_table_order() {
             &["--pre-cleanup", "--preserve-context", "--materialize"],
             &[],
         ),
-        (&["--credential-helpers="], &["--credential-helpers"]),
+        (&["--credential-helpers="], &[]),
         (&["--skip-unused-stages", "--target=x"], &[]),
         (
             &[
