@@ -64,9 +64,6 @@ pub fn main(opts: Options) -> ExitCode {
 /// Before any thread starts: the container check, then a `--kaniko-dir` move (which sets
 /// environment variables).
 fn prepare(opts: &Options) -> anyhow::Result<()> {
-    if let Some(flag) = crate::cli::unsupported_flags(opts).first() {
-        bail!("flag {flag} is not supported yet");
-    }
     match container::detect(Path::new("/"), &|k| std::env::var(k).ok()) {
         Some(why) => debug!("Running inside a container: {why}"),
         None if opts.force => warn!("Kaniko is being run outside of a container. This can have dangerous effects on your system"),
@@ -352,9 +349,10 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("please provide a valid path to a Dockerfile within the build context with --dockerfile: {flag} not found"))
 }
 
-/// The registry client: flags, `KANIKO_REGISTRY_*` limits, and the Docker config's
+/// The registry client: flags, `KANIKO_REGISTRY_*` limits, the Docker config's
 /// credentials with their helper programs resolved now, before any base image is unpacked
-/// over the root (in the kaniko directory, then on PATH as it is at start).
+/// over the root (in the kaniko directory, then on PATH as it is at start), and the
+/// built-in helpers `--credential-helpers` enables (their environment read now too).
 fn registry_client(opts: &Options) -> anyhow::Result<Client> {
     let config = docker_config_dir(&opts.kaniko_dir);
     client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &config)
@@ -375,7 +373,10 @@ pub(crate) fn client_for(
             .into_iter()
             .filter(|d| d != kaniko_dir),
     );
-    let keychain = Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?;
+    let builtins = registry::Builtins::from_process(registry.credential_helpers.as_deref());
+    tracing::debug!("built-in credential helpers: {:?}", builtins.names());
+    let keychain =
+        Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?.with_builtins(builtins);
     let options = registry_options(registry, push_retry);
     Ok(Client::with_tuning(options, keychain, tuning)?)
 }

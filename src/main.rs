@@ -10,6 +10,7 @@ mod container;
 mod executor;
 mod kaniko_dir;
 mod logging;
+mod login;
 mod output;
 mod signals;
 mod tar_end;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         cli::Invocation::Warmer(opts) => warmer::main(*opts),
+        cli::Invocation::Login(opts) => login::main(opts),
         cli::Invocation::Build(opts) => executor::main(*opts),
     }
 }

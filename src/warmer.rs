@@ -36,9 +36,6 @@ pub fn main(opts: WarmerOptions) -> ExitCode {
 }
 
 async fn run(opts: &WarmerOptions) -> anyhow::Result<()> {
-    if let Some(flag) = crate::cli::unsupported_warmer_flags(opts).first() {
-        bail!("flag {flag} is not supported yet");
-    }
     let platform = target_platform(opts.custom_platform.as_deref())?;
     let mut images = opts.images.clone();
     if let Some(path) = &opts.dockerfile {

@@ -136,18 +136,6 @@ fn refuses_outside_a_container_unless_forced() {
 }
 
 #[test]
-fn unsupported_flags_fail_at_start() {
-    let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
-    let (_, out) = run(ctx.path(), &["--no-push", "--credential-helpers=ecr"]);
-    assert_eq!(out.status, 1);
-    assert!(
-        out.stderr.contains("flag --credential-helpers is not supported yet"),
-        "{}",
-        out.stderr
-    );
-}
-
-#[test]
 #[ignore = "prints the error lines for a look by hand"]
 fn show_errors() {
     let reg = registry_with_busybox();

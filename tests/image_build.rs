@@ -126,7 +126,11 @@ fn prebuilt_image_is_laid_out_like_kanikos() {
     assert_eq!(exe, std::fs::read(k.join("warmer")).unwrap(), "one binary");
     // One file under two names: the image carries the binary once.
     let ino = |f: &str| std::os::unix::fs::MetadataExt::ino(&k.join(f).metadata().unwrap());
-    assert_eq!(ino("executor"), ino("warmer"), "the warmer is not a hard link");
+    assert_eq!(
+        ino("executor"),
+        ino("warmer"),
+        "the warmer is not a hard link"
+    );
     for f in ["executor", "warmer"] {
         let mode = k.join(f).metadata().unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755, "{f}");

@@ -7,7 +7,7 @@
 use super::values::parse_bool;
 use clap::{Args, Parser, Subcommand};
 
-/// `executor [flags]`, `executor version`, `executor warmer [flags]`.
+/// `executor [flags]`, `executor version`, `executor warmer [flags]`, `executor login`.
 #[derive(Debug, Parser)]
 #[command(
     name = "executor",
@@ -28,6 +28,24 @@ pub enum SubCommand {
     Version,
     /// Pull images into the base-image cache
     Warmer(Box<WarmerFlags>),
+    /// Log into a container registry (store its credentials in $DOCKER_CONFIG/config.json)
+    Login(LoginFlags),
+}
+
+/// `executor login REGISTRY -u USER (-p PASSWORD | --password-stdin)`.
+#[derive(Debug, Args)]
+pub struct LoginFlags {
+    /// The registry (`host[:port]`; `docker.io` is stored as Docker Hub's key)
+    pub registry: String,
+    /// Username for the registry
+    #[arg(short = 'u', long, allow_hyphen_values = true)]
+    pub username: Option<String>,
+    /// Password for the registry
+    #[arg(short = 'p', long, allow_hyphen_values = true)]
+    pub password: Option<String>,
+    /// Accept the registry password via stdin
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 /// A binary invoked as `warmer`.

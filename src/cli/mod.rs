@@ -1,15 +1,14 @@
 //! The executor's command line: kaniko's flags (names, short forms, deprecated aliases,
 //! defaults, `KANIKO_*` environment fallbacks) parsed into typed [`Options`], plus the
-//! `version` subcommand and the warmer (`executor warmer ...`, or a binary named `warmer`).
+//! `version` and `login` subcommands and the warmer (`executor warmer ...`, or a binary named `warmer`).
 //!
 //! Two layers, as in ripgrep: `flags` is what clap parses, raw; `resolve` turns that into
-//! the plain `options` a run uses. `unsupported` lists flags whose features are not built.
+//! the plain `options` a run uses.
 
 mod convert;
 mod flags;
 mod options;
 mod resolve;
-mod unsupported;
 mod values;
 
 #[cfg(test)]
@@ -20,7 +19,6 @@ mod tests;
 mod warmer_tests;
 
 pub use options::*;
-pub use unsupported::{unsupported_flags, unsupported_warmer_flags};
 
 use clap::Parser;
 use flags::{ExecutorCli, SubCommand, WarmerCli};
@@ -34,6 +32,7 @@ pub enum Invocation {
     Build(Box<Options>),
     Version,
     Warmer(Box<WarmerOptions>),
+    Login(LoginOptions),
 }
 
 /// A command line that cannot run: clap's own errors (unknown flag, bad boolean, `--help`)
@@ -106,6 +105,7 @@ pub fn parse_with_env(
         Some(SubCommand::Warmer(w)) => Ok(Invocation::Warmer(Box::new(resolve::warmer_options(
             *w, env,
         )?))),
+        Some(SubCommand::Login(l)) => Ok(Invocation::Login(resolve::login_options(l, env)?)),
         None => Ok(Invocation::Build(Box::new(resolve::build_options(
             cli.build, env,
         )?))),

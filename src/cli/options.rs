@@ -223,3 +223,26 @@ pub struct WarmerOptions {
     pub log_format: LogFormat,
     pub log_timestamp: bool,
 }
+
+/// `executor login`: what to store, and where.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginOptions {
+    pub registry: String,
+    pub username: String,
+    /// The password given with `-p`; `None` means read it from stdin.
+    pub password: Option<String>,
+    /// The kaniko directory (`KANIKO_DIR`), whose `.docker` holds the config unless
+    /// `DOCKER_CONFIG` names another.
+    pub kaniko_dir: PathBuf,
+}
+
+impl std::fmt::Debug for LoginOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password = self.password.as_ref().map(|_| "<redacted>");
+        write!(
+            f,
+            "LoginOptions({}, {}, {password:?})",
+            self.registry, self.username
+        )
+    }
+}

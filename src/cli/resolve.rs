@@ -2,7 +2,7 @@
 //! environment values of `--build-arg K`), deprecated forms, and validation. Every error
 //! names the flag (or environment variable) and the value.
 
-use super::flags::{BuildFlags, LogFlags, RegistryFlags, WarmerFlags};
+use super::flags::{BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags};
 use super::options::*;
 use super::values;
 use super::CliError;
@@ -498,23 +498,48 @@ fn secret(v: &str) -> Result<Secret, CliError> {
     })
 }
 
-/// `--credential-helpers`: not given means all; `""` means none.
+/// `--credential-helpers`: not given means all; `""` means none. Names are split at commas;
+/// an unknown name is warned about and skipped when the keychain is made, as kaniko does.
 fn credential_helpers(vals: &[String]) -> Result<Option<Vec<String>>, CliError> {
     if vals.is_empty() {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    for v in vals {
-        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if !["env", "google", "ecr", "acr", "gitlab"].contains(&name) {
-                return Err(invalid(
-                    "credential-helpers",
-                    v,
-                    "want env, google, ecr, acr or gitlab",
-                ));
-            }
-            out.push(name.to_string());
-        }
+    let names = vals
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(Some(names))
+}
+
+/// `executor login`: docker's rules (`--password` and `--password-stdin` exclude each
+/// other; `--password-stdin` needs `--username`), and a user name and password required.
+pub(super) fn login_options(f: LoginFlags, env: EnvLookup) -> Result<LoginOptions, CliError> {
+    let usage = |m: &str| Err(CliError::Usage(m.to_string()));
+    if f.password.is_some() && f.password_stdin {
+        return usage("--password and --password-stdin are mutually exclusive");
     }
-    Ok(Some(out))
+    let Some(username) = f.username.filter(|u| !u.is_empty()) else {
+        return usage(
+            "username and password required (--username with --password or --password-stdin)",
+        );
+    };
+    let password = match f.password {
+        Some(p) if p.is_empty() => return usage("username and password required"),
+        Some(p) => Some(p),
+        None if f.password_stdin => None,
+        None => return usage("username and password required (--password or --password-stdin)"),
+    };
+    if f.registry.trim().is_empty() {
+        return usage("login needs a registry");
+    }
+    Ok(LoginOptions {
+        registry: f.registry,
+        username,
+        password,
+        kaniko_dir: non_empty(env("KANIKO_DIR"))
+            .map_or_else(|| PathBuf::from(DEFAULT_KANIKO_DIR), PathBuf::from),
+    })
 }

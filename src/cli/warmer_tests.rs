@@ -1,7 +1,5 @@
-//! Tests of the warmer's command line (by argv[0] and as a subcommand) and of the
-//! unsupported-flag tables.
+//! Tests of the warmer's command line (by argv[0] and as a subcommand).
 
-use super::tests::build;
 use super::*;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,7 +54,6 @@ fn warmer_by_argv0_and_by_subcommand() {
         );
         assert!(w.registry.insecure_pull && w.registry.skip_tls_verify_pull);
         assert_eq!((w.verbosity, w.log_format), (Level::Debug, LogFormat::Json));
-        assert!(unsupported_warmer_flags(&w).is_empty());
     }
     let w = warmer(
         &[
@@ -74,7 +71,6 @@ fn warmer_by_argv0_and_by_subcommand() {
     assert_eq!(w.cache_ttl, Duration::from_secs(336 * 3600));
     assert!(!w.force);
     assert_eq!(w.custom_platform.as_deref(), Some("linux/amd64"));
-    assert!(unsupported_warmer_flags(&w).is_empty());
 
     let e = warmer(&["warmer"], &[]).unwrap_err().to_string();
     assert!(e.contains("--image"), "{e}");
@@ -87,47 +83,4 @@ fn warmer_by_argv0_and_by_subcommand() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("--destination"), "{e}");
-}
-
-#[test]
-fn unsupported_flags_are_listed_in_table_order() {
-    let cases: &[(&[&str], &[&str])] = &[
-        (
-            &[
-                "--cache",
-                "--cache-run-layers=false",
-                "--compressed-caching=false",
-                "--cache-repo=r.io/c",
-                "--cache-dir=/x",
-                "--cache-ttl=1h",
-                "--cache-copy-layers",
-                "--no-push-cache",
-                "--materialize",
-            ],
-            &[],
-        ),
-        (&["--secret=id=a"], &[]),
-        (&["--git=branch=main"], &[]),
-        (&["--git=single-branch=false"], &[]),
-        (
-            &["--pre-cleanup", "--preserve-context", "--materialize"],
-            &[],
-        ),
-        (&["--credential-helpers="], &["--credential-helpers"]),
-        (&["--skip-unused-stages", "--target=x"], &[]),
-        (
-            &[
-                "--push-ignore-immutable-tag-errors",
-                "--image-fs-extract-retry=2",
-            ],
-            &[],
-        ),
-        (
-            &["--context-sub-path=sub", "--no-push", "--reproducible"],
-            &[],
-        ),
-    ];
-    for (a, want) in cases {
-        assert_eq!(unsupported_flags(&build(a)), want.to_vec(), "{a:?}");
-    }
 }

@@ -296,6 +296,10 @@ fn hard_links_in_a_copied_tree_stay_hard_links() {
         let name = e.path().unwrap().to_string_lossy().into_owned();
         kinds.insert(name, e.header().entry_type());
     }
-    assert_eq!(kinds.get("x/a"), Some(&tar::EntryType::Regular), "{kinds:?}");
+    assert_eq!(
+        kinds.get("x/a"),
+        Some(&tar::EntryType::Regular),
+        "{kinds:?}"
+    );
     assert_eq!(kinds.get("x/b"), Some(&tar::EntryType::Link), "{kinds:?}");
 }

@@ -5,6 +5,7 @@
 
 use crate::auth::{answer, parse_challenge};
 use crate::body::{Answer, Clock, Kind};
+use crate::builtin::{Ctx, Web};
 use crate::client::{absolute, strip_query};
 use crate::keychain::Credential;
 use crate::retry::{retry_after, transient_status, Policy};
@@ -136,7 +137,7 @@ impl Core {
             let status = a.status();
             if status == 401 && own && !challenged {
                 challenged = true;
-                if self.authorize(&http, req, &a).await? {
+                if self.authorize(&http, &base, req, &a).await? {
                     continue;
                 }
                 return Ok(a);
@@ -190,13 +191,18 @@ impl Core {
     async fn authorize(
         &self,
         http: &reqwest::Client,
+        base: &str,
         req: &Req<'_>,
         a: &Answer,
     ) -> Result<bool, Error> {
         let Some(challenge) = a.header("www-authenticate").map(parse_challenge) else {
             return Ok(false);
         };
-        let cred = self.credential(req.registry)?;
+        let endpoint = Endpoint {
+            http: http.clone(),
+            base: base.to_string(),
+        };
+        let cred = self.credential(req.registry, &endpoint).await?;
         let Some(header) =
             answer(http, &challenge, cred.as_ref(), req.scopes, &self.tuning).await?
         else {
@@ -208,8 +214,12 @@ impl Core {
         Ok(true)
     }
 
-    /// The keychain's credential for `registry`, asked once per run.
-    fn credential(&self, registry: &str) -> Result<Option<Credential>, Error> {
+    /// The keychain's credential for `registry` (reached at `endpoint`), asked once per run.
+    async fn credential(
+        &self,
+        registry: &str,
+        endpoint: &Endpoint,
+    ) -> Result<Option<Credential>, Error> {
         if let Some(c) = self
             .creds
             .lock()
@@ -218,7 +228,15 @@ impl Core {
         {
             return Ok(c);
         }
-        let c = self.keychain.get(registry)?;
+        let ctx = Ctx {
+            web: Web {
+                transports: &self.transports,
+                tuning: &self.tuning,
+            },
+            registry,
+            endpoint,
+        };
+        let c = self.keychain.resolve(&ctx).await?;
         if let Ok(mut m) = self.creds.lock() {
             m.insert(registry.to_string(), c.clone());
         }

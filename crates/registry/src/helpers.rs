@@ -81,6 +81,11 @@ impl Helpers {
         }
     }
 
+    /// Whether helper `name` was looked for at start and not found.
+    pub fn missing(&self, name: &str) -> bool {
+        matches!(self.found.get(name), Some(None))
+    }
+
     /// Asks helper `name` for the credential of `server`.
     pub fn get(&self, name: &str, server: &str) -> Result<Option<Credential>, Error> {
         let fail = |why: String| Error::Helper(program(name), why);

@@ -1,8 +1,9 @@
 //! Credentials from a Docker config (`$DOCKER_CONFIG/config.json`): `auths` entries (auth,
 //! username/password, identitytoken, registrytoken), `credHelpers` and `credsStore`
 //! (external `docker-credential-<name>` programs, resolved when the keychain is made: see
-//! `helpers`).
+//! `helpers`), then the built-in helpers `--credential-helpers` enables (`builtin`).
 
+use crate::builtin::{Builtins, Ctx, Kind};
 use crate::helpers::{default_helper_dirs, Helpers};
 use crate::Error;
 use base64::Engine;
@@ -50,6 +51,15 @@ struct AuthEntry {
 pub struct Keychain {
     config: ConfigFile,
     helpers: Helpers,
+    builtins: Builtins,
+}
+
+/// What the Docker config says about a registry.
+enum Lookup {
+    Found(Credential),
+    /// A helper program kaniko's image ships, not installed here: its built-in stands in.
+    Builtin(Kind),
+    Nothing,
 }
 
 impl fmt::Debug for Keychain {
@@ -118,19 +128,65 @@ impl Keychain {
             .chain(config.creds_store.iter())
             .map(String::as_str);
         let helpers = Helpers::resolve(names, helper_dirs);
-        Keychain { config, helpers }
+        Keychain {
+            config,
+            helpers,
+            builtins: Builtins::default(),
+        }
     }
 
-    /// The credential for `registry`, if any: a `credHelpers` entry, then an `auths` entry,
-    /// then the `credsStore`.
+    /// This keychain asking `builtins` when the Docker config has nothing for a registry.
+    pub fn with_builtins(mut self, builtins: Builtins) -> Keychain {
+        self.builtins = builtins;
+        self
+    }
+
+    /// The Docker config's credential for `registry`, if any (built-in helpers aside).
     pub fn get(&self, registry: &str) -> Result<Option<Credential>, Error> {
+        Ok(match self.lookup(registry)? {
+            Lookup::Found(c) => Some(c),
+            Lookup::Builtin(_) | Lookup::Nothing => None,
+        })
+    }
+
+    /// The credential for the registry in `ctx`: the Docker config's, else the first
+    /// enabled built-in helper's.
+    pub(crate) async fn resolve(&self, ctx: &Ctx<'_>) -> Result<Option<Credential>, Error> {
+        match self.lookup(ctx.registry)? {
+            Lookup::Found(c) => Ok(Some(c)),
+            Lookup::Builtin(kind) => {
+                tracing::debug!(
+                    "the Docker config names {} for {}: using the built-in helper",
+                    kind.name(),
+                    ctx.registry
+                );
+                self.builtins.ask(kind, ctx).await
+            }
+            Lookup::Nothing => self.builtins.get(ctx).await,
+        }
+    }
+
+    /// Helper program `name`'s answer, or the built-in standing in for it.
+    fn helper(&self, name: &str, registry: &str) -> Result<Lookup, Error> {
+        if self.helpers.missing(name) {
+            if let Some(kind) = Kind::standin_for(name) {
+                return Ok(Lookup::Builtin(kind));
+            }
+        }
+        let found = self.helpers.get(name, &server_url(registry))?;
+        Ok(found.map_or(Lookup::Nothing, Lookup::Found))
+    }
+
+    /// A `credHelpers` entry, then an `auths` entry, then the `credsStore`.
+    fn lookup(&self, registry: &str) -> Result<Lookup, Error> {
+        let found = |c: Option<Credential>| c.map_or(Lookup::Nothing, Lookup::Found);
         let keys = keys_for(registry);
         if let Some(helper) = keys.iter().find_map(|k| self.config.cred_helpers.get(k)) {
-            return self.helpers.get(helper, &server_url(registry));
+            return self.helper(helper, registry);
         }
         for key in &keys {
             if let Some(e) = self.config.auths.get(key) {
-                return entry_credential(e, registry);
+                return entry_credential(e, registry).map(found);
             }
         }
         // Entries written with a path or scheme we did not guess.
@@ -139,13 +195,13 @@ impl Keychain {
                 .trim_start_matches("https://")
                 .trim_start_matches("http://");
             if host.split('/').next() == Some(registry) {
-                return entry_credential(e, registry);
+                return entry_credential(e, registry).map(found);
             }
         }
         if let Some(store) = self.config.creds_store.as_ref().filter(|s| !s.is_empty()) {
-            return self.helpers.get(store, &server_url(registry));
+            return self.helper(store, registry);
         }
-        Ok(None)
+        Ok(Lookup::Nothing)
     }
 }
 

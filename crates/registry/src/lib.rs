@@ -8,6 +8,7 @@
 
 mod auth;
 mod body;
+mod builtin;
 mod client;
 mod error;
 mod exchange;
@@ -23,6 +24,7 @@ mod transport;
 mod tuning;
 mod verify;
 
+pub use builtin::{Builtins, Kind as BuiltinHelper, ALL as BUILTIN_HELPERS};
 pub use client::{Client, RemoteImage, Uploaded};
 pub use error::Error;
 pub use helpers::default_helper_dirs;

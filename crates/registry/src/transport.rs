@@ -97,6 +97,13 @@ impl Transports {
             .map_err(|e| Error::Tls(e.to_string()))
     }
 
+    /// An HTTP client for a token service on `host` (a cloud's credential endpoint): the
+    /// TLS settings the flags give that host, the same timeouts, no redirects followed (a
+    /// credential is never sent on to another place).
+    pub(crate) fn service_client(&self, host: &str) -> Result<reqwest::Client, Error> {
+        self.build_client(host, Side::Pull)
+    }
+
     fn build_client(&self, registry: &str, side: Side) -> Result<reqwest::Client, Error> {
         self.client_builder(registry, side)?
             .build()

@@ -9,6 +9,7 @@
 //!   `ctr` as a user would.
 //! - [`servers`]: build-context servers: lighttpd with git's http-backend, moto (S3), the
 //!   GCS emulator, Azurite.
+//! - [`tokens`]: local stand-ins for Google's, Entra ID's and ACR's token services.
 //! - [`sandbox`]: runs the executor as a Pod would, in fresh mount and pid namespaces,
 //!   chrooted into a throwaway root holding /kaniko/executor and the context at /workspace.
 
@@ -19,3 +20,4 @@ pub mod proxy;
 pub mod registry;
 pub mod sandbox;
 pub mod servers;
+pub mod tokens;

@@ -48,6 +48,9 @@ pub enum Fault {
     Redirect(String),
     /// Relay the answer with its `Location` moved to this base URL (same path and query).
     Relocate(String),
+    /// Send the request to this server (`host:port`) instead, and relay its answer: a
+    /// service living beside the registry on its origin (ACR's `/oauth2/exchange`).
+    Forward(String),
 }
 
 /// Which requests a fault applies to, and how many times.
@@ -265,8 +268,12 @@ fn serve(s: &Shared, mut client: TcpStream) -> Result<()> {
             return Ok(());
         }
     }
+    let target = match &fault {
+        Some(Fault::Forward(addr)) => addr.as_str(),
+        _ => s.upstream.as_str(),
+    };
     let mut upstream =
-        TcpStream::connect(&s.upstream).with_context(|| format!("connecting to {}", s.upstream))?;
+        TcpStream::connect(target).with_context(|| format!("connecting to {target}"))?;
     upstream.write_all(&req.head_bytes(req.body.len()))?;
     upstream.write_all(&req.body)?;
     let mut up_reader = BufReader::new(upstream);

@@ -126,6 +126,17 @@ impl Sandbox {
         self
     }
 
+    /// Binds a file holding `text` at /etc/hosts, as a Pod's runtime does (so that unpacking
+    /// a base image over the root leaves it alone).
+    pub fn hosts(&mut self, text: &str) -> &mut Self {
+        let path = self.root.path().with_extension("hosts");
+        if let Err(e) = std::fs::write(&path, text) {
+            self.note(format!("writing {}: {e}", path.display()));
+            return self;
+        }
+        self.bind(&path, "/etc/hosts")
+    }
+
     /// Runs the program without the capability `name` (e.g. `sys_admin`, which a default
     /// Pod does not grant), dropped from its bounding set with `setpriv`.
     pub fn drop_capability(&mut self, name: &str) -> &mut Self {
@@ -328,6 +339,7 @@ fn wait(child: &mut Child, limit: Duration) -> Result<i32> {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.root.path().with_extension("hosts"));
         self.root.disable_cleanup(true);
         if let Err(e) = cleanup::remove_root(self.root.path()) {
             eprintln!(

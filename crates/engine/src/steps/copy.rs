@@ -212,7 +212,10 @@ impl Writer<'_> {
         };
         self.parents(&target)?;
         let host = self.target(&target)?;
-        if self.link_again(&meta, &host).map_err(io_err(rel, &target))? {
+        if self
+            .link_again(&meta, &host)
+            .map_err(io_err(rel, &target))?
+        {
             return Ok(());
         }
         copy_entry(&host_src, &host, &meta, self.spec).map_err(io_err(rel, &target))

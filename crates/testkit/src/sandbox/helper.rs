@@ -32,7 +32,9 @@ root=$1; ctx=$2; n=$3; shift 3
 mount --bind "$root" "$root"
 if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
 while [ "$n" -gt 0 ]; do
-  mkdir -p "$root$2"; mount --bind "$1" "$root$2"; shift 2; n=$((n - 1))
+  if [ -d "$1" ]; then mkdir -p "$root$2"
+  else mkdir -p "$(dirname "$root$2")"; [ -e "$root$2" ] || : > "$root$2"; fi
+  mount --bind "$1" "$root$2"; shift 2; n=$((n - 1))
 done
 if [ -z "${SANDBOX_NO_PROC:-}" ]; then mount -t proc -o nosuid,nodev,noexec proc "$root/proc"; fi
 mount -t tmpfs -o nosuid,mode=755 tmpfs "$root/dev"
