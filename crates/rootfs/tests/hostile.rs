@@ -162,3 +162,19 @@ fn clean_root_keeps_ignored_paths_only() {
     left.sort();
     assert_eq!(left, ["kaniko", "workspace"]);
 }
+
+#[test]
+fn a_pax_member_declaring_gigabytes_is_refused_unread() {
+    // 8 GiB of "extended header" announced in 512 bytes: the reader must fail on the
+    // header, not try to hold the member in memory.
+    let f = Fixture::new();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(EntryType::XHeader);
+    h.set_path("PaxHeaders/x").unwrap();
+    h.set_size(8 << 30);
+    h.set_cksum();
+    let mut t = h.as_bytes().to_vec();
+    t.extend_from_slice(&[b'9'; 1 << 16]);
+    let err = assert_contained(&f, t).unwrap_err();
+    assert!(err.to_string().contains("at most 1048576"), "{err}");
+}

@@ -14,9 +14,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tar::EntryType;
 
+mod header_guard;
 mod names;
 mod whiteout;
 
+use header_guard::HeaderGuard;
 use names::{clean, confined, lossy};
 
 const WHITEOUT: &[u8] = b".wh.";
@@ -99,14 +101,15 @@ pub fn extract_tar<R: Read>(
         removed: Vec::new(),
         buf: vec![0u8; COPY_BUF],
     };
-    let mut archive = tar::Archive::new(tar_stream);
+    let mut archive = tar::Archive::new(HeaderGuard::new(tar_stream));
     for entry in archive.entries().map_err(Error::Tar)? {
         let entry = entry.map_err(Error::Tar)?;
         x.entry(entry)?;
     }
     // The tar's end marker is not the end of the stream: reading on to the end is what lets
     // a verifying reader check the whole blob before the layer is trusted.
-    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map_err(Error::Tar)?;
+    std::io::copy(&mut archive.into_inner().into_inner(), &mut std::io::sink())
+        .map_err(Error::Tar)?;
     x.finish(table)
 }
 
