@@ -129,17 +129,7 @@ pub async fn apply(
         .transpose()
         .map_err(|e| step(&e))?;
     let git = c.sources.iter().find(|s| is_add && is_git(s));
-    let tree = match (&c.from, git) {
-        (_, Some(src)) => {
-            info!("Cloning {}", src.split('#').next().unwrap_or(src));
-            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
-            let dir = tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work))
-                .map_err(|e| step(&e))?;
-            BuildContext::tree(&dir)
-        }
-        (Some(from), None) => st.deps.tree(from, st.source, st.opts).await?,
-        (None, None) => st.ctx.clone(),
-    };
+    let tree = source_tree(st, cmd, c, git).await?;
     let mut items = Vec::new();
     let mut many = c.sources.len() > 1;
     for h in &c.heredocs {
@@ -201,6 +191,27 @@ pub async fn apply(
     let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
     info!("Taking snapshot of files...");
     Ok(Snap::Paths(written))
+}
+
+/// The tree the sources are read from: a cloned git repository, a stage or an image
+/// (`--from`), or the build context.
+async fn source_tree(
+    st: &mut StageState<'_>,
+    cmd: &Command,
+    c: &dockerfile::Copy,
+    git: Option<&String>,
+) -> Result<BuildContext, BuildError> {
+    Ok(match (&c.from, git) {
+        (_, Some(src)) => {
+            info!("Cloning {}", src.split('#').next().unwrap_or(src));
+            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
+            let dir = tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work))
+                .map_err(|e| BuildError::step(cmd, &e))?;
+            BuildContext::tree(&dir)
+        }
+        (Some(from), None) => st.deps.tree(from, st.source, st.opts).await?,
+        (None, None) => st.ctx.clone(),
+    })
 }
 
 #[cfg(test)]

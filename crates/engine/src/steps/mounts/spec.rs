@@ -113,30 +113,7 @@ impl Spec {
         let source = crate::context::glob::clean(m.source.as_deref().unwrap_or(""));
         let env = opt("env").map(String::from);
         let id = opt("id").unwrap_or("").to_string();
-        let (id, target) = match m.kind {
-            MountKind::Secret => {
-                let id = match (id.is_empty(), m.source.as_deref()) {
-                    (false, _) => id,
-                    (true, Some(s)) if !s.is_empty() => s.to_string(),
-                    _ => base_name(&written),
-                };
-                let target = match (&env, written.is_empty()) {
-                    (Some(_), true) => None,
-                    (_, true) => Some(format!("/run/secrets/{}", base_name(&id))),
-                    (_, false) => Some(written.clone()),
-                };
-                (id, target)
-            }
-            MountKind::Ssh => {
-                if m.source.as_deref().is_some_and(|s| !s.is_empty()) {
-                    return Err(SpecError::SshSource);
-                }
-                let id = if id.is_empty() { "default".into() } else { id };
-                (id, (!written.is_empty()).then(|| written.clone()))
-            }
-            MountKind::Cache if id.is_empty() => (go_clean(&written), Some(written.clone())),
-            _ => (id, Some(written.clone())),
-        };
+        let (id, target) = id_and_target(m, id, &written, env.as_deref())?;
         // BuildKit takes relative targets from WORKDIR, but a secret's or ssh socket's from /.
         let base = match m.kind {
             MountKind::Secret | MountKind::Ssh => "/",
@@ -168,6 +145,41 @@ impl Spec {
             env,
         })
     }
+}
+
+/// The mount's id and its target as written (before it is made absolute): a secret's id
+/// falls back to its source, then its target's name; a secret exposed as an env variable
+/// alone has no target; a cache's id defaults to its target.
+fn id_and_target(
+    m: &Mount,
+    id: String,
+    written: &str,
+    env: Option<&str>,
+) -> Result<(String, Option<String>), SpecError> {
+    Ok(match m.kind {
+        MountKind::Secret => {
+            let id = match (id.is_empty(), m.source.as_deref()) {
+                (false, _) => id,
+                (true, Some(s)) if !s.is_empty() => s.to_string(),
+                _ => base_name(written),
+            };
+            let target = match (env, written.is_empty()) {
+                (Some(_), true) => None,
+                (_, true) => Some(format!("/run/secrets/{}", base_name(&id))),
+                (_, false) => Some(written.to_string()),
+            };
+            (id, target)
+        }
+        MountKind::Ssh => {
+            if m.source.as_deref().is_some_and(|s| !s.is_empty()) {
+                return Err(SpecError::SshSource);
+            }
+            let id = if id.is_empty() { "default".into() } else { id };
+            (id, (!written.is_empty()).then(|| written.to_string()))
+        }
+        MountKind::Cache if id.is_empty() => (go_clean(written), Some(written.to_string())),
+        _ => (id, Some(written.to_string())),
+    })
 }
 
 /// `/`-rooted and cleaned, as Go's path.Clean("/" + p).
