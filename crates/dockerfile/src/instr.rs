@@ -42,6 +42,9 @@ impl StageScope {
                 for p in ports {
                     out.extend(self.words(p, l)?);
                 }
+                for p in &out {
+                    crate::port_keys(p).map_err(|e| Error::new(l, e))?;
+                }
                 Instruction::Expose(out)
             }
             Instruction::Volume(v) => Instruction::Volume(self.list(v, l)?),

@@ -12,6 +12,7 @@ mod model;
 mod mounts;
 mod parser;
 mod plan;
+mod ports;
 mod run_copy;
 mod scope;
 
@@ -19,6 +20,7 @@ pub use expand::{expand_heredoc, expand_word, expand_words, ExpandError};
 pub use model::*;
 pub use parser::parse;
 pub use plan::plan;
+pub use ports::port_keys;
 pub use scope::{BuildArgs, GlobalScope, PlatformArgs, StageScope};
 
 use std::collections::BTreeSet;

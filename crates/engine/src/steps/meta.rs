@@ -60,7 +60,8 @@ pub fn apply(
         Instruction::Expose(ports) => {
             let map = c.exposed_ports.get_or_insert_with(Default::default);
             for p in ports {
-                for port in expand_port(p) {
+                // Checked when the instruction was expanded.
+                for port in dockerfile::port_keys(p).unwrap_or_default() {
                     map.insert(port, json!({}));
                 }
             }
@@ -133,32 +134,9 @@ fn healthcheck(state: &MetaState, h: &Healthcheck) -> image::Healthcheck {
 }
 
 /// `80` → `80/tcp`; `8000-8002/udp` → each port of the range.
-fn expand_port(p: &str) -> Vec<String> {
-    let (ports, proto) = p.split_once('/').unwrap_or((p, "tcp"));
-    let proto = proto.to_ascii_lowercase();
-    if let Some((lo, hi)) = ports.split_once('-') {
-        if let (Ok(lo), Ok(hi)) = (lo.parse::<u32>(), hi.parse::<u32>()) {
-            if lo <= hi && hi <= 65535 {
-                return (lo..=hi).map(|n| format!("{n}/{proto}")).collect();
-            }
-        }
-    }
-    vec![format!("{ports}/{proto}")]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ports() {
-        assert_eq!(expand_port("80"), vec!["80/tcp"]);
-        assert_eq!(expand_port("53/UDP"), vec!["53/udp"]);
-        assert_eq!(
-            expand_port("8000-8002"),
-            vec!["8000/tcp", "8001/tcp", "8002/tcp"]
-        );
-    }
 
     #[test]
     fn entrypoint_resets_inherited_cmd() {
