@@ -202,7 +202,11 @@ fn build_options(
         labels: opts.labels.clone(),
         image_format: opts.image_format,
         force_build_metadata: opts.force_build_metadata,
-        extract_retries: opts.image_fs_extract_retry,
+        unpack: engine::UnpackLimits {
+            retries: opts.image_fs_extract_retry,
+            max_expansion: max_layer_expansion()?,
+            floor: engine::UnpackLimits::FLOOR,
+        },
         hash_sources: opts.cache.enabled,
         materialize: opts.materialize,
         pre_cleanup: opts.pre_cleanup,
@@ -212,6 +216,19 @@ fn build_options(
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
     })
+}
+
+/// `KANIKO_MAX_LAYER_EXPANSION`: how many times its compressed size a layer may expand to
+/// when unpacked (0: no bound).
+fn max_layer_expansion() -> anyhow::Result<u64> {
+    const VAR: &str = "KANIKO_MAX_LAYER_EXPANSION";
+    match std::env::var(VAR) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{VAR}={v:?}: want a whole number (0: no bound)")),
+        Err(_) => Ok(engine::UnpackLimits::DEFAULT_EXPANSION),
+    }
 }
 
 /// The largest secret, as BuildKit bounds them.

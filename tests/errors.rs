@@ -81,6 +81,14 @@ fn bad_inputs_fail_cleanly() {
         "returned a non-zero code: 3",
         3,
     );
+    // A port Docker refuses, named with its line.
+    assert_fails(
+        &reg,
+        &format!("{base}EXPOSE 8080 http\n"),
+        &[],
+        "line 2: invalid containerPort: http",
+        1,
+    );
     // An unknown user.
     assert_fails(
         &reg,
@@ -116,6 +124,22 @@ fn missing_dockerfile_fails() {
         out.stderr
     );
     assert!(!sb.root().join("kaniko/digest").exists());
+}
+
+#[test]
+fn a_bad_layer_expansion_bound_is_named() {
+    let ctx = context(&[("Dockerfile", "FROM scratch\nLABEL a=b\n")]);
+    let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path())
+        .env("KANIKO_MAX_LAYER_EXPANSION", "lots");
+    let out = sb.run(&["--no-push"]).unwrap();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("KANIKO_MAX_LAYER_EXPANSION=\"lots\": want a whole number"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

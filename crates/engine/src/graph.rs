@@ -150,8 +150,7 @@ async fn run_stages(
             }
         }
         if opts.materialize && pos + 1 == plan.order.len() {
-            let retries = opts.extract_retries;
-            materialize(shared.source, &mut out, &mut root, retries).await?;
+            materialize(shared.source, &mut out, &mut root, opts.unpack).await?;
         }
         outputs.insert(i, out);
     }

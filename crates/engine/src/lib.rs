@@ -32,7 +32,7 @@ pub use cache::{CacheSettings, LayerCache, WarmedSource};
 pub use context::BuildContext;
 pub use error::BuildError;
 pub use graph::{build, build_cached};
-pub use options::{host_arch, platform_args, BuildOptions, SecretValue};
+pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
 pub use root::RootFs;
 pub use source::{ImageSource, RegistrySource, SourceImage};
 pub use stash::Cleanup;

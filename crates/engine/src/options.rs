@@ -27,8 +27,8 @@ pub struct BuildOptions {
     pub labels: Vec<(String, String)>,
     pub image_format: Option<image::Format>,
     pub force_build_metadata: bool,
-    /// `--image-fs-extract-retry`: attempts after the first to unpack a base layer.
-    pub extract_retries: u32,
+    /// How base and cached layers are unpacked.
+    pub unpack: UnpackLimits,
     /// Hash COPY/ADD sources (and resolve `COPY --from` images) into their cache keys:
     /// a build with a layer cache needs it, for every step after a COPY.
     pub hash_sources: bool,
@@ -43,6 +43,34 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, SecretValue>,
     /// The SSH agent socket `RUN --mount=type=ssh` forwards (the executor's `SSH_AUTH_SOCK`).
     pub ssh_agent: Option<PathBuf>,
+}
+
+/// Retries and size bounds of unpacking a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnpackLimits {
+    /// `--image-fs-extract-retry`: attempts after the first to unpack a layer.
+    pub retries: u32,
+    /// The most a layer may expand to, as a multiple of its compressed size (0: no bound)...
+    pub max_expansion: u64,
+    /// ... or to this many bytes, whichever is more.
+    pub floor: u64,
+}
+
+impl UnpackLimits {
+    /// What any layer may expand to by default.
+    pub const FLOOR: u64 = 1 << 30;
+    /// The default multiple: far above what real layers reach (2 to 10 times), far below
+    /// gzip's 1032 and zstd's unbounded ratios.
+    pub const DEFAULT_EXPANSION: u64 = 200;
+
+    /// The uncompressed bytes a layer of `compressed` bytes may reach, if bounded.
+    pub fn max_bytes(&self, compressed: u64) -> Option<u64> {
+        (self.max_expansion > 0).then(|| {
+            compressed
+                .saturating_mul(self.max_expansion)
+                .max(self.floor)
+        })
+    }
 }
 
 /// A build secret's bytes: never printed (Debug shows the length only), zeroed on drop.

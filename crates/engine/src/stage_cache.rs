@@ -8,6 +8,7 @@
 
 use crate::built::{new_layer_type, BuiltImage};
 use crate::key::CacheKey;
+use crate::options::UnpackLimits;
 use crate::root::RootFs;
 use crate::source::ImageSource;
 use crate::stage::{StageOutput, StageState};
@@ -28,8 +29,8 @@ impl StageState<'_> {
             Some(_) => info!("Found cached layer, extracting to filesystem"),
         }
         let have = self.on_disk.unwrap_or(0);
-        let retries = self.opts.extract_retries;
-        catch_up(self.source, &self.layers[have..], self.root, retries).await?;
+        let limits = self.opts.unpack;
+        catch_up(self.source, &self.layers[have..], self.root, limits).await?;
         self.on_disk = Some(self.layers.len());
         Ok(())
     }
@@ -98,9 +99,9 @@ async fn catch_up(
     source: &dyn ImageSource,
     layers: &[crate::built::Layer],
     root: &mut RootFs,
-    retries: u32,
+    limits: UnpackLimits,
 ) -> Result<(), BuildError> {
-    crate::unpack::unpack(source, layers, root, retries).await?;
+    crate::unpack::unpack(source, layers, root, limits).await?;
     let mut snap = root.take_snapshotter();
     let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
         .await
@@ -114,7 +115,7 @@ pub(crate) async fn materialize(
     source: &dyn ImageSource,
     out: &mut StageOutput,
     root: &mut RootFs,
-    retries: u32,
+    limits: UnpackLimits,
 ) -> Result<(), BuildError> {
     let image: &BuiltImage = &out.image;
     let have = out.on_disk.unwrap_or(0);
@@ -122,7 +123,7 @@ pub(crate) async fn materialize(
         return Ok(());
     }
     info!("Materializing the final filesystem");
-    catch_up(source, &image.layers[have..], root, retries).await?;
+    catch_up(source, &image.layers[have..], root, limits).await?;
     out.on_disk = Some(image.layers.len());
     Ok(())
 }

@@ -102,7 +102,7 @@ impl StageFiles {
                 let mut root =
                     RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
                 let pending = &kept.layers[kept.on_disk..];
-                crate::unpack::unpack(source, pending, &mut root, opts.extract_retries).await?;
+                crate::unpack::unpack(source, pending, &mut root, opts.unpack).await?;
                 if let Ok(mut s) = self.stashed.lock() {
                     if let Some(k) = s.get_mut(&i) {
                         k.on_disk = k.layers.len();
@@ -132,7 +132,7 @@ impl StageFiles {
         fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         let mut root = RootFs::new(dir.clone(), Default::default(), opts.snapshot_mode);
         info!("Extracting {} for COPY --from", img.name);
-        crate::unpack::unpack(source, &img.layers, &mut root, opts.extract_retries).await?;
+        crate::unpack::unpack(source, &img.layers, &mut root, opts.unpack).await?;
         Ok(dir)
     }
 

@@ -5,6 +5,7 @@
 //! connection is retried `retries` times for that layer.
 
 use crate::built::Layer;
+use crate::options::UnpackLimits;
 use crate::root::RootFs;
 use crate::source::{open_layer, BlobStream, ImageSource};
 use crate::BuildError;
@@ -18,18 +19,10 @@ pub async fn unpack(
     source: &dyn ImageSource,
     layers: &[Layer],
     root: &mut RootFs,
-    retries: u32,
+    limits: UnpackLimits,
 ) -> Result<(), BuildError> {
     let mut snap = root.take_snapshotter();
-    let result = unpack_into(
-        source,
-        layers,
-        root.dir(),
-        root.ignore(),
-        &mut snap,
-        retries,
-    )
-    .await;
+    let result = unpack_into(source, layers, root.dir(), root.ignore(), &mut snap, limits).await;
     root.put_snapshotter(snap);
     result
 }
@@ -40,8 +33,9 @@ async fn unpack_into(
     dir: &std::path::Path,
     ignore: &IgnoreList,
     snap: &mut Snapshotter,
-    retries: u32,
+    limits: UnpackLimits,
 ) -> Result<(), BuildError> {
+    let retries = limits.retries;
     let mut pending: Option<BlobStream> = None;
     for (i, layer) in layers.iter().enumerate() {
         let mut attempt = 0;
@@ -50,7 +44,8 @@ async fn unpack_into(
                 Some(r) => r,
                 None => open_layer(source, layer).await?,
             };
-            let job = extract_job(reader, layer, dir.to_path_buf(), ignore.clone(), snap);
+            let max = limits.max_bytes(layer.desc.size);
+            let job = extract_job(reader, layer, max, dir.to_path_buf(), ignore.clone(), snap);
             let next = match layers.get(i + 1) {
                 Some(n) if attempt == 0 => Some(open_layer(source, n).await),
                 _ => None,
@@ -81,12 +76,16 @@ async fn unpack_into(
     Ok(())
 }
 
+const EXPANSION_HINT: &str = "more than KANIKO_MAX_LAYER_EXPANSION times its compressed \
+     size (and over 1 GiB); set that variable higher, or to 0 for no bound";
+
 type Job = tokio::task::JoinHandle<(Result<(), rootfs::Error>, rootfs::FileTable)>;
 
 /// Extracts one layer on a blocking thread, with its own copy of the table.
 fn extract_job(
     reader: BlobStream,
     layer: &Layer,
+    max: Option<u64>,
     dir: PathBuf,
     ignore: IgnoreList,
     snap: &mut Snapshotter,
@@ -101,6 +100,10 @@ fn extract_job(
         let bridge = SyncIoBridge::new(reader);
         let result =
             rootfs::LayerStream::new(BufReader::with_capacity(1 << 20, bridge), Some(diff_id))
+                .map(|s| match max {
+                    Some(max) => s.with_limit(max, EXPANSION_HINT),
+                    None => s,
+                })
                 .map_err(rootfs::Error::Tar)
                 .and_then(|input| {
                     let input = rootfs::ReadAhead::new(input);

@@ -97,7 +97,11 @@ fn options(root: &Path, work: &Path) -> BuildOptions {
         labels: Vec::new(),
         image_format: None,
         force_build_metadata: false,
-        extract_retries: 0,
+        unpack: engine::UnpackLimits {
+            retries: 0,
+            max_expansion: engine::UnpackLimits::DEFAULT_EXPANSION,
+            floor: engine::UnpackLimits::FLOOR,
+        },
         hash_sources: false,
         materialize: false,
         pre_cleanup: false,
@@ -134,6 +138,15 @@ fn build_with(
     ctx_files: &[(&str, &str)],
     tweak: impl FnOnce(&mut BuildOptions),
 ) -> (BuiltImage, tempfile::TempDir) {
+    let (image, tmp) = try_build_with(df, ctx_files, tweak);
+    (image.unwrap(), tmp)
+}
+
+fn try_build_with(
+    df: &str,
+    ctx_files: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BuildOptions),
+) -> (Result<BuiltImage, engine::BuildError>, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let (root, work, ctx, oci) = (
         tmp.path().join("root"),
@@ -157,9 +170,7 @@ fn build_with(
         .unwrap();
     let mut opts = options(&root, &work);
     tweak(&mut opts);
-    let image = rt
-        .block_on(engine::build(&df, &context, source, &opts))
-        .unwrap();
+    let image = rt.block_on(engine::build(&df, &context, source, &opts));
     (image, tmp)
 }
 
@@ -302,4 +313,25 @@ fn hard_links_in_a_copied_tree_stay_hard_links() {
         "{kinds:?}"
     );
     assert_eq!(kinds.get("x/b"), Some(&tar::EntryType::Link), "{kinds:?}");
+}
+
+#[test]
+fn a_layer_expanding_past_its_bound_fails_the_build() {
+    // The busybox layer grows about twice over when unpacked: bounded at once its
+    // compressed size it is refused, at three times it unpacks.
+    let bounded = |max_expansion| {
+        move |o: &mut BuildOptions| {
+            o.unpack = engine::UnpackLimits {
+                retries: 2,
+                max_expansion,
+                floor: 4096,
+            }
+        }
+    };
+    let (result, _tmp) = try_build_with("FROM base\nRUN true\n", &[], bounded(1));
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("layer expands past"), "{err}");
+    assert!(err.contains("KANIKO_MAX_LAYER_EXPANSION"), "{err}");
+    let (result, _tmp) = try_build_with("FROM base\nRUN true\n", &[], bounded(3));
+    result.unwrap();
 }

@@ -1,7 +1,8 @@
 //! A layer blob on its way to the extractor: decompressed, its uncompressed bytes hashed
 //! and checked against the config's diff_id when the stream ends, and the compressed input
 //! read to its very end, so the source's own blob digest check always runs. A layer is
-//! trusted only once its reader has returned end of stream without an error.
+//! trusted only once its reader has returned end of stream without an error. An optional
+//! limit on the uncompressed bytes stops a decompression bomb before it fills the disk.
 
 use crate::compress::Decoder;
 use image::{Digest, Hasher};
@@ -10,6 +11,9 @@ use std::io::{self, BufRead, Read};
 pub struct LayerStream<R: BufRead> {
     decoder: Option<Decoder<R>>,
     diff: Option<(Hasher, Digest)>,
+    /// Uncompressed bytes so far, and the most allowed with what to say past it.
+    read: u64,
+    limit: Option<(u64, String)>,
 }
 
 impl<R: BufRead> LayerStream<R> {
@@ -19,7 +23,16 @@ impl<R: BufRead> LayerStream<R> {
         Ok(LayerStream {
             decoder: Some(Decoder::detect(r)?),
             diff: diff_id.map(|d| (d.hasher(), d)),
+            read: 0,
+            limit: None,
         })
+    }
+
+    /// Fails the read that takes the uncompressed stream past `max` bytes, with an error
+    /// ending in `hint` (what the limit is and how to raise it).
+    pub fn with_limit(mut self, max: u64, hint: impl Into<String>) -> LayerStream<R> {
+        self.limit = Some((max, hint.into()));
+        self
     }
 
     fn end(&mut self) -> io::Result<()> {
@@ -46,6 +59,13 @@ impl<R: BufRead> Read for LayerStream<R> {
             return Ok(0);
         };
         let n = d.read(buf)?;
+        self.read += n as u64;
+        if let Some((max, hint)) = self.limit.as_ref().filter(|(max, _)| self.read > *max) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("layer expands past {max} bytes: {hint}"),
+            ));
+        }
         if n > 0 || buf.is_empty() {
             if let Some((h, _)) = self.diff.as_mut() {
                 h.update(&buf[..n]);
@@ -82,6 +102,25 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(err.to_string().contains("diff_id"), "{err}");
+    }
+
+    #[test]
+    fn stops_past_the_limit() {
+        let data = vec![0u8; 4 << 20];
+        let blob = gz(&data);
+        let mut s = LayerStream::new(&blob[..], None)
+            .unwrap()
+            .with_limit(1 << 20, "the hint");
+        let err = io::copy(&mut s, &mut io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().ends_with("1048576 bytes: the hint"),
+            "{err}"
+        );
+        let mut s = LayerStream::new(&blob[..], None)
+            .unwrap()
+            .with_limit(4 << 20, "");
+        assert_eq!(io::copy(&mut s, &mut io::sink()).unwrap(), 4 << 20);
     }
 
     #[test]
