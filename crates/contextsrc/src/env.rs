@@ -35,8 +35,10 @@ impl fmt::Display for Secret {
 
 /// Prefixes and names of the variables the sources read.
 const PREFIXES: [&str; 4] = ["AWS_", "GOOGLE_", "AZURE_", "AZURITE_"];
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 11] = [
     "GIT_PULL_METHOD",
+    "KANIKO_GIT_MAX_SIZE",
+    "KANIKO_GIT_TIMEOUT",
     "GIT_USERNAME",
     "GIT_PASSWORD",
     "GIT_TOKEN",

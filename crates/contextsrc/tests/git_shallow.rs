@@ -61,3 +61,67 @@ fn clones_are_one_commit_deep() {
         "{err}"
     );
 }
+
+fn http_opts(extra: &[(&str, &str)]) -> contextsrc::Options {
+    let mut vars = vec![("GIT_PULL_METHOD".to_string(), "http".to_string())];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    contextsrc::Options {
+        env: contextsrc::Env::from_pairs(vars),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_ends_in_the_git_timeout() {
+    // Accepts connections and reads nothing, answers nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let url = contextsrc::GitUrl::parse(&format!("{addr}/stuck.git"));
+    let opts = http_opts(&[("KANIKO_GIT_TIMEOUT", "2")]);
+    let start = std::time::Instant::now();
+    let err = contextsrc::fetch(&contextsrc::Source::Git(url), &opts, dest.path()).unwrap_err();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.to_string().contains("KANIKO_GIT_TIMEOUT"), "{err}");
+}
+
+#[test]
+fn a_repository_past_the_size_bound_is_refused() {
+    let srv = HttpServer::start(Config::default()).unwrap();
+    let repo = WorkRepo::init().unwrap();
+    // Random bytes: the pack cannot compress them below the bound.
+    let mut noise = vec![0u8; 4 << 20];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    std::fs::write(repo.path().join("noise.bin"), &noise).unwrap();
+    repo.commit("noise").unwrap();
+    repo.publish(&srv.repos, "big.git").unwrap();
+    let url = format!("{}/git/big.git", srv.addr);
+    let fetch = |extra: &[(&str, &str)]| {
+        let dest = tempfile::tempdir().unwrap();
+        let src = contextsrc::Source::Git(contextsrc::GitUrl::parse(&url));
+        contextsrc::fetch(&src, &http_opts(extra), dest.path())
+    };
+    let err = fetch(&[("KANIKO_GIT_MAX_SIZE", "1048576")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("grew past 1048576 bytes (KANIKO_GIT_MAX_SIZE)"),
+        "{err}"
+    );
+    fetch(&[]).unwrap();
+}

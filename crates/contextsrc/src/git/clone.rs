@@ -20,9 +20,11 @@ pub(crate) struct Link {
     pub insecure: bool,
     /// The context as the user wrote it, without credentials, for messages.
     pub location: String,
+    /// Raised to stop the fetch (by the watchdog).
+    pub interrupt: Arc<AtomicBool>,
+    /// The longest any one request may take, its body included.
+    pub timeout: std::time::Duration,
 }
-
-static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// Fetches what `plan` names into `dest` and checks it out.
 pub(crate) fn checkout(link: &Link, plan: &Plan, dest: &Path) -> Result<gix::Repository, Error> {
@@ -118,25 +120,25 @@ fn clone(
         Target::Revision(c) => prep.with_revision(Some(c)).map_err(err)?,
     };
     let auth = link.auth.clone();
-    let insecure = link.insecure;
+    let (insecure, timeout) = (link.insecure, link.timeout);
     prep = prep.configure_connection(move |conn| {
         if let Some(a) = auth.clone() {
             conn.set_credentials(move |action| Ok(credentials(&a, action)));
         }
-        conn.set_transport_options(Box::new(transport_options(insecure)));
+        conn.set_transport_options(Box::new(transport_options(insecure, timeout)));
         Ok(())
     });
     if depth == Depth::FullNoCheckout {
         let (repo, _) = prep
-            .fetch_only(gix::progress::Discard, &NEVER)
+            .fetch_only(gix::progress::Discard, &link.interrupt)
             .map_err(err)?;
         return Ok(repo);
     }
     let (mut co, _) = prep
-        .fetch_then_checkout(gix::progress::Discard, &NEVER)
+        .fetch_then_checkout(gix::progress::Discard, &link.interrupt)
         .map_err(err)?;
     let (repo, _) = co
-        .main_worktree(gix::progress::Discard, &NEVER)
+        .main_worktree(gix::progress::Discard, &link.interrupt)
         .map_err(err)?;
     Ok(repo)
 }
@@ -168,10 +170,10 @@ fn credentials(
 }
 
 /// HTTP options: reqwest's own client, verifying certificates unless told not to.
-fn transport_options(insecure: bool) -> http::Options {
+fn transport_options(insecure: bool, timeout: std::time::Duration) -> http::Options {
     let backend = http::reqwest::Options {
         configure_client: Some(Box::new(move |b| {
-            Ok(b.danger_accept_invalid_certs(insecure))
+            Ok(b.danger_accept_invalid_certs(insecure).timeout(timeout))
         })),
         configure_request: None,
     };
@@ -210,7 +212,7 @@ fn checkout_commit(repo: &gix::Repository, commit: &str, link: &Link) -> Result<
         objects,
         &gix::progress::Discard,
         &gix::progress::Discard,
-        &NEVER,
+        &link.interrupt,
         opts,
     )
     .map_err(|e| internal(&e))?;

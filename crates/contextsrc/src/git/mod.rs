@@ -12,6 +12,7 @@ mod auth;
 mod clone;
 mod errors;
 mod submodules;
+mod watchdog;
 
 use crate::source::GitUrl;
 use crate::{Error, Options};
@@ -90,17 +91,29 @@ pub(crate) fn fetch(url: &GitUrl, opts: &Options, dest: &Path) -> Result<(), Err
     let plan = Plan::new(url, &opts.git);
     tracing::info!("Cloning build context from {location}");
     tracing::debug!("Getting source from reference {:?}", plan.want);
+    let limits = watchdog::Limits::from_env(&opts.env)?;
+    let dog = watchdog::Watchdog::start(dest, limits);
     let link = clone::Link {
         url: remote,
         auth,
         insecure: opts.git.insecure_skip_tls,
         location,
+        interrupt: dog.flag(),
+        timeout: limits.timeout,
     };
-    let repo = clone::checkout(&link, &plan, dest)?;
-    if opts.git.recurse_submodules {
-        submodules::update(&repo, &link, submodules::MAX_DEPTH)?;
+    let result = clone::checkout(&link, &plan, dest).and_then(|repo| {
+        if opts.git.recurse_submodules {
+            submodules::update(&repo, &link, submodules::MAX_DEPTH)?;
+        }
+        Ok(())
+    });
+    match (dog.finish(), result) {
+        (Some(bound), _) => Err(Error::Remote {
+            location: link.location,
+            cause: bound,
+        }),
+        (_, result) => result,
     }
-    Ok(())
 }
 
 #[cfg(test)]

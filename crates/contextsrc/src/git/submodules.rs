@@ -44,6 +44,8 @@ pub(crate) fn update(repo: &gix::Repository, parent: &Link, depth: u32) -> Resul
             insecure: parent.insecure,
             location: format!("{} (submodule {})", parent.location, path.display()),
             url,
+            interrupt: parent.interrupt.clone(),
+            timeout: parent.timeout,
         };
         tracing::info!("Cloning submodule {} at {commit}", path.display());
         let plan = Plan {
