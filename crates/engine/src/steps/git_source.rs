@@ -22,7 +22,7 @@ pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, Stri
         commit: None,
     };
     let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("GIT_"))
+        .filter(|(k, _)| k.starts_with("GIT_") || k.starts_with("KANIKO_GIT_"))
         .collect();
     if scheme == "http" {
         env.push(("GIT_PULL_METHOD".into(), "http".into()));
