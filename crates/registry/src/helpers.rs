@@ -114,8 +114,6 @@ fn program(name: &str) -> String {
     format!("docker-credential-{name}")
 }
 
-/// Runs `program get` with `server` on stdin and reads its `{Username, Secret}` answer.
-/// Its output never goes into an error: it may hold the secret.
 /// Starts `cmd`, again after a moment when the program is "text file busy": a file
 /// written just before (as tests do) can still be open for writing in a child another
 /// thread forked and has not exec'd yet.
@@ -132,6 +130,8 @@ fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
     }
 }
 
+/// Runs `program get` with `server` on stdin and reads its `{Username, Secret}` answer.
+/// Its output never goes into an error: it may hold the secret.
 pub(crate) fn run_program(program: &Path, server: &str) -> Result<Option<Credential>, Error> {
     let fail = |why: String| Error::Helper(program.display().to_string(), why);
     let mut cmd = Command::new(program);
