@@ -201,3 +201,36 @@ fn scratch_images_get_the_default_path() {
     let config = testkit::images::inspect_raw(&reg.addr, "test/conf:path2", true).unwrap();
     assert_eq!(config["config"]["Env"], serde_json::json!(["PATH=/mine"]));
 }
+
+#[test]
+fn dockerignore_exceptions_reach_into_excluded_directories() {
+    // `a/b` is excluded but `!a/b/y.txt` brings one file back: Docker walks into the
+    // directory for it (kaniko too); the rest of `a/b` stays out.
+    let reg = registry_with_busybox();
+    let df = format!("FROM {}/library/busybox:latest\nCOPY . /ctx/\n", reg.addr);
+    build(
+        &reg,
+        &df,
+        &[
+            (".dockerignore", "**/*.log\n!keep/*.log\na/b\n!a/b/y.txt\n"),
+            ("a/x.txt", "x"),
+            ("a/b/y.txt", "y"),
+            ("a/b/z.txt", "z"),
+            ("a/b/c/w.txt", "w"),
+            ("keep/k.log", "k"),
+            ("drop/d.log", "d"),
+        ],
+        "ignore-exceptions",
+    );
+    let (_dir, rootfs) = files(&reg, "test/conf:ignore-exceptions");
+    let ctx = rootfs.join("ctx");
+    assert_eq!(std::fs::read_to_string(ctx.join("a/b/y.txt")).unwrap(), "y");
+    assert_eq!(std::fs::read_to_string(ctx.join("a/x.txt")).unwrap(), "x");
+    assert_eq!(
+        std::fs::read_to_string(ctx.join("keep/k.log")).unwrap(),
+        "k"
+    );
+    for gone in ["a/b/z.txt", "a/b/c", "drop/d.log"] {
+        assert!(!ctx.join(gone).exists(), "{gone} should be left out");
+    }
+}

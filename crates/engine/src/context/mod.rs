@@ -91,6 +91,12 @@ impl BuildContext {
         !self.ignore.is_empty()
     }
 
+    /// Whether a `!` line of `.dockerignore` may bring back a path below an excluded
+    /// directory (so excluded directories must still be walked).
+    pub fn ignore_has_exceptions(&self) -> bool {
+        self.ignore.has_exceptions()
+    }
+
     /// Whether the context-relative path is excluded by `.dockerignore`.
     pub fn excluded(&self, rel: &str) -> bool {
         self.ignore.excludes(rel)

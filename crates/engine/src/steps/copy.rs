@@ -309,7 +309,7 @@ impl Writer<'_> {
             let rel = entry.path().strip_prefix(src).unwrap_or(entry.path());
             if let Ok(tree_rel) = entry.path().strip_prefix(tree.root()) {
                 if tree.excluded(&tree_rel.to_string_lossy()) {
-                    if entry.file_type().is_dir() {
+                    if entry.file_type().is_dir() && !tree.ignore_has_exceptions() {
                         it.skip_current_dir();
                     }
                     continue;
@@ -328,7 +328,8 @@ impl Writer<'_> {
                 continue;
             }
             let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
-            if let Some(parent) = parent.filter(|_| exclude.has_exceptions()) {
+            let reincludes = exclude.has_exceptions() || tree.ignore_has_exceptions();
+            if let Some(parent) = parent.filter(|_| reincludes) {
                 // Its directory may have been left out by a pattern this entry escapes.
                 self.source_dirs(src, parent, dest_dir)?;
             }
