@@ -234,3 +234,38 @@ fn dockerignore_exceptions_reach_into_excluded_directories() {
         assert!(!ctx.join(gone).exists(), "{gone} should be left out");
     }
 }
+
+#[test]
+fn add_extracts_bzip2_and_xz_archives() {
+    // Docker's ADD unpacks tar archives compressed with gzip, bzip2, xz or zstd.
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nADD t.tar.bz2 /bz2/\nADD t.tar.xz /xz/\nADD t.tar.zst /zst/\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df), ("t/in.txt", "inside\n")]);
+    for (flag, name) in [
+        ("-j", "t.tar.bz2"),
+        ("-J", "t.tar.xz"),
+        ("--zstd", "t.tar.zst"),
+    ] {
+        let ok = std::process::Command::new("tar")
+            .args([flag, "-cf", name, "t"])
+            .current_dir(ctx.path())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tar {flag}");
+    }
+    build_ok(
+        ctx.path(),
+        &["--destination", &format!("{}/test/conf:archives", reg.addr)],
+    );
+    let (_dir, rootfs) = files(&reg, "test/conf:archives");
+    for d in ["bz2", "xz", "zst"] {
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join(d).join("t/in.txt")).unwrap(),
+            "inside\n",
+            "{d}"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! ADD's local archives: recognised by content (a tar, plain, gzip or zstd), extracted
+//! ADD's local archives: recognised by content (a tar, plain or gzip, zstd, bzip2, xz), extracted
 //! through the root's contained extractor under the destination.
 
 use crate::root::RootFs;
@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Whether a file is a tar archive ADD extracts (plain, gzip, zstd).
+/// Whether a file is a tar archive ADD extracts (plain, gzip, zstd, bzip2, xz).
 pub fn is_archive(p: &Path) -> bool {
     let Ok(f) = fs::File::open(p) else {
         return false;
