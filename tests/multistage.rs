@@ -34,6 +34,13 @@ CMD ["cat", "/app/artifact"]
         &["--destination", &format!("{}/test/multi:1", reg.addr)],
     );
     assert!(out.stderr.contains("Building stage"), "{}", out.stderr);
+    // kaniko's line: each stage with the paths later stages copy from it.
+    assert!(
+        out.stderr
+            .contains("Built cross stage deps: map[0:[/artifact /out] 1:[/second]]"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(run_image(&reg, "test/multi:1", None), "built\n");
     assert_eq!(cat(&reg, "test/multi:1", "/app/second"), "second\n");
     assert_eq!(cat(&reg, "test/multi:1", "/app/out/sub/f"), "x\n");

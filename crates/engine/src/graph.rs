@@ -239,6 +239,8 @@ struct Plan {
     users: BTreeMap<usize, Vec<usize>>,
     /// For each stage, the positions of the stages that copy or mount its files.
     copiers: BTreeMap<usize, Vec<usize>>,
+    /// For each stage, the paths later stages name in it, as written (for the log).
+    copied: BTreeMap<usize, Vec<String>>,
 }
 
 impl Plan {
@@ -256,6 +258,7 @@ impl Plan {
             base_stage: HashMap::new(),
             users: BTreeMap::new(),
             copiers: BTreeMap::new(),
+            copied: BTreeMap::new(),
         };
         for (pos, &i) in order.iter().enumerate() {
             let stage = &df.stages[i];
@@ -265,18 +268,29 @@ impl Plan {
             plan.base_stage.insert(i, from);
             let mut reads: Vec<usize> = Vec::new();
             for c in &stage.commands {
-                let froms: Vec<&String> = match &c.instruction {
-                    Instruction::Copy(cp) | Instruction::Add(cp) => cp.from.iter().collect(),
-                    Instruction::Run(r) => {
-                        r.mounts.iter().filter_map(|m| m.from.as_ref()).collect()
+                // Each stage (or image) read, with the paths read from it.
+                let froms: Vec<(&String, Vec<String>)> = match &c.instruction {
+                    Instruction::Copy(cp) | Instruction::Add(cp) => {
+                        cp.from.iter().map(|f| (f, cp.sources.clone())).collect()
                     }
+                    Instruction::Run(r) => r
+                        .mounts
+                        .iter()
+                        .filter_map(|m| {
+                            let src = m.source.clone().unwrap_or_else(|| "/".into());
+                            m.from.as_ref().map(|f| (f, vec![src]))
+                        })
+                        .collect(),
                     _ => Vec::new(),
                 };
-                for f in froms {
+                for (f, paths) in froms {
                     if f.contains('$') {
                         reads.extend(0..i); // decided at run time: keep them all
                     } else {
                         let idx = by_name(f, i).or_else(|| f.parse().ok().filter(|n| *n < i));
+                        if let Some(idx) = idx {
+                            plan.copied.entry(idx).or_default().extend(paths);
+                        }
                         reads.extend(idx);
                     }
                 }
@@ -309,15 +323,13 @@ impl Plan {
         !self.copies_at(i, pos) && !self.used_after(i, pos)
     }
 
-    /// kaniko's log form: `map[0:[1 2]]` (stage → stages that copy from it).
+    /// kaniko's log form: `map[0:[/app /etc/x]]` (stage → the paths later stages copy
+    /// from it).
     fn describe(&self) -> String {
         let parts: Vec<String> = self
-            .copiers
+            .copied
             .iter()
-            .map(|(i, users)| {
-                let u: Vec<String> = users.iter().map(|p| self.order[*p].to_string()).collect();
-                format!("{i}:[{}]", u.join(" "))
-            })
+            .map(|(i, paths)| format!("{i}:[{}]", paths.join(" ")))
             .collect();
         format!("map[{}]", parts.join(" "))
     }
