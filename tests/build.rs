@@ -24,6 +24,7 @@ fn builds_pushes_and_runs() {
         "Retrieving image manifest",
         "Unpacking rootfs as cmd RUN echo hello",
         "Taking snapshot of full filesystem...",
+        "Running: [/bin/sh -c echo hello > /hello.txt && mkdir -p /app]",
         "Taking snapshot of files...",
         "Pushing image to",
         "Pushed ",

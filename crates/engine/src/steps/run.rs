@@ -244,7 +244,8 @@ pub async fn apply(
         mounts::prepare(st, cmd, run, &workdir, &env).await?
     };
     info!("Taking snapshot of full filesystem...");
-    info!("Running: {argv:?}");
+    // kaniko's form: Go's print of the argv, `[/bin/sh -c echo hi]`.
+    info!("Running: [{}]", argv.join(" "));
     let process = Process {
         root: st.root,
         argv,
