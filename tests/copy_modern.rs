@@ -174,6 +174,11 @@ fn add_checksum_is_verified() {
         sh(&reg, "test/checksum:1", "cat /dl/pkg.tar.gz"),
         String::from_utf8_lossy(body)
     );
+    // The mtime is the response's Last-Modified (testkit::files::LAST_MODIFIED).
+    assert_eq!(
+        sh(&reg, "test/checksum:1", "stat -c %Y /dl/pkg.tar.gz"),
+        "981173106\n"
+    );
     let df = format!(
         "FROM {r}/library/busybox:latest\nADD --checksum={bad} {url} /dl/\n",
         r = reg.addr

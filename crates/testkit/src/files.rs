@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Every file's `Last-Modified` (Unix time 981173106).
+pub const LAST_MODIFIED: &str = "Sat, 03 Feb 2001 04:05:06 GMT";
+
 struct Shared {
     files: HashMap<String, Vec<u8>>,
     hits: Mutex<HashMap<String, usize>>,
@@ -102,7 +105,7 @@ fn serve(s: &Shared, conn: TcpStream) -> Result<()> {
         }
     }
     let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nLast-Modified: {LAST_MODIFIED}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes())?;

@@ -369,7 +369,12 @@ fn write_file(
         Content::Bytes(b) => fs::write(host, b)?,
         Content::Host(p) => {
             if fs::rename(p, host).is_err() {
+                // Across file systems: a copy, with the download's mtime kept.
                 fs::copy(p, host)?;
+                fs::File::options()
+                    .write(true)
+                    .open(host)?
+                    .set_modified(fs::metadata(p)?.modified()?)?;
             }
         }
     }

@@ -1,5 +1,6 @@
 //! ADD <url>: the body streamed to a file in the work directory (never held in memory),
-//! hashed on the way and checked against `--checksum`; the file name comes from the URL.
+//! hashed on the way and checked against `--checksum`; the file name comes from the URL,
+//! its mtime from the response's `Last-Modified` when there is one (as Docker does).
 //! The HTTP client comes from the image source, so a registry source's TLS flags for the
 //! URL's host apply (and its timeouts); credentials are never sent.
 
@@ -60,6 +61,11 @@ pub async fn fetch(
     if !resp.status().is_success() {
         return Err(fail(format!("HTTP {}", resp.status())));
     }
+    let modified = resp
+        .headers()
+        .get(reqwest::header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let name = path
         .rsplit('/')
@@ -85,6 +91,10 @@ pub async fn fetch(
             .map_err(|e| fail(e.to_string()))?;
     }
     out.flush().await.map_err(|e| fail(e.to_string()))?;
+    if let Some(t) = modified {
+        let file = out.into_inner().into_std().await;
+        file.set_modified(t).map_err(|e| fail(e.to_string()))?;
+    }
     if let Some(want) = want {
         let got = hasher.finish();
         if got != want {
