@@ -18,6 +18,9 @@ fn main() -> anyhow::Result<()> {
         let root = sb.root().to_path_buf();
         std::mem::forget(sb);
         eprintln!("sandbox root kept at {}", root.display());
+    } else {
+        // `exit` runs no destructors: remove the root first.
+        drop(sb);
     }
     std::process::exit(out.status);
 }
