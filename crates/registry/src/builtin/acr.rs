@@ -97,13 +97,7 @@ async fn aad_token(
     struct Token {
         access_token: String,
     }
-    let answer = ctx
-        .web
-        .call(HELPER, "POST", &url, |r| {
-            r.header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-        })
-        .await?;
+    let answer = ctx.web.post_form(HELPER, &url, body).await?;
     Ok(Some(json::<Token>(HELPER, &url, &answer)?.access_token))
 }
 
@@ -136,13 +130,7 @@ pub(crate) async fn get(
     struct Exchanged {
         refresh_token: String,
     }
-    let answer = ctx
-        .web
-        .call(HELPER, "POST", &url, |r| {
-            r.header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-        })
-        .await?;
+    let answer = ctx.web.post_form(HELPER, &url, body).await?;
     let refresh = json::<Exchanged>(HELPER, &url, &answer)?.refresh_token;
     Ok(Some(Credential::IdentityToken(refresh)))
 }

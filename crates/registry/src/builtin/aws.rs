@@ -172,12 +172,7 @@ async fn web_identity(
         ("RoleSessionName", session),
         ("WebIdentityToken", &jwt),
     ]);
-    let answer = web
-        .call(HELPER, "POST", &format!("{url}/"), |r| {
-            r.header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-        })
-        .await?;
+    let answer = web.post_form(HELPER, &format!("{url}/"), body).await?;
     let xml = String::from_utf8_lossy(&answer);
     let field = |tag| {
         xml_text(&xml, tag)

@@ -77,13 +77,7 @@ async fn from_file(env: &Snapshot, ctx: &Ctx<'_>, f: &File) -> Result<String, Er
 }
 
 async fn post_form(ctx: &Ctx<'_>, url: &str, body: String) -> Result<String, Error> {
-    let answer = ctx
-        .web
-        .call(HELPER, "POST", url, |r| {
-            r.header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-        })
-        .await?;
+    let answer = ctx.web.post_form(HELPER, url, body).await?;
     Ok(json::<Token>(HELPER, url, &answer)?.access_token)
 }
 

@@ -35,6 +35,16 @@ impl Web<'_> {
         }
     }
 
+    /// POSTs `body` (made by [`form`]) as `application/x-www-form-urlencoded`; the body
+    /// of the 200 answer.
+    pub async fn post_form(&self, helper: &str, url: &str, body: String) -> Result<Vec<u8>, Error> {
+        self.call(helper, "POST", url, |r| {
+            r.header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+        })
+        .await
+    }
+
     /// [`call`](Self::call) to a metadata service that may not exist: `None` when no
     /// connection is made or no answer comes within `wait`.
     pub async fn probe(
