@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use testkit::images::{push_busybox_with, Access, ImageSpec};
 use testkit::registry::{Auth, Registry};
 use testkit::sandbox::Sandbox;
 
@@ -33,17 +32,7 @@ fn check_auth(auth: Auth, tls: bool) {
         .credentials()
         .map(|(u, p)| (u.to_string(), p.to_string()))
         .unwrap_or_default();
-    let access = Access {
-        creds: reg.credentials(),
-        ca_cert: reg.ca_cert.as_deref(),
-    };
-    push_busybox_with(
-        &reg.addr,
-        "library/busybox:latest",
-        &ImageSpec::default(),
-        &access,
-    )
-    .unwrap();
+    push_busybox_to(&reg);
     let ca_flag = format!("{}=/kaniko/ca.crt", reg.addr);
     let tls_args: Vec<&str> = if tls {
         vec!["--registry-certificate", &ca_flag]
@@ -117,17 +106,7 @@ fn tls_with_ca_certificate() {
 #[test]
 fn tls_without_ca_fails_and_skip_verify_works() {
     let reg = Registry::start(Auth::None, true).unwrap();
-    let access = Access {
-        creds: None,
-        ca_cert: reg.ca_cert.as_deref(),
-    };
-    push_busybox_with(
-        &reg.addr,
-        "library/busybox:latest",
-        &ImageSpec::default(),
-        &access,
-    )
-    .unwrap();
+    push_busybox_to(&reg);
     let out = auth_build(&reg, true, "{}", &[]);
     assert_eq!(out.status, 1);
     assert!(

@@ -8,7 +8,7 @@
 
 mod common;
 use common::*;
-use testkit::images::{inspect_as, push_busybox_with, Access, ImageSpec};
+use testkit::images::{inspect_as, Access};
 use testkit::proxy::{Fault, FaultProxy, Rule};
 use testkit::registry::{Auth, Registry};
 use testkit::sandbox::{Output, Sandbox};
@@ -23,17 +23,7 @@ fn registry(user: &str, password: &str, basic: bool) -> Registry {
         Auth::Token { user, password }
     };
     let reg = Registry::start(auth, false).unwrap();
-    let access = Access {
-        creds: reg.credentials(),
-        ca_cert: None,
-    };
-    push_busybox_with(
-        &reg.addr,
-        "library/busybox:latest",
-        &ImageSpec::default(),
-        &access,
-    )
-    .unwrap();
+    push_busybox_to(&reg);
     reg
 }
 

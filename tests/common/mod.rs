@@ -20,6 +20,21 @@ pub fn registry_with_busybox() -> Registry {
     reg
 }
 
+/// Pushes `library/busybox:latest` to `reg` with the registry's own credentials and CA.
+pub fn push_busybox_to(reg: &Registry) {
+    let access = testkit::images::Access {
+        creds: reg.credentials(),
+        ca_cert: reg.ca_cert.as_deref(),
+    };
+    testkit::images::push_busybox_with(
+        &reg.addr,
+        "library/busybox:latest",
+        &testkit::images::ImageSpec::default(),
+        &access,
+    )
+    .expect("push busybox");
+}
+
 /// A context directory with the given files (path, contents).
 pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
