@@ -30,9 +30,22 @@ pub struct Registry {
     dir: tempfile::TempDir,
 }
 
-/// A free loopback port.
+/// A free loopback port, never one this process handed out before: tests start servers
+/// side by side, and a port freed here but not yet bound by its server could otherwise go
+/// to a second server, whose start would then find the first one listening.
 pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut given = GIVEN
+            .lock()
+            .map_err(|_| anyhow::anyhow!("free_port: lock poisoned"))?;
+        if given.insert(port) {
+            return Ok(port);
+        }
+    }
+    bail!("no free loopback port not handed out before")
 }
 
 fn run(cmd: &mut Command) -> Result<Vec<u8>> {

@@ -48,6 +48,16 @@ impl Process {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                // Someone listens; make sure it is this server (a server that cannot bind
+                // the port exits at once).
+                std::thread::sleep(Duration::from_millis(100));
+                if let Some(status) = self.child.try_wait()? {
+                    bail!(
+                        "server exited with {status} while port {} answered: {}",
+                        self.port,
+                        self.log_text()
+                    );
+                }
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait()? {
