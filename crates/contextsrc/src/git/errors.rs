@@ -15,7 +15,7 @@ pub(super) fn classify(e: &gix::Error, link: &Link, target: &str) -> Error {
     tracing::debug!("git: {t}");
     let lower = t.to_ascii_lowercase();
     let location = link.location.clone();
-    if lower.contains("401") || lower.contains("authentication") || lower.contains("credentials") {
+    if status(&lower, "401") || lower.contains("authentication") || lower.contains("credentials") {
         let hint = if link.auth.is_some() {
             "the server refused the credentials (GIT_TOKEN, GIT_USERNAME/GIT_PASSWORD or the URL's user:token)"
         } else {
@@ -26,7 +26,7 @@ pub(super) fn classify(e: &gix::Error, link: &Link, target: &str) -> Error {
             hint: hint.into(),
         };
     }
-    if lower.contains("403") {
+    if status(&lower, "403") {
         return Error::Denied {
             location,
             hint: "HTTP 403 Forbidden".into(),
@@ -38,7 +38,7 @@ pub(super) fn classify(e: &gix::Error, link: &Link, target: &str) -> Error {
             what: format!("no such ref {target}"),
         };
     }
-    if lower.contains("404") || lower.contains("not found") && lower.contains("repository") {
+    if status(&lower, "404") || lower.contains("not found") && lower.contains("repository") {
         return Error::NotFound {
             location,
             what: format!("no such repository {}", link.url),
@@ -68,5 +68,35 @@ pub(super) fn refused_by_id(e: &Error) -> bool {
             c.contains("not our ref") || c.contains("no such ref") || c.contains("want")
         }
         _ => false,
+    }
+}
+
+/// Whether `text` holds the HTTP status `code` as a number of its own: not inside a longer
+/// number and not a port (`127.0.0.1:34403` holds no 403).
+fn status(text: &str, code: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices(code).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + code.len()).copied();
+        !before.is_some_and(|b| b.is_ascii_digit() || b == b':')
+            && !after.is_some_and(|b| b.is_ascii_digit())
+    })
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::status;
+
+    #[test]
+    fn statuses_are_numbers_of_their_own() {
+        assert!(status("received http status 403 forbidden", "403"));
+        assert!(status("http 401: unauthorized", "401"));
+        assert!(!status(
+            "https://127.0.0.1:34403/git/app.git: invalid certificate",
+            "403"
+        ));
+        assert!(!status("https://127.0.0.1:44019/git/missing.git", "401"));
+        assert!(!status("https://127.0.0.1:403/x", "403"));
+        assert!(!status("error 4031", "403"));
     }
 }
