@@ -181,7 +181,8 @@ fn token_request(
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes all but RFC 3986's unreserved bytes (form and query values).
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -3,6 +3,7 @@
 //! refusal named by its URL (no query), status and the service's own error code and
 //! message. Request bodies and answers hold secrets and are never put in an error.
 
+use crate::auth::urlencode;
 use crate::body::{Answer, Clock, Kind};
 use crate::client::strip_query;
 use crate::transport::Transports;
@@ -181,20 +182,9 @@ pub(crate) fn xml_text(xml: &str, tag: &str) -> Option<String> {
 pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A JSON answer parsed as `T`; a body that is not one is named, never shown.
