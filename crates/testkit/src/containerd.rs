@@ -145,27 +145,6 @@ impl Containerd {
         }
         Ok(out.stdout)
     }
-
-    /// Removes the cgroups runc left under this namespace (after a killed container).
-    fn remove_cgroups(&self) {
-        let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
-            return;
-        };
-        let mut dirs = vec![PathBuf::from("/sys/fs/cgroup").join(&self.namespace)];
-        dirs.extend(
-            controllers
-                .flatten()
-                .map(|c| c.path().join(&self.namespace)),
-        );
-        for d in dirs.iter().filter(|d| d.is_dir()) {
-            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-                if e.path().is_dir() {
-                    let _ = std::fs::remove_dir(e.path());
-                }
-            }
-            let _ = std::fs::remove_dir(d);
-        }
-    }
 }
 
 impl Drop for Containerd {
@@ -189,6 +168,6 @@ impl Drop for Containerd {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        self.remove_cgroups();
+        crate::cgroups::remove_tree(&self.namespace);
     }
 }

@@ -5,6 +5,8 @@
 //! - [`images`]: base images built from `busybox-static` and pushed with `umoci` and `skopeo`.
 //! - [`proxy`]: a fault-injecting HTTP proxy in front of a registry.
 //! - [`files`]: a small HTTP file server counting the downloads of each path.
+//! - [`docker`]: Debian's dockerd with a private data root, exec root and socket, driven
+//!   with the 20.10 `docker` client (BuildKit included) as a user would.
 //! - [`containerd`]: Debian's containerd with a private root, state and socket, driven with
 //!   `ctr` as a user would.
 //! - [`servers`]: build-context servers: lighttpd with git's http-backend, moto (S3), the
@@ -13,7 +15,9 @@
 //! - [`sandbox`]: runs the executor as a Pod would, in fresh mount and pid namespaces,
 //!   chrooted into a throwaway root holding /kaniko/executor and the context at /workspace.
 
+pub mod cgroups;
 pub mod containerd;
+pub mod docker;
 pub mod files;
 pub mod images;
 pub mod proxy;
