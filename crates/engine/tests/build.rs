@@ -335,3 +335,31 @@ fn a_layer_expanding_past_its_bound_fails_the_build() {
     let (result, _tmp) = try_build_with("FROM base\nRUN true\n", &[], bounded(3));
     result.unwrap();
 }
+
+#[test]
+fn sources_go_to_a_destination_without_slash_one_after_another() {
+    // BuildKit copies each source in turn: an empty wildcard beside one file gives the
+    // file; two files give the last one (issue 19).
+    let (image, _tmp) = build(
+        "FROM base\nCOPY doesnotexist* foo /hello\nCOPY a b /two\n",
+        &[("foo", "foo\n"), ("a", "a\n"), ("b", "b\n")],
+    );
+    let hello = layer_files(&image, 1);
+    assert_eq!(hello.get("hello").map(Vec::as_slice), Some(&b"foo\n"[..]));
+    let two = layer_files(&image, 2);
+    assert_eq!(two.get("two").map(Vec::as_slice), Some(&b"b\n"[..]));
+}
+
+#[test]
+fn a_stage_from_a_stage_starts_with_its_build_args() {
+    // The issue's case: FROM <stage> inherits the stage's ARG values (BuildKit's
+    // dispatchState.init appends the base's buildArgs and takes its state's env).
+    let (image, _tmp) = build(
+        "FROM base AS root\nARG NAME=\"base\"\nFROM root AS base-dev\nARG NAME=\"$NAME-dev\"\nRUN echo \"$NAME\" > /b\nFROM base-dev AS custom\nARG NAME\nRUN echo \"$NAME\" > /c\n",
+        &[],
+    );
+    let b = layer_files(&image, 1);
+    assert_eq!(b.get("b").map(Vec::as_slice), Some(&b"base-dev\n"[..]));
+    let c = layer_files(&image, 2);
+    assert_eq!(c.get("c").map(Vec::as_slice), Some(&b"base-dev\n"[..]));
+}
