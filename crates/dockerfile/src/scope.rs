@@ -2,8 +2,10 @@
 //! visible in FROM lines), build args, the predefined proxy and platform args, and per stage
 //! one list of variables that every ENV and every ARG with a value sets in turn (the
 //! latest wins, so an ARG after an ENV of the same name overrides it for expansion and
-//! RUN, though the image's Env keeps the ENV). Expansion happens at execution time, where
-//! Docker applies it (`instr` expands each instruction).
+//! RUN, though the image's Env keeps the ENV). A stage built `FROM` an earlier stage starts
+//! with that stage's list, ARG values included (BuildKit's `dispatchState.init`); a stage
+//! `FROM` an image starts with the image's Env only. Expansion happens at execution time,
+//! where Docker applies it (`instr` expands each instruction).
 
 use crate::expand::expand_word;
 use crate::model::*;
