@@ -16,8 +16,6 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    #[error("When using COPY with more than one source file, the destination must be a directory and end with a /")]
-    MultiNeedsDir,
     #[error("copying {0} to {1}: {2}")]
     Io(String, String, io::Error),
     #[error(transparent)]
@@ -83,8 +81,6 @@ pub struct CopySpec<'a> {
     pub workdir: &'a str,
     pub owner: Option<(u32, u32)>,
     pub mode: Option<u32>,
-    /// More than one source as written (a wildcard counts as many).
-    pub many: bool,
     /// ADD: extract local tar archives.
     pub extract_archives: bool,
     /// `--exclude` patterns.
@@ -94,15 +90,14 @@ pub struct CopySpec<'a> {
 }
 
 /// Performs the copy into `root`; returns the container paths written (for the snapshot).
+/// As in BuildKit, each item is copied in turn: without a trailing slash the destination
+/// takes a file as itself unless it is a directory by then (so of several files the last
+/// one stays, and a directory copied first makes the destination a directory).
 pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyError> {
     let dest = absolute_dest(spec.dest, spec.workdir);
     let dir_syntax = dest.ends_with('/') || spec.dest == "." || spec.dest.ends_with("/.");
     let dest_dir = format!("/{}", crate::context::glob::clean(&dest));
     let parents = spec.items.iter().any(|i| matches!(i, Item::Parents { .. }));
-    let into_dir = dir_syntax || parents || (!spec.link && root.is_dir(&dest_dir));
-    if (spec.many || spec.items.len() > 1) && !into_dir {
-        return Err(CopyError::MultiNeedsDir);
-    }
     let mut w = Writer {
         root,
         spec,
@@ -110,10 +105,15 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
         linked: Default::default(),
     };
     if spec.link {
-        w.written
-            .extend(super::link::prepare(root, spec, &dest_dir, into_dir)?);
+        w.written.extend(super::link::prepare(
+            root,
+            spec,
+            &dest_dir,
+            dir_syntax || parents,
+        )?);
     }
     for item in &spec.items {
+        let into_dir = dir_syntax || parents || root.is_dir(&dest_dir);
         match item {
             Item::Path(tree, rel) => w.path(tree, rel, &dest_dir, into_dir, None)?,
             Item::Parents { tree, base, rel } => w.with_parents(tree, base, rel, &dest_dir)?,

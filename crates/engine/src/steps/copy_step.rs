@@ -131,7 +131,6 @@ pub async fn apply(
     let git = c.sources.iter().find(|s| is_add && is_git(s));
     let tree = source_tree(st, cmd, c, git).await?;
     let mut items = Vec::new();
-    let mut many = c.sources.len() > 1;
     for h in &c.heredocs {
         items.push(Item::File {
             name: h.name.clone(),
@@ -167,7 +166,6 @@ pub async fn apply(
             continue;
         }
         let found = items_of(&tree, src, c.parents).map_err(|e| step(&e))?;
-        many |= found.len() > 1;
         found_any |= !found.is_empty();
         items.extend(found);
     }
@@ -181,7 +179,6 @@ pub async fn apply(
         workdir: &workdir,
         owner,
         mode,
-        many,
         extract_archives: is_add,
         exclude,
         // BuildKit copies --link with --chmod as an ordinary COPY.
