@@ -5,7 +5,7 @@ use crate::flags::{take_flags, Kind};
 use crate::heredocs::read_heredocs;
 use crate::lines::{Lines, Logical};
 use crate::model::*;
-use crate::parser::{command_line, words};
+use crate::parser::{command_line, json_or_fields};
 use crate::{mounts, Error};
 
 const RUN_FLAGS: [(&str, Kind); 3] = [
@@ -103,10 +103,7 @@ pub(crate) fn copy(
     }
     let heredocs = read_heredocs(rest, l, lines)?;
     let t = rest.trim();
-    let parts = match serde_json::from_str::<Vec<String>>(t) {
-        Ok(v) if t.starts_with('[') => v,
-        _ => words(t, escape).map_err(|e| Error::new(line, format!("{upper}: {e}")))?,
-    };
+    let parts = json_or_fields(t).map_err(|e| Error::new(line, format!("{upper}: {e}")))?;
     if parts.len() < 2 {
         return Err(Error::new(line, format!("{upper} requires at least two arguments, but only one was provided. Destination could not be determined.")));
     }

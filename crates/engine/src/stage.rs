@@ -141,16 +141,19 @@ pub async fn build_stage(
     Ok(st.finish(format))
 }
 
-/// An empty image for the build platform.
+/// An empty image for the build platform; its working directory is `/`, as BuildKit's
+/// `emptyImage` has it (the default PATH is added for every stage that lacks one).
 fn scratch(opts: &BuildOptions) -> BuiltImage {
+    let mut config = ImageConfig {
+        architecture: opts.platform.architecture.clone(),
+        os: opts.platform.os.clone(),
+        variant: opts.platform.variant.clone(),
+        ..Default::default()
+    };
+    config.config.working_dir = Some("/".into());
     BuiltImage {
         format: Format::Docker,
-        config: ImageConfig {
-            architecture: opts.platform.architecture.clone(),
-            os: opts.platform.os.clone(),
-            variant: opts.platform.variant.clone(),
-            ..Default::default()
-        },
+        config,
         layers: Vec::new(),
         annotations: Default::default(),
     }

@@ -13,12 +13,13 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Who runs a RUN when the stage sets no USER.
+    /// Who runs a RUN when the stage sets no USER. BuildKit would add the groups that list
+    /// `root` as a member; images rarely list it, and root's access does not depend on them.
     pub fn root() -> Identity {
         Identity {
             uid: 0,
             gid: 0,
-            groups: vec![0],
+            groups: Vec::new(),
             home: Some("/root".into()),
         }
     }
@@ -100,13 +101,13 @@ pub fn resolve_user(root: &RootFs, spec: &str) -> Result<Identity, UserError> {
     if let Some(g) = group {
         gid = resolve_group_in(&all_groups, g)?;
     }
-    let mut supplementary = vec![gid];
-    if group.is_none() {
-        if let Some(n) = &name {
-            for (_, g, members) in &all_groups {
-                if members.contains(n) && !supplementary.contains(g) {
-                    supplementary.push(*g);
-                }
+    // As runc's user lookup (which BuildKit uses): the groups that list a user found in
+    // passwd, unless a group was given; none for a numeric user passwd does not know.
+    let mut supplementary = Vec::new();
+    if let (None, Some(n)) = (group, &name) {
+        for (_, g, members) in &all_groups {
+            if members.contains(n) && !supplementary.contains(g) {
+                supplementary.push(*g);
             }
         }
     }
@@ -184,11 +185,13 @@ mod tests {
         let app = resolve_user(&r, "app").unwrap();
         assert_eq!(
             (app.uid, app.gid, app.groups.clone()),
-            (1000, 1000, vec![1000, 50])
+            (1000, 1000, vec![50])
         );
         assert_eq!(app.home.as_deref(), Some("/home/app"));
-        assert_eq!(resolve_user(&r, "app:staff").unwrap().gid, 50);
-        assert_eq!(resolve_user(&r, "4242").unwrap().uid, 4242);
+        let given = resolve_user(&r, "app:staff").unwrap();
+        assert_eq!((given.gid, given.groups), (50, vec![]));
+        let numeric = resolve_user(&r, "4242").unwrap();
+        assert_eq!((numeric.uid, numeric.gid, numeric.groups), (4242, 0, vec![]));
         assert!(matches!(
             resolve_user(&r, "ghost"),
             Err(UserError::NoUser(_))

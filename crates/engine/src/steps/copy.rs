@@ -114,6 +114,9 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
     }
     for item in &spec.items {
         let into_dir = dir_syntax || parents || root.is_dir(&dest_dir);
+        // Hard links are kept within one source (one match of a wildcard), as BuildKit
+        // copies each with a copier of its own.
+        w.linked.clear();
         match item {
             Item::Path(tree, rel) => w.path(tree, rel, &dest_dir, into_dir, None)?,
             Item::Parents { tree, base, rel } => w.with_parents(tree, base, rel, &dest_dir)?,
@@ -125,7 +128,7 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
                 let target = if into_dir {
                     join(&dest_dir, name)
                 } else {
-                    dest_dir.clone()
+                    w.as_file(&dest_dir)?
                 };
                 w.parents(&target)?;
                 let host = w.target(&target)?;
@@ -161,6 +164,16 @@ impl Writer<'_> {
             self.written.extend(made);
         }
         Ok(())
+    }
+
+    /// Where a file copied as `dest` goes: through `dest` when it is a symlink (BuildKit
+    /// resolves the whole destination path in the root), but with `--link`, which copies
+    /// onto an empty base.
+    fn as_file(&self, dest: &str) -> Result<String, CopyError> {
+        if self.spec.link {
+            return Ok(dest.to_string());
+        }
+        Ok(self.root.resolve(dest, true)?.to_string_lossy().into_owned())
     }
 
     /// The host path to write the container path `target` at, recorded as written.
@@ -208,7 +221,7 @@ impl Writer<'_> {
         let target = if into_dir {
             join(dest_dir, &name)
         } else {
-            dest_dir.to_string()
+            self.as_file(dest_dir)?
         };
         self.parents(&target)?;
         let host = self.target(&target)?;

@@ -146,10 +146,8 @@ pub async fn apply(
                 == h.name
         })
     };
-    let mut found_any = !c.heredocs.is_empty();
     if git.is_some() {
         items.push(Item::Path(&tree, String::new()));
-        found_any = true;
     }
     for src in c.sources.iter().filter(|s| !heredoc(s) && git.is_none()) {
         if is_add && c.from.is_none() && is_url(src) {
@@ -162,15 +160,16 @@ pub async fn apply(
                 content: Content::Host(path),
                 mode: 0o600,
             });
-            found_any = true;
             continue;
         }
         let found = items_of(&tree, src, c.parents).map_err(|e| step(&e))?;
-        found_any |= !found.is_empty();
         items.extend(found);
     }
-    if !found_any {
-        return Err(step(&ContextError::NotFound(c.sources.join(" "))));
+    if items.is_empty() {
+        // Only wildcards that matched nothing: BuildKit allows an empty wildcard for every
+        // source, so nothing is copied and not even the destination is made.
+        info!("No files matched {}", c.sources.join(" "));
+        return Ok(Snap::Paths(Vec::new()));
     }
     let workdir = st.config.config.working_dir.clone().unwrap_or_default();
     let spec = CopySpec {
