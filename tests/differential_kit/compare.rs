@@ -3,10 +3,13 @@
 //! Files: every path but those a container runtime makes or binds (`/etc/hosts`,
 //! `/etc/resolv.conf`, `/etc/hostname`, `/.dockerenv`, `/proc`, `/sys`, `/dev`, and the
 //! root itself) with its type, mode, owner, size, content, link target, and which other
-//! paths are hard links to it. Times: a build writes "now", so an mtime is compared only
-//! where it is deterministic, when either side's mtime predates the suite (a time copied
-//! from the context, which the suite sets to a fixed value, or one kept from the base
-//! image); not for `/` and `/etc`, whose times the runtime's files change.
+//! paths are hard links to it. Times: a build writes "now", so the mtime of a file or
+//! symlink is compared only where it is deterministic, when either side's mtime predates
+//! the suite (a time copied from the context, which the suite sets to a fixed value, or one
+//! kept from the base image). Directory times are not compared with the daemon: its
+//! BuildKit v0.8 gives copied directories the time of the copy, current BuildKit the
+//! source's (case `copy-directory-times` checks ours against the source), and the runtime's
+//! files change the times of `/` and `/etc`.
 //!
 //! Config: `Env`, `Cmd`, `Entrypoint`, `WorkingDir`, `User`, `Labels`, `ExposedPorts`,
 //! `Volumes`, `StopSignal`, `Healthcheck`, `Shell`, `OnBuild`, `ArgsEscaped`, and the
@@ -25,9 +28,6 @@ const NOISE: [&str; 7] = [
     "sys",
     "dev",
 ];
-
-/// Directories whose mtime a runtime's files change.
-const TOUCHED_DIRS: [&str; 1] = ["etc"];
 
 pub const CONFIG_FIELDS: [&str; 13] = [
     "Env",
@@ -106,8 +106,7 @@ fn node_diffs(p: &str, t: &Node, o: &Node, before: u64) -> Vec<String> {
         Kind::Symlink => field("link target", t.link.clone(), o.link.clone()),
         _ => {}
     }
-    let timed = !TOUCHED_DIRS.contains(&p);
-    if timed && (t.mtime < before || o.mtime < before) {
+    if t.kind != Kind::Dir && (t.mtime < before || o.mtime < before) {
         field("mtime", t.mtime.to_string(), o.mtime.to_string());
     }
     d

@@ -7,6 +7,7 @@
 //! file /path "content as a JSON string"
 //! mode /path 644            (permission bits, octal)
 //! owner /path 1000:1000
+//! mtime /path 1600000000    (seconds)
 //! symlink /path target
 //! absent /path
 //! config Field <JSON>       (as in the image config; unset forms count as null)
@@ -57,6 +58,7 @@ pub fn check(text: &str, img: &Image) -> Vec<String> {
                     .then(|| format!("{} ({} bytes)", super::compare::describe(n), n.size))
             }
             ("mode", Some(n)) => (format!("{:o}", n.mode) != arg).then(|| format!("{:o}", n.mode)),
+            ("mtime", Some(n)) => (n.mtime.to_string() != arg).then(|| n.mtime.to_string()),
             ("owner", Some(n)) => {
                 let o = format!("{}:{}", n.uid, n.gid);
                 (o != arg).then_some(o)

@@ -4,7 +4,8 @@
 //! the part of a source before a `/./` pivot is the base its path is kept below). `ADD` of
 //! a git repository copies its checkout (`git_source`).
 
-use super::copy::{copy, parse_chmod, Content, CopySpec, Item};
+use super::chmod::Chmod;
+use super::copy::{copy, Content, CopySpec, Item};
 use super::Snap;
 use crate::context::{glob, BuildContext, ContextError, DockerIgnore};
 use crate::root::RootFs;
@@ -125,7 +126,7 @@ pub async fn apply(
     let mode = c
         .chmod
         .as_deref()
-        .map(parse_chmod)
+        .map(Chmod::parse)
         .transpose()
         .map_err(|e| step(&e))?;
     let git = c.sources.iter().find(|s| is_add && is_git(s));

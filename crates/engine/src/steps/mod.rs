@@ -4,7 +4,9 @@
 //! entry.
 
 mod archive;
+mod chmod;
 pub mod copy;
+mod copy_entry;
 mod copy_step;
 mod download;
 mod git_source;
