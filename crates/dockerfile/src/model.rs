@@ -110,6 +110,8 @@ pub struct Copy {
     pub exclude: Vec<String>,
     pub checksum: Option<String>,
     pub keep_git_dir: bool,
+    /// ADD `--unpack`: whether archives are extracted (unset: local ones are, downloads not).
+    pub unpack: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -117,6 +117,9 @@ fn render(c: &Command, i: &Instruction) -> String {
                     flags.push_str(&format!("--{n} "));
                 }
             }
+            if let Some(u) = cp.unpack {
+                flags.push_str(&format!("--unpack={u} "));
+            }
             for e in &cp.exclude {
                 flags.push_str(&format!("--exclude={e} "));
             }

@@ -23,6 +23,7 @@ const COPY_FLAGS: [(&str, Kind); 6] = [
     ("exclude", Kind::Many),
 ];
 
+/// ADD's flags in current BuildKit (`instructions/parse.go`, `parseAdd`): no `--parents`.
 const ADD_FLAGS: [(&str, Kind); 7] = [
     ("chown", Kind::Str),
     ("chmod", Kind::Str),
@@ -30,7 +31,7 @@ const ADD_FLAGS: [(&str, Kind); 7] = [
     ("checksum", Kind::Str),
     ("keep-git-dir", Kind::Bool),
     ("exclude", Kind::Many),
-    ("parents", Kind::Bool),
+    ("unpack", Kind::Bool),
 ];
 
 /// A word expanded with nothing in scope: only its quotes and escapes go.
@@ -123,6 +124,7 @@ pub(crate) fn copy(
         exclude: flags.all("exclude").to_vec(),
         checksum: flags.get("checksum").cloned(),
         keep_git_dir: flags.on("keep-git-dir"),
+        unpack: flags.get("unpack").map(|v| v == "true"),
     };
     Ok(if upper == "COPY" {
         Instruction::Copy(c)

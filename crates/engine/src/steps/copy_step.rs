@@ -36,6 +36,12 @@ pub fn is_git(s: &str) -> bool {
     }
 }
 
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// The source and flag rules BuildKit checks before copying anything.
 fn check(c: &dockerfile::Copy, is_add: bool) -> Result<(), String> {
     for src in &c.sources {
@@ -131,14 +137,6 @@ pub async fn apply(
         .map_err(|e| step(&e))?;
     let git = c.sources.iter().find(|s| is_add && is_git(s));
     let tree = source_tree(st, cmd, c, git).await?;
-    let mut items = Vec::new();
-    for h in &c.heredocs {
-        items.push(Item::File {
-            name: h.name.clone(),
-            content: Content::Bytes(h.content.clone().into_bytes()),
-            mode: 0o644,
-        });
-    }
     let heredoc = |src: &str| {
         c.heredocs.iter().any(|h| {
             src.trim_start_matches("<<")
@@ -147,24 +145,51 @@ pub async fn apply(
                 == h.name
         })
     };
+    let sources: Vec<&String> = c
+        .sources
+        .iter()
+        .filter(|s| !heredoc(s) && git.is_none())
+        .collect();
+    // Downloads first (a tree of their own for each archive `--unpack` extracts).
+    let mut downloads = Vec::new();
+    for src in sources.iter().filter(|s| is_add && c.from.is_none() && is_url(s)) {
+        let (name, path) =
+            super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
+                .await
+                .map_err(|e| step(&e))?;
+        let unpack = c.unpack == Some(true) && super::archive::is_archive(&path);
+        let tree = unpack.then(|| BuildContext::tree(path.parent().unwrap_or(&path)));
+        downloads.push((name, path, tree));
+    }
+    // Then every source in order, heredocs last, as BuildKit's dispatchCopy adds them.
+    let mut items = Vec::new();
+    let mut fetched = downloads.iter();
     if git.is_some() {
         items.push(Item::Path(&tree, String::new()));
     }
-    for src in c.sources.iter().filter(|s| !heredoc(s) && git.is_none()) {
-        if is_add && c.from.is_none() && is_url(src) {
-            let (name, path) =
-                super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
-                    .await
-                    .map_err(|e| step(&e))?;
-            items.push(Item::File {
-                name,
-                content: Content::Host(path),
-                mode: 0o600,
-            });
+    for src in sources {
+        if !(is_add && c.from.is_none() && is_url(src)) {
+            items.extend(items_of(&tree, src, c.parents).map_err(|e| step(&e))?);
             continue;
         }
-        let found = items_of(&tree, src, c.parents).map_err(|e| step(&e))?;
-        items.extend(found);
+        let Some((name, path, unpack)) = fetched.next() else {
+            continue;
+        };
+        match unpack {
+            Some(t) => items.push(Item::Path(t, file_name(path))),
+            None => items.push(Item::File {
+                name: name.clone(),
+                content: Content::Host(path.clone()),
+                mode: 0o600,
+            }),
+        }
+    }
+    for h in &c.heredocs {
+        items.push(Item::File {
+            name: h.name.clone(),
+            content: Content::Bytes(h.content.clone().into_bytes()),
+            mode: 0o644,
+        });
     }
     if items.is_empty() {
         // Only wildcards that matched nothing: BuildKit allows an empty wildcard for every
@@ -179,7 +204,8 @@ pub async fn apply(
         workdir: &workdir,
         owner,
         mode,
-        extract_archives: is_add,
+        // ADD extracts local archives unless `--unpack=false`; downloads only with `--unpack`.
+        extract_archives: is_add && c.unpack != Some(false),
         exclude,
         // BuildKit copies --link with --chmod as an ordinary COPY.
         link: c.link && c.chmod.is_none(),
