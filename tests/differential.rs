@@ -12,13 +12,25 @@ mod differential_kit;
 
 use differential_kit::{build, case, compare, expect, readme};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// What one case showed: its differences (empty when alike) and how long it took.
+/// What one case showed: its differences (empty when alike), and how long each builder
+/// took on it.
 struct Outcome {
     diffs: Vec<String>,
-    secs: f64,
+    ours_secs: f64,
+    buildkit_secs: f64,
+}
+
+/// What every case is built with.
+struct Setting<'a> {
+    registry: &'a str,
+    base: String,
+    http_url: String,
+    docker: Option<testkit::docker::Docker>,
+    /// A Unix time no build of this run wrote (see `compare`).
+    before: u64,
 }
 
 fn http_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -59,70 +71,74 @@ fn versus_source(text: &str, ours: build::Built) -> Vec<String> {
     }
 }
 
-#[test]
-fn buildkit_and_the_executor_build_every_case_alike() {
-    let only: Option<Vec<String>> = std::env::var("CONFORMANCE_CASES")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.split(',').map(|c| c.trim().to_string()).collect());
-    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = top.join("testdata/conformance");
-    let cases = case::load_all(&root, only.as_deref());
-    let readme_text = std::fs::read_to_string(top.join("README.md")).unwrap();
-    let differences = readme::list(&readme_text, "differences");
-    let source_only = readme::list(&readme_text, "source-only");
+/// A builder's result and how long it took.
+fn timed(f: impl FnOnce() -> build::Built) -> (build::Built, f64) {
+    let t0 = Instant::now();
+    let r = f();
+    (r, t0.elapsed().as_secs_f64())
+}
 
-    let started = Instant::now();
-    let reg = common::registry_with_busybox();
-    let base = format!("{}/library/busybox:latest", reg.addr);
-    let files = http_files(&root.join("_http"));
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
-    let http = testkit::files::FileServer::start(&refs).unwrap();
-    let http_url = format!("http://{}", http.addr);
-    let docker = cases
+/// Builds every case with both builders, BuildKit on a thread of its own beside the
+/// executor (the daemon and the sandbox each spend most of a tiny build waiting).
+fn run_cases(cases: &[case::Case], set: &Setting<'_>) -> BTreeMap<String, Outcome> {
+    let work: Vec<tempfile::TempDir> = cases.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+    let prepared: Vec<Result<PathBuf, String>> = cases
         .iter()
-        .any(|c| c.expect.is_none())
-        .then(|| testkit::docker::Docker::start().unwrap());
-    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    eprintln!("set-up: {:.1}s", started.elapsed().as_secs_f64());
-
-    let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
-    for case in &cases {
-        let t0 = Instant::now();
-        let work = tempfile::tempdir().unwrap();
-        let ctx = work.path().join("context");
-        std::fs::create_dir(&ctx).unwrap();
-        let diffs = match case.prepare(&ctx, &base, &http_url) {
-            Err(e) => vec![e],
-            Ok(()) => {
-                let ours = build::ours(&common::executor(), case, &ctx, &reg.addr);
-                match (&case.expect, &docker) {
-                    (Some(text), _) => versus_source(text, ours),
-                    (None, Some(d)) => {
-                        let theirs = build::buildkit(d, case, &ctx, work.path());
-                        versus(case, theirs, ours, before)
-                    }
-                    (None, None) => unreachable!("a daemon runs when a case needs one"),
-                }
+        .zip(&work)
+        .map(|(c, w)| {
+            let ctx = w.path().join("context");
+            std::fs::create_dir(&ctx).map_err(|e| e.to_string())?;
+            c.prepare(&ctx, &set.base, &set.http_url).map(|()| ctx)
+        })
+        .collect();
+    let jobs: Vec<(&case::Case, &PathBuf, &Path)> = cases
+        .iter()
+        .zip(&prepared)
+        .zip(&work)
+        .filter_map(|((c, p), w)| p.as_ref().ok().map(|ctx| (c, ctx, w.path())))
+        .collect();
+    let (theirs, ours) = std::thread::scope(|s| {
+        let theirs = s.spawn(|| {
+            let mut out = BTreeMap::new();
+            for (c, ctx, w) in jobs.iter().filter(|(c, _, _)| c.expect.is_none()) {
+                let d = set.docker.as_ref().expect("a daemon runs when a case needs one");
+                out.insert(c.name.clone(), timed(|| build::buildkit(d, c, ctx, w)));
             }
+            out
+        });
+        let executor = common::executor();
+        let ours: BTreeMap<String, _> = jobs
+            .iter()
+            .map(|(c, ctx, _)| (c.name.clone(), timed(|| build::ours(&executor, c, ctx, set.registry))))
+            .collect();
+        (theirs.join().expect("the BuildKit thread"), ours)
+    });
+    let (mut theirs, mut ours) = (theirs, ours);
+    let mut outcomes = BTreeMap::new();
+    for (c, p) in cases.iter().zip(prepared) {
+        let (o, ours_secs) = ours.remove(&c.name).unwrap_or((Err(String::new()), 0.0));
+        let (diffs, buildkit_secs) = match (p, &c.expect, theirs.remove(&c.name)) {
+            (Err(e), _, _) => (vec![e], 0.0),
+            (Ok(_), Some(text), _) => (versus_source(text, o), 0.0),
+            (Ok(_), None, Some((t, secs))) => (versus(c, t, o, set.before), secs),
+            (Ok(_), None, None) => (vec!["BuildKit did not build it".into()], 0.0),
         };
-        let secs = t0.elapsed().as_secs_f64();
-        let verdict = if diffs.is_empty() { "alike" } else { "DIFFERS" };
-        eprintln!("{:<40} {verdict:<8} {secs:.1}s", case.name);
-        for d in diffs.iter().take(12) {
-            eprintln!("    {}", d.replace('\n', "\n    "));
-        }
-        outcomes.insert(case.name.clone(), Outcome { diffs, secs });
+        outcomes.insert(c.name.clone(), Outcome { diffs, ours_secs, buildkit_secs });
     }
-    let total: f64 = outcomes.values().map(|o| o.secs).sum();
-    eprintln!(
-        "{} cases in {total:.1}s of builds, {:.1}s in all",
-        outcomes.len(),
-        started.elapsed().as_secs_f64()
-    );
+    outcomes
+}
 
+/// What is wrong between the outcomes and README's lists (empty when all is well).
+fn verdict(
+    cases: &[case::Case],
+    outcomes: &BTreeMap<String, Outcome>,
+    readme_text: &str,
+    all: bool,
+) -> Vec<String> {
+    let differences = readme::list(readme_text, "differences");
+    let source_only = readme::list(readme_text, "source-only");
     let mut problems = Vec::new();
-    for case in &cases {
+    for case in cases {
         let o = &outcomes[&case.name];
         let listed = differences.contains_key(&case.name);
         match (o.diffs.is_empty(), listed) {
@@ -146,12 +162,58 @@ fn buildkit_and_the_executor_build_every_case_alike() {
             ));
         }
     }
-    if only.is_none() {
-        for name in differences.keys().chain(source_only.keys()) {
-            if !outcomes.contains_key(name) {
-                problems.push(format!("README lists {name}, which is no case"));
-            }
+    for (name, why) in differences.iter().chain(source_only.iter()) {
+        if all && !outcomes.contains_key(name) {
+            problems.push(format!("README lists {name}, which is no case"));
+        }
+        if why.len() < 20 {
+            problems.push(format!("README's entry for {name} gives no reason"));
         }
     }
+    problems
+}
+
+#[test]
+fn buildkit_and_the_executor_build_every_case_alike() {
+    let only: Option<Vec<String>> = std::env::var("CONFORMANCE_CASES")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.split(',').map(|c| c.trim().to_string()).collect());
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = top.join("testdata/conformance");
+    let cases = case::load_all(&root, only.as_deref());
+    let readme_text = std::fs::read_to_string(top.join("README.md")).unwrap();
+
+    let started = Instant::now();
+    let reg = common::registry_with_busybox();
+    let files = http_files(&root.join("_http"));
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+    let http = testkit::files::FileServer::start(&refs).unwrap();
+    let set = Setting {
+        registry: &reg.addr,
+        base: format!("{}/library/busybox:latest", reg.addr),
+        http_url: format!("http://{}", http.addr),
+        docker: cases
+            .iter()
+            .any(|c| c.expect.is_none())
+            .then(|| testkit::docker::Docker::start().unwrap()),
+        before: SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(),
+    };
+    eprintln!("set-up: {:.1}s", started.elapsed().as_secs_f64());
+    let outcomes = run_cases(&cases, &set);
+    for (name, o) in &outcomes {
+        let v = if o.diffs.is_empty() { "alike" } else { "DIFFERS" };
+        eprintln!("{name:<40} {v:<8} ours {:.1}s, BuildKit {:.1}s", o.ours_secs, o.buildkit_secs);
+        for d in o.diffs.iter().take(12) {
+            eprintln!("    {}", d.replace('\n', "\n    "));
+        }
+    }
+    eprintln!(
+        "{} cases ({} against the daemon) in {:.1}s",
+        outcomes.len(),
+        cases.iter().filter(|c| c.expect.is_none()).count(),
+        started.elapsed().as_secs_f64()
+    );
+    let problems = verdict(&cases, &outcomes, &readme_text, only.is_none());
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }

@@ -13,8 +13,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Who runs a RUN when the stage sets no USER. BuildKit would add the groups that list
-    /// `root` as a member; images rarely list it, and root's access does not depend on them.
+    /// uid 0 and gid 0, with no supplementary groups, home /root.
     pub fn root() -> Identity {
         Identity {
             uid: 0,
@@ -23,6 +22,14 @@ impl Identity {
             home: Some("/root".into()),
         }
     }
+}
+
+/// Who runs a RUN when the stage sets no USER: user 0 as BuildKit looks it up (with the
+/// groups that list its passwd name, as Alpine lists root), home /root unless passwd says.
+pub fn default_user(root: &RootFs) -> Identity {
+    let mut id = resolve_user(root, "0").unwrap_or_else(|_| Identity::root());
+    id.home.get_or_insert_with(|| "/root".into());
+    id
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +195,7 @@ mod tests {
             (1000, 1000, vec![50])
         );
         assert_eq!(app.home.as_deref(), Some("/home/app"));
+        assert_eq!(default_user(&r), Identity::root());
         let given = resolve_user(&r, "app:staff").unwrap();
         assert_eq!((given.gid, given.groups), (50, vec![]));
         let numeric = resolve_user(&r, "4242").unwrap();

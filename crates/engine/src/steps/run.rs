@@ -227,7 +227,7 @@ pub async fn apply(
     let argv = argv(st, run);
     let spec = st.config.config.user.clone().unwrap_or_default();
     let id = if spec.is_empty() {
-        Identity::root()
+        user::default_user(st.root)
     } else {
         user::resolve_user(st.root, &spec).map_err(|e| BuildError::step(cmd, e))?
     };
