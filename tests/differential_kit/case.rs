@@ -1,8 +1,8 @@
 //! One case of testdata/conformance: a folder with a `Dockerfile` and optionally
 //! - `context/`: the files of the build context (the Dockerfile is written beside them);
 //! - `setup`: what git cannot hold, one per line: `symlink TARGET PATH`, `hardlink EXISTING
-//!   NEW`, `mode OCTAL PATH`, `dir PATH`, `fifo PATH`, `tar ARCHIVE DIR` (DIR's contents as a
-//!   tar, gzip when ARCHIVE ends in `.gz`, DIR then removed);
+//!   NEW`, `mode OCTAL PATH`, `owner UID:GID PATH`, `dir PATH`, `fifo PATH`, `tar ARCHIVE
+//!   DIR` (DIR's contents as a tar, gzip when ARCHIVE ends in `.gz`, DIR then removed);
 //! - `flags`: flags for both builders, one per line (`--build-arg=K=V`, `--target=T`,
 //!   `--secret=id=s,src={ctx}/file`; `{ctx}` is the context's path for that builder);
 //! - `fails`: both builders must refuse the case (the file says why);
@@ -122,6 +122,11 @@ fn apply(ctx: &Path, line: &str) -> std::io::Result<()> {
         ["mode", mode, path] => {
             let m = u32::from_str_radix(mode, 8).map_err(std::io::Error::other)?;
             fs::set_permissions(at(path), fs::Permissions::from_mode(m))
+        }
+        ["owner", ids, path] => {
+            let (u, g) = ids.split_once(':').ok_or_else(|| std::io::Error::other("UID:GID"))?;
+            let id = |s: &str| s.parse::<u32>().map_err(std::io::Error::other);
+            std::os::unix::fs::lchown(at(path), Some(id(u)?), Some(id(g)?))
         }
         ["dir", path] => fs::create_dir_all(at(path)),
         ["fifo", path] => {

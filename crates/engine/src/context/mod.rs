@@ -30,6 +30,9 @@ pub enum ContextError {
 pub struct BuildContext {
     root: PathBuf,
     ignore: DockerIgnore,
+    /// Whether copies keep the owners of its files (a stage's or an image's tree), or give
+    /// them to root (the build context, which BuildKit receives without owners).
+    keeps_owners: bool,
 }
 
 impl BuildContext {
@@ -62,15 +65,23 @@ impl BuildContext {
         Ok(BuildContext {
             root: root.to_path_buf(),
             ignore,
+            keeps_owners: false,
         })
     }
 
-    /// A tree with no `.dockerignore` (an earlier stage's root, an image's files).
+    /// A tree with no `.dockerignore` whose owners copies keep (an earlier stage's root, an
+    /// image's files, a download or a git checkout, which are root's).
     pub fn tree(root: &Path) -> BuildContext {
         BuildContext {
             root: root.to_path_buf(),
             ignore: DockerIgnore::default(),
+            keeps_owners: true,
         }
+    }
+
+    /// Whether copies keep the owners of this tree's files.
+    pub fn keeps_owners(&self) -> bool {
+        self.keeps_owners
     }
 
     pub fn root(&self) -> &Path {

@@ -178,9 +178,15 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Copies one entry, keeping a directory's times for the end.
-    fn entry(&mut self, src: &Path, dst: &Path, meta: &fs::Metadata) -> io::Result<()> {
-        let times = copy_entry(src, dst, meta, &self.attrs())?;
+    /// Copies one entry of `tree`, keeping a directory's times for the end.
+    fn entry(
+        &mut self,
+        tree: &BuildContext,
+        src: &Path,
+        dst: &Path,
+        meta: &fs::Metadata,
+    ) -> io::Result<()> {
+        let times = copy_entry(src, dst, meta, &self.attrs(), tree.keeps_owners())?;
         self.dir_times.extend(times);
         Ok(())
     }
@@ -254,7 +260,7 @@ impl Writer<'_> {
         {
             return Ok(());
         }
-        self.entry(&host_src, &host, &meta)
+        self.entry(tree, &host_src, &host, &meta)
             .map_err(io_err(rel, &target))
     }
 
@@ -302,14 +308,20 @@ impl Writer<'_> {
         } else {
             Path::new(below).parent().unwrap_or(Path::new(""))
         };
-        self.source_dirs(&base_host, dirs, dest_dir)?;
+        self.source_dirs(tree, &base_host, dirs, dest_dir)?;
         let into = join(dest_dir, &dirs.to_string_lossy());
         self.path(tree, rel, &into, true, Some(below))
     }
 
     /// Makes the directories `dest_dir/<dirs>` (each component) that are missing as their
     /// counterparts below `src` are (mode, times; owner as `--chown` says).
-    fn source_dirs(&mut self, src: &Path, dirs: &Path, dest_dir: &str) -> Result<(), CopyError> {
+    fn source_dirs(
+        &mut self,
+        tree: &BuildContext,
+        src: &Path,
+        dirs: &Path,
+        dest_dir: &str,
+    ) -> Result<(), CopyError> {
         let mut acc = PathBuf::new();
         for c in dirs.components() {
             acc.push(c);
@@ -320,7 +332,7 @@ impl Writer<'_> {
             let from = src.join(&acc);
             let meta = fs::metadata(&from).map_err(io_err(&from.to_string_lossy(), &target))?;
             let host = self.target(&target)?;
-            self.entry(&from, &host, &meta)
+            self.entry(tree, &from, &host, &meta)
                 .map_err(io_err(&target, &target))?;
         }
         Ok(())
@@ -368,7 +380,7 @@ impl Writer<'_> {
             let reincludes = exclude.has_exceptions() || tree.ignore_has_exceptions();
             if let Some(parent) = parent.filter(|_| reincludes) {
                 // Its directory may have been left out by a pattern this entry escapes.
-                self.source_dirs(src, parent, dest_dir)?;
+                self.source_dirs(tree, src, parent, dest_dir)?;
             }
             let target = join(dest_dir, &rel_s);
             let resolved = self.root.writable(&target)?;
@@ -387,7 +399,7 @@ impl Writer<'_> {
             {
                 continue;
             }
-            self.entry(entry.path(), &host, &meta)
+            self.entry(tree, entry.path(), &host, &meta)
                 .map_err(io_err(&rel.to_string_lossy(), &target))?;
         }
         Ok(())

@@ -54,13 +54,16 @@ pub fn remove_non_dir(p: &Path) -> io::Result<()> {
     }
 }
 
-/// Copies the entry `src` (metadata `meta`) to `dst`. For a directory it returns its times,
-/// which the caller sets again after writing its contents (as fsutil's copier does).
+/// Copies the entry `src` (metadata `meta`) to `dst`, owned as `--chown` says, else as the
+/// source is when `keep_owner` (a stage's or an image's files; fsutil's copier keeps them),
+/// else by root (the build context, which BuildKit receives without owners). For a
+/// directory it returns its times, which the caller sets again after writing its contents.
 pub fn copy_entry(
     src: &Path,
     dst: &Path,
     meta: &fs::Metadata,
     a: &Attrs<'_>,
+    keep_owner: bool,
 ) -> io::Result<Option<DirTimes>> {
     let ft = meta.file_type();
     if ft.is_dir() {
@@ -81,7 +84,8 @@ pub fn copy_entry(
     } else {
         return Ok(None);
     }
-    let (uid, gid) = a.owner.unwrap_or((0, 0));
+    let source = if keep_owner { (meta.uid(), meta.gid()) } else { (0, 0) };
+    let (uid, gid) = a.owner.unwrap_or(source);
     std::os::unix::fs::lchown(dst, Some(uid), Some(gid))?;
     if !ft.is_symlink() {
         let own = meta.mode() & 0o7777;
