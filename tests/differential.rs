@@ -101,7 +101,10 @@ fn run_cases(cases: &[case::Case], set: &Setting<'_>) -> BTreeMap<String, Outcom
         let theirs = s.spawn(|| {
             let mut out = BTreeMap::new();
             for (c, ctx, w) in jobs.iter().filter(|(c, _, _)| c.expect.is_none()) {
-                let d = set.docker.as_ref().expect("a daemon runs when a case needs one");
+                let d = set
+                    .docker
+                    .as_ref()
+                    .expect("a daemon runs when a case needs one");
                 out.insert(c.name.clone(), timed(|| build::buildkit(d, c, ctx, w)));
             }
             out
@@ -109,7 +112,12 @@ fn run_cases(cases: &[case::Case], set: &Setting<'_>) -> BTreeMap<String, Outcom
         let executor = common::executor();
         let ours: BTreeMap<String, _> = jobs
             .iter()
-            .map(|(c, ctx, _)| (c.name.clone(), timed(|| build::ours(&executor, c, ctx, set.registry))))
+            .map(|(c, ctx, _)| {
+                (
+                    c.name.clone(),
+                    timed(|| build::ours(&executor, c, ctx, set.registry)),
+                )
+            })
             .collect();
         (theirs.join().expect("the BuildKit thread"), ours)
     });
@@ -123,7 +131,14 @@ fn run_cases(cases: &[case::Case], set: &Setting<'_>) -> BTreeMap<String, Outcom
             (Ok(_), None, Some((t, secs))) => (versus(c, t, o, set.before), secs),
             (Ok(_), None, None) => (vec!["BuildKit did not build it".into()], 0.0),
         };
-        outcomes.insert(c.name.clone(), Outcome { diffs, ours_secs, buildkit_secs });
+        outcomes.insert(
+            c.name.clone(),
+            Outcome {
+                diffs,
+                ours_secs,
+                buildkit_secs,
+            },
+        );
     }
     outcomes
 }
@@ -197,13 +212,23 @@ fn buildkit_and_the_executor_build_every_case_alike() {
             .iter()
             .any(|c| c.expect.is_none())
             .then(|| testkit::docker::Docker::start().unwrap()),
-        before: SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs(),
+        before: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
     };
     eprintln!("set-up: {:.1}s", started.elapsed().as_secs_f64());
     let outcomes = run_cases(&cases, &set);
     for (name, o) in &outcomes {
-        let v = if o.diffs.is_empty() { "alike" } else { "DIFFERS" };
-        eprintln!("{name:<40} {v:<8} ours {:.1}s, BuildKit {:.1}s", o.ours_secs, o.buildkit_secs);
+        let v = if o.diffs.is_empty() {
+            "alike"
+        } else {
+            "DIFFERS"
+        };
+        eprintln!(
+            "{name:<40} {v:<8} ours {:.1}s, BuildKit {:.1}s",
+            o.ours_secs, o.buildkit_secs
+        );
         for d in o.diffs.iter().take(12) {
             eprintln!("    {}", d.replace('\n', "\n    "));
         }

@@ -15,7 +15,9 @@ pub fn buildkit(docker: &Docker, case: &Case, ctx: &Path, out: &Path) -> Built {
     let mut args = vec!["-t".to_string(), tag.clone()];
     args.extend(case.flags_for(&ctx.to_string_lossy()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let built = docker.buildkit_build(ctx, &refs).map_err(|e| format!("{e:#}"))?;
+    let built = docker
+        .buildkit_build(ctx, &refs)
+        .map_err(|e| format!("{e:#}"))?;
     if built.status != 0 {
         return Err(tail(&built.stderr));
     }

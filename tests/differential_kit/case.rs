@@ -79,7 +79,10 @@ impl Case {
         if src.is_dir() {
             copy_tree(&src, out).map_err(|e| format!("copying the context: {e}"))?;
         }
-        let df = self.dockerfile.replace("@BASE@", base).replace("@HTTP@", http);
+        let df = self
+            .dockerfile
+            .replace("@BASE@", base)
+            .replace("@HTTP@", http);
         fs::write(out.join("Dockerfile"), df).map_err(|e| e.to_string())?;
         if let Ok(setup) = fs::read_to_string(self.dir.join("setup")) {
             for line in setup.lines().filter(|l| !l.trim().is_empty()) {
@@ -124,7 +127,9 @@ fn apply(ctx: &Path, line: &str) -> std::io::Result<()> {
             fs::set_permissions(at(path), fs::Permissions::from_mode(m))
         }
         ["owner", ids, path] => {
-            let (u, g) = ids.split_once(':').ok_or_else(|| std::io::Error::other("UID:GID"))?;
+            let (u, g) = ids
+                .split_once(':')
+                .ok_or_else(|| std::io::Error::other("UID:GID"))?;
             let id = |s: &str| s.parse::<u32>().map_err(std::io::Error::other);
             std::os::unix::fs::lchown(at(path), Some(id(u)?), Some(id(g)?))
         }
@@ -147,7 +152,10 @@ fn apply(ctx: &Path, line: &str) -> std::io::Result<()> {
 fn write_tar(archive: &Path, dir: &Path) -> std::io::Result<()> {
     let file = fs::File::create(archive)?;
     let sink: Box<dyn std::io::Write> = if archive.to_string_lossy().ends_with(".gz") {
-        Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast()))
+        Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ))
     } else {
         Box::new(file)
     };

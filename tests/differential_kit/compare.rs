@@ -58,7 +58,9 @@ pub fn compare(theirs: &Image, ours: &Image, before: u64) -> Vec<String> {
     let paths: BTreeSet<&String> = theirs.files.keys().chain(ours.files.keys()).collect();
     for p in paths.into_iter().filter(|p| !is_noise(p)) {
         match (theirs.files.get(p), ours.files.get(p)) {
-            (Some(t), None) => out.push(format!("/{p}: only in BuildKit's image ({})", describe(t))),
+            (Some(t), None) => {
+                out.push(format!("/{p}: only in BuildKit's image ({})", describe(t)))
+            }
             (None, Some(o)) => out.push(format!("/{p}: only in ours ({})", describe(o))),
             (Some(t), Some(o)) => out.extend(node_diffs(p, t, o, before)),
             (None, None) => {}
@@ -97,11 +99,19 @@ fn node_diffs(p: &str, t: &Node, o: &Node, before: u64) -> Vec<String> {
     if t.kind != Kind::Symlink {
         field("mode", format!("{:o}", t.mode), format!("{:o}", o.mode));
     }
-    field("owner", format!("{}:{}", t.uid, t.gid), format!("{}:{}", o.uid, o.gid));
+    field(
+        "owner",
+        format!("{}:{}", t.uid, t.gid),
+        format!("{}:{}", o.uid, o.gid),
+    );
     match t.kind {
         Kind::File if t.digest != o.digest => match (&t.text, &o.text) {
             (Some(a), Some(b)) => field("content", format!("{a:?}"), format!("{b:?}")),
-            _ => field("size/sha256", format!("{}/{}", t.size, &t.digest[..12]), format!("{}/{}", o.size, &o.digest[..12])),
+            _ => field(
+                "size/sha256",
+                format!("{}/{}", t.size, &t.digest[..12]),
+                format!("{}/{}", o.size, &o.digest[..12]),
+            ),
         },
         Kind::Symlink => field("link target", t.link.clone(), o.link.clone()),
         _ => {}
@@ -115,13 +125,21 @@ fn node_diffs(p: &str, t: &Node, o: &Node, before: u64) -> Vec<String> {
 /// For each path with hard links (outside the noise): the other paths of its inode.
 fn links(img: &Image) -> BTreeMap<String, Vec<String>> {
     let mut by_inode: BTreeMap<usize, Vec<&String>> = BTreeMap::new();
-    for (p, n) in img.files.iter().filter(|(p, n)| n.kind == Kind::File && !is_noise(p)) {
+    for (p, n) in img
+        .files
+        .iter()
+        .filter(|(p, n)| n.kind == Kind::File && !is_noise(p))
+    {
         by_inode.entry(n.inode).or_default().push(p);
     }
     let mut out = BTreeMap::new();
     for group in by_inode.values().filter(|g| g.len() > 1) {
         for p in group {
-            let others = group.iter().filter(|o| *o != p).map(|o| o.to_string()).collect();
+            let others = group
+                .iter()
+                .filter(|o| *o != p)
+                .map(|o| o.to_string())
+                .collect();
             out.insert(p.to_string(), others);
         }
     }

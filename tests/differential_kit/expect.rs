@@ -19,7 +19,8 @@ use super::image::{Image, Kind};
 
 /// Whether the text names its source.
 pub fn has_source(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("# source: ") && l.len() > 20)
+    text.lines()
+        .any(|l| l.starts_with("# source: ") && l.len() > 20)
 }
 
 /// Whether the file says the build must fail.
@@ -63,8 +64,9 @@ pub fn check(text: &str, img: &Image) -> Vec<String> {
                 let o = format!("{}:{}", n.uid, n.gid);
                 (o != arg).then_some(o)
             }
-            ("symlink", Some(n)) => (n.kind != Kind::Symlink || n.link != arg)
-                .then(|| super::compare::describe(n)),
+            ("symlink", Some(n)) => {
+                (n.kind != Kind::Symlink || n.link != arg).then(|| super::compare::describe(n))
+            }
             _ => Some("unknown check".into()),
         };
         if let Some(g) = got {

@@ -50,12 +50,20 @@ pub fn read_archive(path: &Path) -> Result<Image, String> {
     let mut outer = tar::Archive::new(f);
     for e in outer.entries().map_err(|e| e.to_string())? {
         let mut e = e.map_err(|e| e.to_string())?;
-        let name = e.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+        let name = e
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .into_owned();
         let mut data = Vec::new();
         e.read_to_end(&mut data).map_err(|e| e.to_string())?;
         members.insert(name.trim_start_matches("./").to_string(), data);
     }
-    let get = |n: &str| members.get(n).ok_or_else(|| format!("{n} missing from the archive"));
+    let get = |n: &str| {
+        members
+            .get(n)
+            .ok_or_else(|| format!("{n} missing from the archive"))
+    };
     let manifest: serde_json::Value =
         serde_json::from_slice(get("manifest.json")?).map_err(|e| e.to_string())?;
     let m = &manifest[0];
@@ -64,7 +72,8 @@ pub fn read_archive(path: &Path) -> Result<Image, String> {
     let mut tree = Tree::default();
     for layer in m["Layers"].as_array().ok_or("manifest without Layers")? {
         let name = layer.as_str().ok_or("layer name")?;
-        tree.apply(get(name)?).map_err(|e| format!("layer {name}: {e}"))?;
+        tree.apply(get(name)?)
+            .map_err(|e| format!("layer {name}: {e}"))?;
     }
     Ok(Image {
         files: tree.files,
@@ -112,13 +121,21 @@ impl Tree {
                 None => (String::new(), path.clone()),
             };
             if base == ".wh..wh..opq" {
-                let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+                let prefix = if dir.is_empty() {
+                    String::new()
+                } else {
+                    format!("{dir}/")
+                };
                 self.files
                     .retain(|k, _| !k.starts_with(&prefix) || added.contains(k) || *k == dir);
                 continue;
             }
             if let Some(gone) = base.strip_prefix(".wh.") {
-                let gone = if dir.is_empty() { gone.to_string() } else { format!("{dir}/{gone}") };
+                let gone = if dir.is_empty() {
+                    gone.to_string()
+                } else {
+                    format!("{dir}/{gone}")
+                };
                 self.remove(&gone);
                 continue;
             }
@@ -128,7 +145,11 @@ impl Tree {
                 let target = clean(&e.link_name()?.unwrap_or_default().to_string_lossy());
                 match self.files.get(&target) {
                     Some(t) => t.clone(),
-                    None => return Err(std::io::Error::other(format!("{path}: link to missing {target}"))),
+                    None => {
+                        return Err(std::io::Error::other(format!(
+                            "{path}: link to missing {target}"
+                        )))
+                    }
                 }
             } else {
                 let kind = match ty {

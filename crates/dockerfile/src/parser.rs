@@ -122,7 +122,10 @@ pub(crate) fn json_or_fields(t: &str) -> Result<Vec<String>, String> {
                 .into_iter()
                 .map(|x| match x {
                     serde_json::Value::String(s) => Ok(s),
-                    _ => Err("when using JSON array syntax, arrays must be comprised of strings only".to_string()),
+                    _ => Err(
+                        "when using JSON array syntax, arrays must be comprised of strings only"
+                            .to_string(),
+                    ),
                 })
                 .collect();
         }

@@ -85,7 +85,13 @@ impl PlatformArgs {
 /// any case sets both spellings (in name order, so a lower-case name given beside the
 /// upper-case one wins), after the stage's own variables.
 fn proxy_env(build_args: &BuildArgs) -> Vec<(String, String)> {
-    const KINDS: [&str; 5] = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"];
+    const KINDS: [&str; 5] = [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "FTP_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+    ];
     let mut values: [Option<&String>; 5] = [None; 5];
     for (k, v) in &build_args.values {
         if let Some(i) = KINDS.iter().position(|p| p.eq_ignore_ascii_case(k)) {
@@ -337,8 +343,13 @@ mod tests {
     fn proxy_build_args_reach_run() {
         let df = crate::parse("FROM busybox\nENV http_proxy=fromenv\n").unwrap();
         let build_args = BuildArgs::new(
-            [("http_proxy", "p"), ("NO_PROXY", "n"), ("HTTPS_PROXY", ""), ("X", "x")]
-                .map(|(k, v)| (k.to_string(), v.to_string())),
+            [
+                ("http_proxy", "p"),
+                ("NO_PROXY", "n"),
+                ("HTTPS_PROXY", ""),
+                ("X", "x"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         let global = GlobalScope::new(&[], &build_args, &PlatformArgs::default()).unwrap();
         let mut scope = StageScope::new(&global, &[]);
@@ -346,11 +357,18 @@ mod tests {
             let instr = scope.expand(c).unwrap();
             scope.apply(&instr);
         }
-        let run: Vec<String> = scope.run_env().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let run: Vec<String> = scope
+            .run_env()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         assert_eq!(
             run,
             ["http_proxy=p", "HTTP_PROXY=p", "NO_PROXY=n", "no_proxy=n"],
         );
-        assert_eq!(scope.env(), vec![("http_proxy".to_string(), "fromenv".to_string())]);
+        assert_eq!(
+            scope.env(),
+            vec![("http_proxy".to_string(), "fromenv".to_string())]
+        );
     }
 }

@@ -199,7 +199,10 @@ mod tests {
         let given = resolve_user(&r, "app:staff").unwrap();
         assert_eq!((given.gid, given.groups), (50, vec![]));
         let numeric = resolve_user(&r, "4242").unwrap();
-        assert_eq!((numeric.uid, numeric.gid, numeric.groups), (4242, 0, vec![]));
+        assert_eq!(
+            (numeric.uid, numeric.gid, numeric.groups),
+            (4242, 0, vec![])
+        );
         assert!(matches!(
             resolve_user(&r, "ghost"),
             Err(UserError::NoUser(_))

@@ -130,7 +130,12 @@ impl BuildContext {
             .min_depth(1)
             .into_iter()
             .filter_map(Result::ok)
-            .filter_map(|e| e.path().strip_prefix(&self.root).ok().map(Path::to_path_buf))
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(&self.root)
+                    .ok()
+                    .map(Path::to_path_buf)
+            })
             .any(|r| !self.excluded(&r.to_string_lossy()))
     }
 
@@ -266,8 +271,14 @@ mod tests {
         let ctx = BuildContext::open(r, None).unwrap();
         assert_eq!(ctx.resolve("keep").unwrap(), vec!["keep"]);
         assert_eq!(ctx.resolve("k*").unwrap(), vec!["keep"]);
-        assert!(matches!(ctx.resolve("gone"), Err(ContextError::NotFound(_))));
-        assert!(matches!(ctx.resolve("keep/out"), Err(ContextError::NotFound(_))));
+        assert!(matches!(
+            ctx.resolve("gone"),
+            Err(ContextError::NotFound(_))
+        ));
+        assert!(matches!(
+            ctx.resolve("keep/out"),
+            Err(ContextError::NotFound(_))
+        ));
     }
 
     #[test]

@@ -156,7 +156,9 @@ fn letters(l: &str, who: u32, named: u32, original: u32, is_dir: bool) -> u32 {
             'w' => 0o222 & who,
             'x' => 0o111 & who,
             'X' if is_dir || original & 0o111 != 0 => 0o111 & who,
-            's' => (if who & U != 0 { 0o4000 } else { 0 }) | (if who & G != 0 { 0o2000 } else { 0 }),
+            's' => {
+                (if who & U != 0 { 0o4000 } else { 0 }) | (if who & G != 0 { 0o2000 } else { 0 })
+            }
             't' if named == 0 || named & O != 0 => 0o1000,
             _ => 0,
         };

@@ -127,7 +127,8 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
     }
     // Directories get their source's times once everything is written into them.
     for (host, atime, mtime) in w.dir_times.iter().rev() {
-        set_times(host, atime, mtime).map_err(io_err(&host.to_string_lossy(), dest_dir.as_str()))?;
+        set_times(host, atime, mtime)
+            .map_err(io_err(&host.to_string_lossy(), dest_dir.as_str()))?;
     }
     Ok(w.written)
 }
@@ -198,7 +199,11 @@ impl Writer<'_> {
         if self.spec.link {
             return Ok(dest.to_string());
         }
-        Ok(self.root.resolve(dest, true)?.to_string_lossy().into_owned())
+        Ok(self
+            .root
+            .resolve(dest, true)?
+            .to_string_lossy()
+            .into_owned())
     }
 
     /// The host path to write the container path `target` at, recorded as written.

@@ -84,7 +84,11 @@ pub fn copy_entry(
     } else {
         return Ok(None);
     }
-    let source = if keep_owner { (meta.uid(), meta.gid()) } else { (0, 0) };
+    let source = if keep_owner {
+        (meta.uid(), meta.gid())
+    } else {
+        (0, 0)
+    };
     let (uid, gid) = a.owner.unwrap_or(source);
     std::os::unix::fs::lchown(dst, Some(uid), Some(gid))?;
     if !ft.is_symlink() {

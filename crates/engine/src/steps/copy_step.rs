@@ -152,7 +152,10 @@ pub async fn apply(
         .collect();
     // Downloads first (a tree of their own for each archive `--unpack` extracts).
     let mut downloads = Vec::new();
-    for src in sources.iter().filter(|s| is_add && c.from.is_none() && is_url(s)) {
+    for src in sources
+        .iter()
+        .filter(|s| is_add && c.from.is_none() && is_url(s))
+    {
         let (name, path) =
             super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
                 .await

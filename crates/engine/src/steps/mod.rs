@@ -37,10 +37,7 @@ pub enum Snap {
 pub fn needs_fs(i: &Instruction) -> bool {
     matches!(
         i,
-        Instruction::Run(_)
-            | Instruction::Copy(_)
-            | Instruction::Add(_)
-            | Instruction::Workdir(_)
+        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_) | Instruction::Workdir(_)
     )
 }
 
