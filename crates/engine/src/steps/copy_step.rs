@@ -150,50 +150,14 @@ pub async fn apply(
         .iter()
         .filter(|s| !heredoc(s) && git.is_none())
         .collect();
-    // Downloads first (a tree of their own for each archive `--unpack` extracts).
-    let mut downloads = Vec::new();
-    for src in sources
-        .iter()
-        .filter(|s| is_add && c.from.is_none() && is_url(s))
-    {
-        let (name, path) =
-            super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
-                .await
-                .map_err(|e| step(&e))?;
-        let unpack = c.unpack == Some(true) && super::archive::is_archive(&path);
-        let tree = unpack.then(|| BuildContext::tree(path.parent().unwrap_or(&path)));
-        downloads.push((name, path, tree));
-    }
-    // Then every source in order, heredocs last, as BuildKit's dispatchCopy adds them.
+    let downloads = fetch_all(st, c, is_add, &sources)
+        .await
+        .map_err(|e| step(&e))?;
     let mut items = Vec::new();
-    let mut fetched = downloads.iter();
     if git.is_some() {
         items.push(Item::Path(&tree, String::new()));
     }
-    for src in sources {
-        if !(is_add && c.from.is_none() && is_url(src)) {
-            items.extend(items_of(&tree, src, c.parents).map_err(|e| step(&e))?);
-            continue;
-        }
-        let Some((name, path, unpack)) = fetched.next() else {
-            continue;
-        };
-        match unpack {
-            Some(t) => items.push(Item::Path(t, file_name(path))),
-            None => items.push(Item::File {
-                name: name.clone(),
-                content: Content::Host(path.clone()),
-                mode: 0o600,
-            }),
-        }
-    }
-    for h in &c.heredocs {
-        items.push(Item::File {
-            name: h.name.clone(),
-            content: Content::Bytes(h.content.clone().into_bytes()),
-            mode: 0o644,
-        });
-    }
+    items.extend(gather(c, is_add, &tree, &sources, &downloads).map_err(|e| step(&e))?);
     if items.is_empty() {
         // Only wildcards that matched nothing: BuildKit allows an empty wildcard for every
         // source, so nothing is copied and not even the destination is made.
@@ -217,6 +181,72 @@ pub async fn apply(
     let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
     info!("Taking snapshot of files...");
     Ok(Snap::Paths(written))
+}
+
+/// An ADD URL source fetched: its name, its file, and a tree holding the file when
+/// `--unpack` extracts it.
+struct Download {
+    name: String,
+    path: std::path::PathBuf,
+    unpack: Option<BuildContext>,
+}
+
+fn downloads(c: &dockerfile::Copy, is_add: bool, src: &str) -> bool {
+    is_add && c.from.is_none() && is_url(src)
+}
+
+/// Fetches the URL sources, in order.
+async fn fetch_all(
+    st: &StageState<'_>,
+    c: &dockerfile::Copy,
+    is_add: bool,
+    sources: &[&String],
+) -> Result<Vec<Download>, super::download::DownloadError> {
+    let mut out = Vec::new();
+    for src in sources.iter().filter(|s| downloads(c, is_add, s)) {
+        let checksum = c.checksum.as_deref();
+        let (name, path) =
+            super::download::fetch(st.source, src, checksum, &st.opts.work_dir).await?;
+        let unpack = c.unpack == Some(true) && super::archive::is_archive(&path);
+        let unpack = unpack.then(|| BuildContext::tree(path.parent().unwrap_or(&path)));
+        out.push(Download { name, path, unpack });
+    }
+    Ok(out)
+}
+
+/// Every source in order, heredocs last, as BuildKit's dispatchCopy adds them.
+fn gather<'a>(
+    c: &'a dockerfile::Copy,
+    is_add: bool,
+    tree: &'a BuildContext,
+    sources: &[&String],
+    fetched: &'a [Download],
+) -> Result<Vec<Item<'a>>, ContextError> {
+    let mut items = Vec::new();
+    let mut fetched = fetched.iter();
+    for src in sources {
+        if !downloads(c, is_add, src) {
+            items.extend(items_of(tree, src, c.parents)?);
+            continue;
+        }
+        let Some(d) = fetched.next() else { continue };
+        items.push(match &d.unpack {
+            Some(t) => Item::Path(t, file_name(&d.path)),
+            None => Item::File {
+                name: d.name.clone(),
+                content: Content::Host(d.path.clone()),
+                mode: 0o600,
+            },
+        });
+    }
+    for h in &c.heredocs {
+        items.push(Item::File {
+            name: h.name.clone(),
+            content: Content::Bytes(h.content.clone().into_bytes()),
+            mode: 0o644,
+        });
+    }
+    Ok(items)
 }
 
 /// The tree the sources are read from: a cloned git repository, a stage or an image
