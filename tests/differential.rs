@@ -71,6 +71,9 @@ fn versus_source(text: &str, ours: build::Built) -> Vec<String> {
     }
 }
 
+/// How many BuildKit builds run at once (beside one executor build).
+const BUILDKIT_THREADS: usize = 2;
+
 /// A builder's result and how long it took.
 fn timed(f: impl FnOnce() -> build::Built) -> (build::Built, f64) {
     let t0 = Instant::now();
@@ -97,18 +100,29 @@ fn run_cases(cases: &[case::Case], set: &Setting<'_>) -> BTreeMap<String, Outcom
         .zip(&work)
         .filter_map(|((c, p), w)| p.as_ref().ok().map(|ctx| (c, ctx, w.path())))
         .collect();
+    // The daemon takes builds at once: two BuildKit threads, every other case each.
+    let daemon_jobs: Vec<_> = jobs.iter().filter(|(c, _, _)| c.expect.is_none()).collect();
     let (theirs, ours) = std::thread::scope(|s| {
-        let theirs = s.spawn(|| {
-            let mut out = BTreeMap::new();
-            for (c, ctx, w) in jobs.iter().filter(|(c, _, _)| c.expect.is_none()) {
-                let d = set
-                    .docker
-                    .as_ref()
-                    .expect("a daemon runs when a case needs one");
-                out.insert(c.name.clone(), timed(|| build::buildkit(d, c, ctx, w)));
-            }
-            out
-        });
+        let workers: Vec<_> = (0..BUILDKIT_THREADS)
+            .map(|k| {
+                let mine: Vec<_> = daemon_jobs
+                    .iter()
+                    .skip(k)
+                    .step_by(BUILDKIT_THREADS)
+                    .collect();
+                s.spawn(move || {
+                    let d = set
+                        .docker
+                        .as_ref()
+                        .expect("a daemon runs when a case needs one");
+                    mine.into_iter()
+                        .map(|(c, ctx, w)| {
+                            (c.name.clone(), timed(|| build::buildkit(d, c, ctx, w)))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
         let executor = common::executor();
         let ours: BTreeMap<String, _> = jobs
             .iter()
@@ -119,7 +133,11 @@ fn run_cases(cases: &[case::Case], set: &Setting<'_>) -> BTreeMap<String, Outcom
                 )
             })
             .collect();
-        (theirs.join().expect("the BuildKit thread"), ours)
+        let theirs: BTreeMap<String, _> = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a BuildKit thread"))
+            .collect();
+        (theirs, ours)
     });
     let (mut theirs, mut ours) = (theirs, ours);
     let mut outcomes = BTreeMap::new();
