@@ -11,7 +11,8 @@ mod git_source;
 mod link;
 pub mod meta;
 pub mod mounts;
-mod ns;
+mod child;
+mod netfilter;
 pub mod run;
 
 use crate::stage::StageState;
