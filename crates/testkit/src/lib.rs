@@ -8,6 +8,8 @@
 //! - [`leaks`]: where a secret must never be found (a registry's blobs, a disk).
 //! - [`docker`]: Debian's dockerd with a private data root, exec root and socket, driven
 //!   with the 20.10 `docker` client (BuildKit included) as a user would.
+//! - [`podman`]: Debian's podman with a private storage root and configuration, for
+//!   `podman kube play`.
 //! - [`containerd`]: Debian's containerd with a private root, state and socket, driven with
 //!   `ctr` as a user would.
 //! - [`servers`]: build-context servers: lighttpd with git's http-backend, moto (S3), the
@@ -23,6 +25,7 @@ pub mod docker;
 pub mod files;
 pub mod images;
 pub mod leaks;
+pub mod podman;
 pub mod proxy;
 pub mod registry;
 pub mod sandbox;
