@@ -33,7 +33,9 @@ fn world() -> World {
     let image = format!("{}/{REPO}:test", reg.addr);
     let debug = format!("{}/{REPO}:test-debug", reg.addr);
     for i in [&image, &debug] {
-        docker.docker_ok(&["pull", "-q", i]).expect("pull the executor image");
+        docker
+            .docker_ok(&["pull", "-q", i])
+            .expect("pull the executor image");
     }
     World {
         reg,
@@ -50,7 +52,9 @@ impl World {
         all.extend_from_slice(options);
         all.push(image);
         all.extend_from_slice(args);
-        self.docker.docker(&all, None, DOCKER_TIMEOUT).expect("docker run")
+        self.docker
+            .docker(&all, None, DOCKER_TIMEOUT)
+            .expect("docker run")
     }
 
     /// A directory of the test's own with `files`.
@@ -170,7 +174,10 @@ fn mounts_network_and_stages(w: &World) {
         assert_built(&out);
         for secret in [FILE_SECRET, ENV_SECRET] {
             assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
-            assert_eq!(leaks::blobs_holding(&w.reg, secret.as_bytes()), Vec::<PathBuf>::new());
+            assert_eq!(
+                leaks::blobs_holding(&w.reg, secret.as_bytes()),
+                Vec::<PathBuf>::new()
+            );
         }
         assert_eq!(w.disk_holding(&name, FILE_SECRET), Vec::<PathBuf>::new());
         let shown = w.pull_and_run(&dest);
@@ -217,7 +224,10 @@ fn secrets_after_failure_and_sigterm(w: &World) {
     ];
     let check = |name: &str, out: &Output| {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
-        assert_eq!(leaks::blobs_holding(&w.reg, secret.as_bytes()), Vec::<PathBuf>::new());
+        assert_eq!(
+            leaks::blobs_holding(&w.reg, secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
         assert_eq!(w.disk_holding(name, secret), Vec::<PathBuf>::new());
     };
     let opts = ["--name", "failing", "-v", &v_ctx, "-v", &v_sec];
@@ -239,7 +249,10 @@ fn secrets_after_failure_and_sigterm(w: &World) {
         .unwrap();
     let code = w.docker.docker_ok(&["wait", "stopped"]).unwrap();
     assert_eq!(code.trim(), "143");
-    let logs = w.docker.docker(&["logs", "stopped"], None, DOCKER_TIMEOUT).unwrap();
+    let logs = w
+        .docker
+        .docker(&["logs", "stopped"], None, DOCKER_TIMEOUT)
+        .unwrap();
     assert!(logs.stderr.contains("received SIGTERM"), "{}", logs.stderr);
     check("stopped", &logs);
     assert!(testkit::images::inspect(&w.reg.addr, "test/killed:1").is_err());
@@ -249,9 +262,19 @@ fn secrets_after_failure_and_sigterm(w: &World) {
 fn warmer_then_cache_dir(w: &World) {
     let base = format!("{}/library/busybox:latest", w.reg.addr);
     let warmer = w.run(
-        &["--rm", "-v", "kaniko-warm:/cache", "--entrypoint", "/kaniko/warmer"],
+        &[
+            "--rm",
+            "-v",
+            "kaniko-warm:/cache",
+            "--entrypoint",
+            "/kaniko/warmer",
+        ],
         &w.image,
-        &["--cache-dir=/cache", &format!("--image={base}"), "--insecure-pull"],
+        &[
+            "--cache-dir=/cache",
+            &format!("--image={base}"),
+            "--insecure-pull",
+        ],
     );
     assert_eq!(warmer.status, 0, "{}", warmer.stderr);
     let df = format!("FROM {base}\nRUN echo warm > /warm\nENTRYPOINT [\"cat\", \"/warm\"]\n");
@@ -289,14 +312,16 @@ fn gitlab_job(w: &World) {
         ca_cert: Some(&ca),
     };
     let spec = testkit::images::ImageSpec::default();
-    testkit::images::push_busybox_with(&ci.addr, "library/busybox:latest", &spec, &access)
-        .unwrap();
+    testkit::images::push_busybox_with(&ci.addr, "library/busybox:latest", &spec, &access).unwrap();
     let df = format!(
         "FROM {}/library/busybox\nRUN --mount=type=cache,target=/c echo hello,gitlab > /msg\nENTRYPOINT [\"cat\", \"/msg\"]\n",
         ci.addr
     );
     let project = w.dir("project", &[("Dockerfile", &df)]);
-    let certs = w.dir("certs", &[("ca.crt", &std::fs::read_to_string(&ca).unwrap())]);
+    let certs = w.dir(
+        "certs",
+        &[("ca.crt", &std::fs::read_to_string(&ca).unwrap())],
+    );
     let docs = yaml_documents(&repo_root().join("examples/gitlab-ci.yml"));
     let script: Vec<&str> = docs[0]["build"]["script"]
         .as_array()
@@ -345,7 +370,10 @@ fn the_executor_image_under_docker_run_with_default_settings() {
         &w.debug,
         &["-c", "grep -E '^(CapEff|Seccomp):' /proc/self/status"],
     );
-    assert_eq!(probe.stdout, "CapEff:\t00000000a80425fb\nSeccomp:\t2\n", "{probe:?}");
+    assert_eq!(
+        probe.stdout, "CapEff:\t00000000a80425fb\nSeccomp:\t2\n",
+        "{probe:?}"
+    );
     mounts_network_and_stages(&w);
     secrets_after_failure_and_sigterm(&w);
     warmer_then_cache_dir(&w);

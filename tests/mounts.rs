@@ -192,8 +192,14 @@ fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
             "in the log"
         );
         // Layers (decompressed), config with its history, manifest; the pod's disk.
-        assert_eq!(leaks::blobs_holding(&reg, secret.as_bytes()), Vec::<PathBuf>::new());
-        assert_eq!(leaks::files_holding(sb.root(), secret.as_bytes()), Vec::<PathBuf>::new());
+        assert_eq!(
+            leaks::blobs_holding(&reg, secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            leaks::files_holding(sb.root(), secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
         let dir = tempfile::tempdir().unwrap();
         let bundle = testkit::images::unpack(&reg.addr, "test/secret:1", dir.path()).unwrap();
         assert!(
@@ -256,7 +262,8 @@ fn a_secret_is_gone_after_a_failing_run_and_after_sigterm() {
     let volume = tempfile::tempdir().unwrap();
     std::fs::write(volume.path().join("tok"), secret).unwrap();
     let mut sb = Sandbox::new(&executor()).unwrap();
-    sb.context(ctx.path()).bind(volume.path(), "/run/pod-secrets");
+    sb.context(ctx.path())
+        .bind(volume.path(), "/run/pod-secrets");
     let dest = format!("{}/test/killed:1", reg.addr);
     let cache = format!("{}/test/killed-cache", reg.addr);
     let build = args(
@@ -272,15 +279,27 @@ fn a_secret_is_gone_after_a_failing_run_and_after_sigterm() {
     );
     let check = |out: &testkit::sandbox::Output, sb: &Sandbox| {
         assert!(!out.stderr.contains(secret) && !out.stdout.contains(secret));
-        assert_eq!(leaks::blobs_holding(&reg, secret.as_bytes()), Vec::<PathBuf>::new());
-        assert_eq!(leaks::files_holding(sb.root(), secret.as_bytes()), Vec::<PathBuf>::new());
-        assert!(!sb.root().join("etc/app").exists(), "the target's parents stayed");
+        assert_eq!(
+            leaks::blobs_holding(&reg, secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            leaks::files_holding(sb.root(), secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert!(
+            !sb.root().join("etc/app").exists(),
+            "the target's parents stayed"
+        );
     };
     // The RUN fails after copying the secret: the first RUN's layer went to the cache.
     let out = sb.run(&build).unwrap();
     assert_eq!(out.status, 3, "{}", out.stderr);
     let repos = reg.storage().join("docker/registry/v2/repositories/test");
-    assert!(repos.join("killed-cache").exists(), "nothing went to the cache");
+    assert!(
+        repos.join("killed-cache").exists(),
+        "nothing went to the cache"
+    );
     check(&out, &sb);
     // SIGTERM while the RUN holds the secret.
     std::fs::remove_file(ctx.path().join("fail")).unwrap();

@@ -181,3 +181,21 @@ fn ssh_mounts_forward_the_agent_socket_or_fail_clearly() {
     );
     assert!(!image_has(&reg, "test/ssh:1", "/run"));
 }
+
+#[test]
+fn mounts_and_network_none_need_no_mount_point_at_the_root() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN --mount=type=cache,target=/c --mount=type=tmpfs,target=/t --network=none \\\n\
+         \x20 echo x > /c/x && echo y > /t/y && awk '$5 == \"/\"' /proc/self/mountinfo | wc -l > /root-mounts\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/plain:1", reg.addr);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path()).plain_root();
+    let out = sb.run(&args(&dest, &[])).unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(cat(&reg, "test/plain:1", "cat /root-mounts"), "0\n");
+}

@@ -30,6 +30,8 @@ pub struct Sandbox {
     timeout: Duration,
     /// Leave /proc unmounted (an empty directory).
     no_proc: bool,
+    /// Leave the root a plain directory, not a mount point.
+    plain_root: bool,
     /// Host directories bound into the root for each run (host path, path in the root).
     binds: Vec<(PathBuf, String)>,
     /// The first error from a builder method, reported by `run`.
@@ -88,6 +90,7 @@ impl Sandbox {
             env: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             no_proc: false,
+            plain_root: false,
             binds: Vec::new(),
             setup_error: None,
         })
@@ -105,6 +108,13 @@ impl Sandbox {
     /// No /proc in the root (to see the executor refuse to run without a mount table).
     pub fn without_proc(&mut self) -> &mut Self {
         self.no_proc = true;
+        self
+    }
+
+    /// A root that is a plain directory, not a mount point (a container's root always is
+    /// one; the executor must not need it).
+    pub fn plain_root(&mut self) -> &mut Self {
+        self.plain_root = true;
         self
     }
 
@@ -216,6 +226,7 @@ impl Sandbox {
             &self.binds,
             &self.env,
             self.no_proc,
+            self.plain_root,
             (program, args),
         );
         start(&mut cmd, stdin, self.timeout)

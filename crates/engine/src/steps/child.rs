@@ -131,7 +131,6 @@ impl ChildSetup {
         }
         Ok(())
     }
-
 }
 
 impl Report {

@@ -4,6 +4,7 @@
 //! entry.
 
 mod archive;
+mod child;
 pub mod copy;
 mod copy_step;
 mod download;
@@ -11,7 +12,6 @@ mod git_source;
 mod link;
 pub mod meta;
 pub mod mounts;
-mod child;
 mod netfilter;
 pub mod run;
 

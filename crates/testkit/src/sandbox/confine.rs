@@ -89,8 +89,7 @@ const REFUSED: [libc::c_long; 37] = [
 ];
 
 fn arch() -> Result<TargetArch> {
-    TargetArch::try_from(std::env::consts::ARCH)
-        .map_err(|e| anyhow::anyhow!("seccomp: {e:?}"))
+    TargetArch::try_from(std::env::consts::ARCH).map_err(|e| anyhow::anyhow!("seccomp: {e:?}"))
 }
 
 /// The filter refusing with EPERM what Docker's profile refuses.

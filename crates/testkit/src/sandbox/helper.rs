@@ -25,12 +25,13 @@ pub(super) const BASE_ENV: [(&str, &str); 6] = [
 /// Runs inside the new namespaces with `$1` the root, `$2` the context ("" for none) and
 /// `$3` the number of host directories to bind (each a host path and a path in the root),
 /// then execs the rest of its arguments. Every mount here is private to the namespace. The
-/// root is bound on itself first, so that `/` is a mount point as in a container.
+/// root is bound on itself first, so that `/` is a mount point as in a container (unless
+/// SANDBOX_PLAIN_ROOT is set).
 /// /dev is a fresh tmpfs holding only the usual character devices (bound from the host's)
 /// so that nothing under it can reach the host's /dev; /sys is a read-only sysfs.
 const SCRIPT: &str = r#"set -eu
 root=$1; ctx=$2; n=$3; shift 3
-mount --bind "$root" "$root"
+if [ -z "${SANDBOX_PLAIN_ROOT:-}" ]; then mount --bind "$root" "$root"; fi
 if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
 while [ "$n" -gt 0 ]; do
   if [ -d "$1" ]; then mkdir -p "$root$2"
@@ -62,6 +63,7 @@ pub(super) fn command(
     binds: &[(std::path::PathBuf, String)],
     env: &[(String, String)],
     no_proc: bool,
+    plain_root: bool,
     (program, args): (&str, &[&str]),
 ) -> Command {
     let mut cmd = Command::new("unshare");
@@ -99,6 +101,9 @@ pub(super) fn command(
         .arg(program)
         .args(args);
     cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    if plain_root {
+        cmd.env("SANDBOX_PLAIN_ROOT", "1");
+    }
     if no_proc {
         cmd.env("SANDBOX_NO_PROC", "1");
     }

@@ -80,7 +80,10 @@ impl MountError {
 enum Content {
     /// A cache directory (held, with its lock, until the mount is taken away); a read-only
     /// one is shown as a throwaway copy.
-    Cache { dir: cache::CacheDir, readonly: bool },
+    Cache {
+        dir: cache::CacheDir,
+        readonly: bool,
+    },
     /// A private copy of a host path (a bind mount), without the paths `hidden` excludes.
     Copy {
         src: PathBuf,

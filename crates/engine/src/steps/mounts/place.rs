@@ -33,7 +33,8 @@ impl Prepared {
             return Ok(Placed::default());
         }
         planned.sort_by_key(|p| p.target.split('/').filter(|c| !c.is_empty()).count());
-        let journal = Journal::create(work).map_err(|e| MountError::io("the mounts' journal", e))?;
+        let journal =
+            Journal::create(work).map_err(|e| MountError::io("the mounts' journal", e))?;
         let mut placed = Placed {
             journal: Some(journal),
             mounts: Vec::new(),
@@ -122,7 +123,10 @@ impl Drop for Placed {
             return;
         }
         if let Some(Err(t)) = self.journal.as_mut().map(Journal::undo_all) {
-            warn!("RUN --mount at {}: left in place (a directory above it was replaced)", t.display());
+            warn!(
+                "RUN --mount at {}: left in place (a directory above it was replaced)",
+                t.display()
+            );
         }
     }
 }
