@@ -16,7 +16,7 @@ use dockerfile::{Command as DfCommand, CommandLine};
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use tracing::info;
 
 /// Docker's default PATH when the image sets none.
@@ -24,9 +24,13 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// The process group of the RUN in progress (0: none).
 static RUNNING: AtomicI32 = AtomicI32::new(0);
+/// Set once the build is being stopped: no RUN starts after it.
+static STOPPING: AtomicBool = AtomicBool::new(false);
 
-/// Sends `signal` to the RUN in progress and every process of its group (for SIGTERM).
+/// Sends `signal` to the RUN in progress and every process of its group (for SIGTERM);
+/// from then on no RUN starts (one whose mounts are being put in place never runs).
 pub fn kill_running(signal: nix::sys::signal::Signal) {
+    STOPPING.store(true, Ordering::SeqCst);
     let pgid = RUNNING.load(Ordering::SeqCst);
     if pgid > 0 {
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
@@ -59,6 +63,8 @@ pub enum RunError {
     Failed { cmd: String, code: i32 },
     #[error("command {cmd:?} was killed by signal {signal}")]
     Signaled { cmd: String, signal: i32 },
+    #[error("command {0:?} not started: the build is stopping")]
+    Stopping(String),
 }
 
 impl Process<'_> {
@@ -120,6 +126,9 @@ impl Process<'_> {
     pub fn run(&self) -> Result<(), RunError> {
         let program = self.resolve_program()?;
         let shown = self.argv.join(" ");
+        if STOPPING.load(Ordering::SeqCst) {
+            return Err(RunError::Stopping(shown));
+        }
         let mut cmd = self.command(&program);
         let filter = self.no_network.clone();
         let setup = ChildSetup::new(self.root.dir(), &self.workdir, &self.user, filter);
@@ -136,6 +145,13 @@ impl Process<'_> {
         })?;
         let pgid = i32::try_from(child.id()).unwrap_or(0);
         RUNNING.store(pgid, Ordering::SeqCst);
+        if STOPPING.load(Ordering::SeqCst) && pgid > 0 {
+            // The stop came while the command was being started: it ends now.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         let status = child.wait();
         RUNNING.store(0, Ordering::SeqCst);
         if pgid > 0 {
