@@ -67,7 +67,8 @@ impl Journal {
         self.records.get(n)
     }
 
-    pub fn len(&self) -> usize {
+    /// How many records it holds: the number the next one gets.
+    pub fn next_index(&self) -> usize {
         self.records.len()
     }
 

@@ -54,7 +54,7 @@ impl Placed {
             return Ok(());
         };
         let io = |e| MountError::io(&p.target, e);
-        let n = journal.len();
+        let n = journal.next_index();
         let moved_cache = match &p.content {
             Content::Cache {
                 dir,
