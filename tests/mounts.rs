@@ -315,3 +315,56 @@ fn a_secret_is_gone_after_a_failing_run_and_after_sigterm() {
     check(&out, &sb);
     assert!(!exists(&reg, "test/killed:1"));
 }
+
+#[test]
+fn the_next_start_repairs_what_a_killed_build_left() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN mkdir -p /var/cache/k && echo image > /var/cache/k/own\n\
+         RUN --mount=type=cache,id=k,target=/var/cache/k echo cached > /var/cache/k/data \\\n\
+         \x20 && if [ ! -e /workspace/started ]; then touch /workspace/started; sleep 600; fi\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path());
+    let dest = format!("{}/test/repair:1", reg.addr);
+    let running = sb.spawn(&args(&dest, &[])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ctx.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "the RUN never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Killed outright (OOM, SIGKILL): the cache, renamed into place, is left at its target
+    // and the image's own directory aside.
+    running.signal(nix::sys::signal::Signal::SIGKILL).unwrap();
+    running.wait().unwrap();
+    let root = sb.root();
+    assert_eq!(
+        std::fs::read_to_string(root.join("var/cache/k/data")).unwrap(),
+        "cached\n"
+    );
+    assert!(!root.join("kaniko/caches/k").exists());
+    // The next start in the same container puts both back, then builds.
+    let out = sb.run(&args(&dest, &[])).unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Put back /var/cache/k: a RUN --mount of an earlier build"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("kaniko/caches/k/data")).unwrap(),
+        "cached\n"
+    );
+    assert_eq!(
+        run_image(
+            &reg,
+            "test/repair:1",
+            Some(&["cat".into(), "/var/cache/k/own".into()])
+        ),
+        "image\n"
+    );
+}
