@@ -284,6 +284,30 @@ fn run_mounts_in_a_temporary_root_leave_nothing_in_the_layer() {
 }
 
 #[test]
+fn a_cache_mounted_twice_by_one_run_is_linked_at_both_targets() {
+    // The caches inside the root (as /kaniko/caches is in a Pod), so links resolve there.
+    let (image, tmp) = build_with(
+        "FROM base\nRUN --mount=type=cache,id=c,target=/a --mount=type=cache,id=c,target=/b/c \\\n sh -c 'echo one > /a/f; cat /b/c/f > /seen'\n",
+        &[],
+        |o| {
+            o.cache_mounts = o.root.join("kaniko/caches");
+            o.ignore = rootfs::IgnoreList::new(vec!["/kaniko".into()]);
+        },
+    );
+    let run = layer_files(&image, 1);
+    assert_eq!(run.keys().collect::<Vec<_>>(), vec!["seen"]);
+    assert_eq!(run["seen"], b"one\n");
+    let root = tmp.path().join("root");
+    assert_eq!(
+        std::fs::read(root.join("kaniko/caches/c/f")).unwrap(),
+        b"one\n"
+    );
+    for gone in ["a", "b"] {
+        assert!(!root.join(gone).exists(), "{gone} left in the root");
+    }
+}
+
+#[test]
 fn a_copied_link_is_packed_without_its_target() {
     // /x/sh is a link to /bin/busybox, which the base already has: the COPY layer holds the
     // link only, not the target packed again.

@@ -28,6 +28,7 @@ use spec::{Spec, SpecError};
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tracing::debug;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,10 +79,11 @@ impl MountError {
 
 /// What a mount shows at its target.
 enum Content {
-    /// A cache directory (held, with its lock, until the mount is taken away); a read-only
-    /// one is shown as a throwaway copy.
+    /// A cache directory (held, with its lock, until the mount is taken away; shared by
+    /// the mounts of one RUN that name the same cache); a read-only one is shown as a
+    /// throwaway copy.
     Cache {
-        dir: cache::CacheDir,
+        dir: Arc<cache::CacheDir>,
         readonly: bool,
     },
     /// A private copy of a host path (a bind mount), without the paths `hidden` excludes.
@@ -145,6 +147,8 @@ async fn plan(
 ) -> Result<Prepared, MountError> {
     let mut out = Prepared::default();
     let mut ssh_index = 0;
+    // A cache one RUN mounts twice is opened (and locked) once.
+    let mut opened: Vec<(String, Arc<cache::CacheDir>)> = Vec::new();
     for m in &run.mounts {
         let mut spec = Spec::new(m, workdir)?;
         debug!(
@@ -157,7 +161,7 @@ async fn plan(
                 .unwrap_or("-")
         );
         let content = match spec.kind {
-            MountKind::Cache => Some(cache_content(st, &spec).await?),
+            MountKind::Cache => Some(cache_content(st, &spec, &mut opened).await?),
             MountKind::Bind => Some(bind_content(st, &spec).await?),
             MountKind::Tmpfs => Some(Content::Empty),
             MountKind::Secret => out.secret(st, &spec)?,
@@ -173,7 +177,18 @@ async fn plan(
     Ok(out)
 }
 
-async fn cache_content(st: &StageState<'_>, spec: &Spec) -> Result<Content, MountError> {
+async fn cache_content(
+    st: &StageState<'_>,
+    spec: &Spec,
+    opened: &mut Vec<(String, Arc<cache::CacheDir>)>,
+) -> Result<Content, MountError> {
+    let again = opened.iter().find(|(id, _)| *id == spec.id);
+    if let Some((_, dir)) = again.filter(|_| spec.sharing != spec::Sharing::Private) {
+        return Ok(Content::Cache {
+            dir: dir.clone(),
+            readonly: spec.readonly,
+        });
+    }
     let seed = match &spec.from {
         Some(from) => {
             let tree = sources::tree(st, Some(from)).await?;
@@ -184,7 +199,8 @@ async fn cache_content(st: &StageState<'_>, spec: &Spec) -> Result<Content, Moun
     let caches = &st.opts.cache_mounts;
     let _ = std::fs::create_dir_all(caches); // errors are cache::open's to report
     let shares_root = place::same_device(caches, st.root.dir());
-    let dir = cache::open(caches, spec, seed.as_deref(), shares_root).await?;
+    let dir = Arc::new(cache::open(caches, spec, seed.as_deref(), shares_root).await?);
+    opened.push((spec.id.clone(), dir.clone()));
     Ok(Content::Cache {
         dir,
         readonly: spec.readonly,

@@ -56,10 +56,13 @@ impl Placed {
         let io = |e| MountError::io(&p.target, e);
         let n = journal.next_index();
         let moved_cache = match &p.content {
+            // Moved only when no other mount of this RUN shows the same cache.
             Content::Cache {
                 dir,
                 readonly: false,
-            } if same_device(&dir.path, point.host.parent().unwrap_or(root.dir())) => {
+            } if std::sync::Arc::strong_count(dir) == 1
+                && same_device(&dir.path, point.host.parent().unwrap_or(root.dir())) =>
+            {
                 Some(dir.path.clone())
             }
             _ => None,
