@@ -79,8 +79,14 @@ impl Podman {
 }
 
 impl Drop for Podman {
+    /// Removes every pod, container and file it made, then the cgroups runc left for them
+    /// (cgroupfs: `libpod_parent/<container id>`).
     fn drop(&mut self) {
         let quick = Duration::from_secs(60);
+        let ids = self
+            .podman(&["ps", "--all", "--quiet", "--no-trunc"], None, quick)
+            .map(|o| o.stdout)
+            .unwrap_or_default();
         for args in [
             &["pod", "rm", "--all", "--force"][..],
             &["rm", "--all", "--force"],
@@ -88,5 +94,9 @@ impl Drop for Podman {
         ] {
             let _ = self.podman(args, None, quick);
         }
+        for id in ids.split_whitespace() {
+            crate::cgroups::remove_tree(&format!("libpod_parent/{id}"));
+        }
+        crate::cgroups::remove_tree("libpod_parent");
     }
 }
