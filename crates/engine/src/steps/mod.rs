@@ -5,6 +5,7 @@
 
 mod archive;
 mod chmod;
+mod child;
 pub mod copy;
 mod copy_entry;
 mod copy_step;
@@ -13,7 +14,7 @@ mod git_source;
 mod link;
 pub mod meta;
 pub mod mounts;
-mod ns;
+mod netfilter;
 pub mod run;
 
 use crate::stage::StageState;
