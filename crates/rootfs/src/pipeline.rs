@@ -1,5 +1,6 @@
 //! Moving work to other cores: gzip compressed as independent members on worker threads
-//! (concatenated members are one valid gzip stream), and a read-ahead thread that runs a
+//! (concatenated members are one valid gzip stream; a chunk that would not shrink is stored,
+//! see `incompressible.rs`), and a read-ahead thread that runs a
 //! reader (a decompressor) while the caller consumes its output. Both keep a fixed number of
 //! 1 MiB buffers in flight, so memory does not grow with the stream.
 
@@ -111,11 +112,20 @@ impl<W: Write> ParallelGzWriter<W> {
     }
 }
 
+/// One gzip member of `data`; stored (level 0) when the data would not shrink anyway.
 fn compress_member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 2 + 64),
-        flate2::Compression::new(level),
-    );
+    let level = if level > 0 && crate::incompressible::is_incompressible(data) {
+        0
+    } else {
+        level
+    };
+    let room = if level == 0 {
+        data.len() + data.len() / 1024 + 64
+    } else {
+        data.len() / 2 + 64
+    };
+    let mut enc =
+        flate2::write::GzEncoder::new(Vec::with_capacity(room), flate2::Compression::new(level));
     enc.write_all(data)?;
     enc.finish()
 }
