@@ -1,11 +1,13 @@
-//! Snapshots: one metadata walk compared against the previous walk's table. A file counts
-//! as changed when its inode, size, mtime, ctime, mode or owner differ (`time` mode: mtime
-//! only); contents are never read to decide.
+//! Snapshots: one metadata walk (`walk.rs`: parallel, each entry stat'ed relative to its
+//! directory) compared directory by directory against the previous walk's table. A file
+//! counts as changed when its inode, size, mtime, ctime, mode or owner differ (`redo` mode:
+//! not ctime; `time` mode: mtime only); contents are never read to decide.
 
 use crate::resolve::{host_path, resolve_in_root};
+use crate::table::{split, Child, FileTable, Meta};
+use crate::walk::walk;
 use crate::{Error, IgnoreList};
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -16,103 +18,21 @@ pub enum SnapshotMode {
     Time,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Meta {
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-    mode: u32,
-    uid: u32,
-    gid: u32,
-}
-
-impl Meta {
-    fn of(m: &std::fs::Metadata) -> Meta {
-        Meta {
-            ino: m.ino(),
-            size: m.size(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            mode: m.mode(),
-            uid: m.uid(),
-            gid: m.gid(),
-        }
-    }
-
-    fn is_dir(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFDIR
-    }
-
-    fn differs(&self, other: &Meta, mode: SnapshotMode) -> bool {
-        match mode {
-            SnapshotMode::Time => self.mtime != other.mtime,
+impl SnapshotMode {
+    /// Whether an entry counts as changed from `old` to `new`.
+    fn differs(self, old: &Meta, new: &Meta) -> bool {
+        match self {
+            SnapshotMode::Time => old.mtime != new.mtime,
             SnapshotMode::Redo => {
-                self.mtime != other.mtime
-                    || self.size != other.size
-                    || self.mode != other.mode
-                    || self.uid != other.uid
-                    || self.gid != other.gid
-                    || self.ino != other.ino
+                old.mtime != new.mtime
+                    || old.size != new.size
+                    || old.mode != new.mode
+                    || old.uid != new.uid
+                    || old.gid != new.gid
+                    || old.ino != new.ino
             }
-            SnapshotMode::Full => self != other,
+            SnapshotMode::Full => old != new,
         }
-    }
-}
-
-/// Container path → metadata of the last snapshot.
-#[derive(Clone, Debug, Default)]
-pub struct FileTable {
-    files: HashMap<PathBuf, Meta>,
-}
-
-impl FileTable {
-    /// Records the current metadata of a container path (forgets it when it is gone).
-    pub fn record(&mut self, root: &Path, p: &Path) {
-        if p == Path::new("/") {
-            return; // the root itself is never layer content
-        }
-        match std::fs::symlink_metadata(host_path(root, p)) {
-            Ok(m) => {
-                self.files.insert(p.to_path_buf(), Meta::of(&m));
-            }
-            Err(_) => {
-                self.files.remove(p);
-            }
-        }
-    }
-
-    /// Forgets a path and everything below it.
-    pub fn remove_tree(&mut self, p: &Path) {
-        self.remove_trees(std::slice::from_ref(&p.to_path_buf()));
-    }
-
-    /// Forgets several paths and everything below them, in one pass over the table.
-    pub fn remove_trees(&mut self, roots: &[PathBuf]) {
-        if roots.is_empty() {
-            return;
-        }
-        let set: HashSet<&Path> = roots.iter().map(PathBuf::as_path).collect();
-        self.files
-            .retain(|k, _| !k.ancestors().any(|a| set.contains(a)));
-    }
-
-    /// Every container path the table knows, in no particular order.
-    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
-        self.files.keys()
-    }
-
-    /// Whether the table knows the container path.
-    pub fn contains(&self, p: &Path) -> bool {
-        self.files.contains_key(p)
-    }
-
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
     }
 }
 
@@ -152,81 +72,28 @@ impl Snapshotter {
 
     /// The baseline: the whole filesystem as it is now.
     pub fn init_from_walk(&mut self) -> Result<(), Error> {
-        self.table.files = self.walk(Path::new("/"))?;
+        self.table.dirs = walk(&self.root, &self.ignore, Path::new("/"))?
+            .into_iter()
+            .collect();
         Ok(())
-    }
-
-    fn walk(&self, start: &Path) -> Result<HashMap<PathBuf, Meta>, Error> {
-        let mut out = HashMap::new();
-        let host_start = host_path(&self.root, start);
-        let walker = walkdir::WalkDir::new(&host_start)
-            .follow_links(false)
-            .follow_root_links(false)
-            .into_iter();
-        let root = &self.root;
-        let ignore = &self.ignore;
-        for e in walker.filter_entry(|e| !ignore.is_ignored(&container(root, e.path()))) {
-            let e = match e {
-                Ok(e) => e,
-                Err(err)
-                    if err
-                        .io_error()
-                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
-                {
-                    continue
-                }
-                Err(err) => {
-                    return Err(Error::Io {
-                        op: "walking",
-                        path: host_start.clone(),
-                        source: err.into(),
-                    })
-                }
-            };
-            let c = container(root, e.path());
-            if c == Path::new("/") {
-                continue;
-            }
-            if let Ok(m) = e.metadata() {
-                out.insert(c, Meta::of(&m));
-            }
-        }
-        Ok(out)
     }
 
     /// Everything added, changed or deleted since the last snapshot.
     pub fn take_full(&mut self) -> Result<Changes, Error> {
-        let now = self.walk(Path::new("/"))?;
-        let mut entries: Vec<PathBuf> = now
-            .iter()
-            .filter(|(p, m)| {
-                self.table
-                    .files
-                    .get(*p)
-                    .is_none_or(|old| old.differs(m, self.mode))
-            })
-            .map(|(p, _)| p.clone())
+        let now: HashMap<PathBuf, Vec<Child>> = walk(&self.root, &self.ignore, Path::new("/"))?
+            .into_iter()
             .collect();
-        entries.sort();
-        let gone: BTreeSet<&PathBuf> = self
-            .table
-            .files
-            .keys()
-            .filter(|p| !now.contains_key(*p))
-            .collect();
-        // Only the topmost deleted path needs a whiteout, and none is needed below a path
-        // that is now a file or a link (the new entry hides the old tree).
-        let deleted: Vec<PathBuf> = gone
-            .iter()
-            .filter(|p| {
-                !p.ancestors().skip(1).any(|a| {
-                    gone.contains(&a.to_path_buf()) || now.get(a).is_some_and(|m| !m.is_dir())
-                })
-            })
-            .map(|p| (*p).clone())
-            .collect();
-        self.table.files = now;
-        Ok(Changes { entries, deleted })
+        let mut changes = Changes::default();
+        for (dir, children) in &now {
+            let before = self.table.dirs.get(dir).map_or(&[][..], Vec::as_slice);
+            compare(dir, before, children, self.mode, &mut changes);
+        }
+        // A deleted path below a directory that is gone (or is no longer a directory) needs
+        // no whiteout of its own: only names missing from a directory that is still there.
+        changes.entries.sort();
+        changes.deleted.sort();
+        self.table.dirs = now;
+        Ok(changes)
     }
 
     /// The given container paths (recursively), for COPY/ADD: no full walk. Each is where a
@@ -241,13 +108,21 @@ impl Snapshotter {
             if self.ignore.is_ignored(&start) || entries.contains(&start) {
                 continue;
             }
-            for (c, m) in self.walk(&start)? {
-                self.table.files.insert(c.clone(), m);
-                entries.insert(c);
-            }
-            if let Ok(m) = std::fs::symlink_metadata(host_path(&self.root, &start)) {
-                self.table.files.insert(start.clone(), Meta::of(&m));
+            let Ok(m) = std::fs::symlink_metadata(host_path(&self.root, &start)) else {
+                continue;
+            };
+            let meta = Meta::of(&m);
+            if let Some((parent, name)) = split(&start) {
+                self.table.put(parent, name, meta);
                 entries.insert(start.clone());
+            }
+            if meta.is_dir() {
+                for (dir, children) in walk(&self.root, &self.ignore, &start)? {
+                    for c in &children {
+                        entries.insert(dir.join(&*c.name));
+                    }
+                    self.merge(dir, children);
+                }
             }
             for a in start.ancestors().skip(1) {
                 if a != Path::new("/") {
@@ -260,11 +135,50 @@ impl Snapshotter {
             deleted: Vec::new(),
         })
     }
+
+    /// Records a directory's listing over what the table had for it (names the listing
+    /// lacks stay: a targeted snapshot records writes, it does not look for deletions).
+    fn merge(&mut self, dir: PathBuf, children: Vec<Child>) {
+        let list = self.table.dirs.entry(dir).or_default();
+        if list.is_empty() {
+            *list = children;
+            return;
+        }
+        for c in children {
+            match list.binary_search_by(|o| o.name.cmp(&c.name)) {
+                Ok(i) => list[i] = c,
+                Err(i) => list.insert(i, c),
+            }
+        }
+    }
 }
 
-fn container(root: &Path, host: &Path) -> PathBuf {
-    match host.strip_prefix(root) {
-        Ok(rel) => Path::new("/").join(rel),
-        Err(_) => host.to_path_buf(),
+/// Compares one directory's listing now with the one before (both sorted by name): new or
+/// changed names are entries, missing names deletions.
+fn compare(dir: &Path, before: &[Child], now: &[Child], mode: SnapshotMode, out: &mut Changes) {
+    let (mut i, mut j) = (0, 0);
+    while i < before.len() || j < now.len() {
+        let order = match (before.get(i), now.get(j)) {
+            (Some(b), Some(n)) => b.name.cmp(&n.name),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                out.deleted.push(dir.join(&*before[i].name));
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.entries.push(dir.join(&*now[j].name));
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                if mode.differs(&before[i].meta, &now[j].meta) {
+                    out.entries.push(dir.join(&*now[j].name));
+                }
+                i += 1;
+                j += 1;
+            }
+        }
     }
 }

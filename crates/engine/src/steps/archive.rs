@@ -57,7 +57,7 @@ pub fn extract(src: &Path, root: &RootFs, dest: &Path) -> io::Result<Vec<PathBuf
         rootfs::ExtractOptions::archive(dest),
     )
     .map_err(io::Error::other)?;
-    let mut paths: Vec<PathBuf> = table.paths().cloned().collect();
+    let mut paths = table.paths();
     paths.sort();
     Ok(paths)
 }
