@@ -87,6 +87,21 @@ fn remove_xattr(p: &Path, name: &str) {
     );
 }
 
+/// Sets inode flags (chattr) on the file `p`.
+fn set_flags(p: &Path, flags: libc::c_long) {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(p).unwrap();
+    // SAFETY: FS_IOC_SETFLAGS reads one long from the pointer given.
+    let rc = unsafe { libc::ioctl(f.as_raw_fd(), 0x4008_6602, &flags) };
+    assert_eq!(
+        rc,
+        0,
+        "chattr {}: {}",
+        p.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
 /// Rewrites the first byte of `p` through a shared mapping.
 fn mmap_write(p: &Path, byte: u8) {
     use std::os::fd::AsRawFd;
@@ -396,6 +411,26 @@ pub const CASES: &[Case] = &[
         change: |r| fs::remove_file(r.join("usr/share/x")).unwrap(),
         must: &["/usr/lib/libx.so", "/usr/share"],
         deleted: &["/usr/share/x"],
+    },
+    Case {
+        // No event reaches /etc's directory for this (a link's count changes on the inode
+        // only): why the snapshot stays a walk, not a directory watch.
+        name: "write through a transient hard link in a new directory",
+        change: |r| {
+            fs::create_dir(r.join("tmpdir")).unwrap();
+            fs::hard_link(r.join("etc/hosts"), r.join("tmpdir/h")).unwrap();
+            keeping_mtime(&r.join("tmpdir/h"), |p| fs::write(p, b"6.6.6.6\n").unwrap());
+            fs::remove_dir_all(r.join("tmpdir")).unwrap();
+        },
+        must: &["/etc/hosts"],
+        deleted: &[],
+    },
+    Case {
+        // chattr: only the ctime changes, and no attribute event is raised.
+        name: "inode flags",
+        change: |r| set_flags(&r.join("etc/conf.d/b"), 0x0000_0040), // FS_NODUMP_FL
+        must: &["/etc/conf.d/b"],
+        deleted: &[],
     },
     Case {
         name: "write through a hard link in an ignored directory",
