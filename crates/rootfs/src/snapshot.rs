@@ -121,7 +121,7 @@ impl Snapshotter {
                     for c in &children {
                         entries.insert(dir.join(&*c.name));
                     }
-                    self.merge(dir, children);
+                    self.table.merge(dir, children);
                 }
             }
             for a in start.ancestors().skip(1) {
@@ -134,22 +134,6 @@ impl Snapshotter {
             entries: entries.into_iter().collect(),
             deleted: Vec::new(),
         })
-    }
-
-    /// Records a directory's listing over what the table had for it (names the listing
-    /// lacks stay: a targeted snapshot records writes, it does not look for deletions).
-    fn merge(&mut self, dir: PathBuf, children: Vec<Child>) {
-        let list = self.table.dirs.entry(dir).or_default();
-        if list.is_empty() {
-            *list = children;
-            return;
-        }
-        for c in children {
-            match list.binary_search_by(|o| o.name.cmp(&c.name)) {
-                Ok(i) => list[i] = c,
-                Err(i) => list.insert(i, c),
-            }
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! directory's listing with the one before without hashing full paths.
 
 use crate::resolve::host_path;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -74,6 +74,62 @@ impl FileTable {
         }
     }
 
+    /// Records many container paths at once (a whole layer's): grouped by directory and
+    /// merged into each listing in one pass, so a directory of many entries costs no more
+    /// than its size.
+    pub fn record_all<'a>(&mut self, root: &Path, paths: impl IntoIterator<Item = &'a PathBuf>) {
+        let mut found: HashMap<&Path, Vec<Child>> = HashMap::new();
+        let mut missing = Vec::new();
+        for p in paths {
+            let Some((parent, name)) = split(p) else {
+                continue;
+            };
+            match std::fs::symlink_metadata(host_path(root, p)) {
+                Ok(m) => found
+                    .entry(parent)
+                    .or_default()
+                    .push(Child::new(name, Meta::of(&m))),
+                Err(_) => missing.push(p.clone()),
+            }
+        }
+        self.remove_trees(&missing);
+        for (dir, mut children) in found {
+            children.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            children.dedup_by(|a, b| a.name == b.name);
+            self.merge(dir.to_path_buf(), children);
+        }
+    }
+
+    /// Merges a directory's sorted listing into what the table has for it: its names get
+    /// the listing's metadata, names the listing lacks stay.
+    pub(crate) fn merge(&mut self, dir: PathBuf, children: Vec<Child>) {
+        let list = self.dirs.entry(dir).or_default();
+        if list.is_empty() {
+            *list = children;
+            return;
+        }
+        let old = std::mem::take(list);
+        let mut merged = Vec::with_capacity(old.len() + children.len());
+        let (mut a, mut b) = (old.into_iter().peekable(), children.into_iter().peekable());
+        loop {
+            let take_new = match (a.peek(), b.peek()) {
+                (Some(o), Some(n)) => match o.name.cmp(&n.name) {
+                    std::cmp::Ordering::Less => false,
+                    std::cmp::Ordering::Equal => {
+                        a.next();
+                        true
+                    }
+                    std::cmp::Ordering::Greater => true,
+                },
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (None, None) => break,
+            };
+            merged.extend(if take_new { b.next() } else { a.next() });
+        }
+        *list = merged;
+    }
+
     /// Sets the entry `parent/name`.
     pub(crate) fn put(&mut self, parent: &Path, name: &OsStr, meta: Meta) {
         let list = self.dirs.entry(parent.to_path_buf()).or_default();
@@ -112,8 +168,9 @@ impl FileTable {
                 }
             }
         }
+        let set: HashSet<&Path> = roots.iter().map(PathBuf::as_path).collect();
         self.dirs
-            .retain(|d, _| !roots.iter().any(|r| d.starts_with(r)));
+            .retain(|d, _| !d.ancestors().any(|a| set.contains(a)));
     }
 
     /// Every container path the table knows, in no particular order.
@@ -141,4 +198,47 @@ impl FileTable {
 /// A container path's parent and last name (`None` for the root).
 pub(crate) fn split(p: &Path) -> Option<(&Path, &OsStr)> {
     Some((p.parent()?, p.file_name()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn names(t: &FileTable) -> Vec<String> {
+        let mut v: Vec<String> = t.paths().iter().map(|p| p.display().to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn record_all_merges_by_directory_and_forgets_what_is_gone() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        fs::create_dir_all(r.join("a/sub")).unwrap();
+        for f in ["a/x", "a/y", "a/sub/z", "b"] {
+            fs::write(r.join(f), f).unwrap();
+        }
+        let mut t = FileTable::default();
+        let all: Vec<PathBuf> = ["/a", "/a/y", "/a/x", "/a/sub", "/a/sub/z", "/b"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        t.record_all(r, all.iter().rev());
+        assert_eq!(
+            names(&t),
+            ["/a", "/a/sub", "/a/sub/z", "/a/x", "/a/y", "/b"]
+        );
+        // A later layer: a new name merged in order, an old one kept, a tree gone.
+        fs::write(r.join("a/w"), "w").unwrap();
+        fs::remove_dir_all(r.join("a/sub")).unwrap();
+        let later = [PathBuf::from("/a/w"), PathBuf::from("/a/sub")];
+        t.record_all(r, later.iter());
+        assert_eq!(names(&t), ["/a", "/a/w", "/a/x", "/a/y", "/b"]);
+        let listed: Vec<&OsStr> = t.dirs[Path::new("/a")].iter().map(|c| &*c.name).collect();
+        assert_eq!(listed, ["w", "x", "y"], "kept sorted");
+        t.remove_trees(&[PathBuf::from("/a")]);
+        assert_eq!(names(&t), ["/b"]);
+        assert!(t.contains(Path::new("/b")) && !t.contains(Path::new("/a/x")));
+    }
 }

@@ -397,9 +397,7 @@ impl Extractor<'_> {
         }
         if let Some(t) = table {
             t.remove_trees(&self.removed);
-            for p in self.touched.iter().chain(&self.extra) {
-                t.record(self.root, p);
-            }
+            t.record_all(self.root, self.touched.iter().chain(&self.extra));
         }
         Ok(self.stats)
     }
