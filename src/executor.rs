@@ -129,7 +129,16 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         }
     }
     let cache = caching::layer_cache(opts, &client, &destinations, &platform, work.path())?;
-    let build_opts = build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
+    let mut build_opts =
+        build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
+    // The final image's layers go to the destinations while they are written.
+    let streams = (!opts.no_push && !destinations.is_empty()).then(|| {
+        Arc::new(output::StreamedUploads::new(
+            client.clone(),
+            destinations.clone(),
+        ))
+    });
+    build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
     let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
     let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
     let mut cleanup = None;
@@ -137,6 +146,9 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         let (mut built, stages) = built?;
         cleanup = Some(stages);
         built.annotations.extend(opts.annotations.iter().cloned());
+        if let Some(s) = &streams {
+            s.settle().await;
+        }
         write_outputs(opts, &client, &built, &destinations, work.path()).await
     };
     let pushed = caching::beside_cache_writes(cache.as_ref(), outputs).await;
@@ -221,6 +233,7 @@ fn build_options(
         ssh_agent: std::env::var_os("SSH_AUTH_SOCK")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
+        uploads: None,
     })
 }
 

@@ -128,3 +128,66 @@ fn digest_files_are_written_in_place_even_on_a_bind_mounted_file() {
         )
     );
 }
+
+/// Blob uploads the proxy saw: (PATCH requests, PUTs with a body) to `repo`.
+fn uploads(proxy: &FaultProxy, repo: &str) -> (Vec<testkit::proxy::Seen>, usize) {
+    let prefix = format!("/v2/{repo}/blobs/uploads/");
+    let seen = proxy.seen();
+    let patches = seen
+        .iter()
+        .filter(|s| s.method == "PATCH" && s.path.starts_with(&prefix))
+        .cloned()
+        .collect();
+    let puts = seen
+        .iter()
+        .filter(|s| s.method == "PUT" && s.path.starts_with(&prefix))
+        .filter(|s| s.header("content-length").is_some_and(|l| l != "0"))
+        .count();
+    (patches, puts)
+}
+
+#[test]
+fn layers_are_streamed_while_written_and_pushed_from_the_file_when_that_fails() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nCOPY f /f\nRUN echo x > /x\n",
+        reg.addr
+    );
+    let (ctx, mut args) = base_args(&df);
+    args.push("--reproducible".into()); // the same layers from both builds
+                                        // Two layers, each sent as it was written: one PATCH each with a chunked body.
+    let proxy = FaultProxy::start(&reg.addr).unwrap();
+    let mut streamed = args.clone();
+    streamed.extend([
+        "--destination".into(),
+        format!("{}/test/streamed:1", proxy.addr),
+    ]);
+    let (_sb, out) = run_with(ctx.path(), &streamed);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (patches, puts) = uploads(&proxy, "test/streamed");
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert!(patches
+        .iter()
+        .all(|p| p.header("transfer-encoding") == Some("chunked")));
+    // Whole uploads: the config, and the base layer (from another registry: no mount).
+    assert_eq!(puts, 2, "{}", out.stderr);
+    let config = testkit::images::inspect_raw(&reg.addr, "test/streamed:1", true).unwrap();
+    assert_eq!(
+        config["rootfs"]["diff_ids"].as_array().map(Vec::len),
+        Some(3)
+    );
+    // A registry refusing the streams: the push sends both layers from their files.
+    let refusing = refusing(&reg.addr, "PATCH", "/blobs/uploads/", 500, b"{}");
+    let mut fallback = args;
+    fallback.extend([
+        "--destination".into(),
+        format!("{}/test/fallback:1", refusing.addr),
+    ]);
+    let (_sb, out) = run_with(ctx.path(), &fallback);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (patches, puts) = uploads(&refusing, "test/fallback");
+    assert_eq!((patches.len(), puts), (2, 4), "{patches:?}");
+    let a = testkit::images::inspect(&reg.addr, "test/streamed:1").unwrap();
+    let b = testkit::images::inspect(&reg.addr, "test/fallback:1").unwrap();
+    assert_eq!(a["Layers"], b["Layers"]);
+}

@@ -7,12 +7,14 @@ mod digest_files;
 pub mod image;
 mod layout;
 mod push;
+mod stream;
 mod tarball;
 
 pub use blobs::{BlobCache, BlobError};
 pub use digest_files::{write_digest_files, DigestFiles};
 pub use layout::write_layout;
 pub use push::{push_all, ImmutableTags};
+pub use stream::StreamedUploads;
 pub use tarball::write_tarball;
 
 #[derive(Debug, thiserror::Error)]

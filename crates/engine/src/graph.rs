@@ -100,6 +100,13 @@ async fn run_stages(
     }
     let mut outputs: HashMap<usize, StageOutput> = HashMap::new();
     let mut in_place: Option<usize> = None;
+    // The final image holds the layers of the target and of the stages it is FROM.
+    let mut final_chain = Vec::new();
+    let mut next = plan.order.last().copied();
+    while let Some(i) = next {
+        final_chain.push(i);
+        next = plan.base_stage.get(&i).copied().flatten();
+    }
     for (pos, &i) in plan.order.iter().enumerate() {
         files.set_current(i);
         let stage = &df.stages[i];
@@ -132,7 +139,8 @@ async fn run_stages(
                 image_base(i, &plan.base_name[&i], pending).await?
             }
         };
-        let mut out = build_stage(stage, base, shared, &mut root).await?;
+        let streamed = final_chain.contains(&i);
+        let mut out = build_stage(stage, base, shared, &mut root, streamed).await?;
         files.set_key(i, out.key.clone());
         in_place = None;
         if let Some(&next) = plan.order.get(pos + 1) {

@@ -25,6 +25,7 @@ mod stage_key;
 mod stash;
 pub mod steps;
 mod unpack;
+pub mod upload;
 pub mod user;
 
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
@@ -36,6 +37,7 @@ pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLim
 pub use root::RootFs;
 pub use source::{ImageSource, RegistrySource, SourceImage};
 pub use stash::Cleanup;
+pub use upload::{LayerSink, LayerUploads, Uploads};
 
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.
 pub fn work_dir(kaniko_dir: &std::path::Path) -> std::io::Result<tempfile::TempDir> {

@@ -43,6 +43,8 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, SecretValue>,
     /// The SSH agent socket `RUN --mount=type=ssh` forwards (the executor's `SSH_AUTH_SOCK`).
     pub ssh_agent: Option<PathBuf>,
+    /// Where the final image's layers are streamed while they are written (the push).
+    pub uploads: Option<crate::Uploads>,
 }
 
 /// Retries and size bounds of unpacking a layer.

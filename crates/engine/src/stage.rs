@@ -12,6 +12,7 @@ use crate::root::RootFs;
 use crate::source::ImageSource;
 use crate::stash::StageFiles;
 use crate::steps::{self, meta::MetaState, Snap};
+use crate::upload::SinkWriter;
 use crate::{clock, user, BuildError, BuildOptions};
 use dockerfile::{Command, GlobalScope, Instruction, Stage, StageScope};
 use image::{Descriptor, Format, History, ImageConfig};
@@ -68,6 +69,8 @@ pub struct StageState<'a> {
     /// How many of `layers` the root holds, with a snapshot table of them; `None` before
     /// the stage unpacked anything.
     pub on_disk: Option<usize>,
+    /// Where this stage's new layers are streamed while written (stages of the final image).
+    pub uploads: Option<crate::Uploads>,
 }
 
 /// The shared parts of a build each stage uses.
@@ -82,12 +85,14 @@ pub struct Shared<'a> {
 
 /// Builds `stage` from `base` in `root`. A stage no instruction of which needs the
 /// filesystem is not unpacked: a later stage that copies its files has its layers unpacked
-/// for that (`stash.rs`).
+/// for that (`stash.rs`). `streamed`: its layers belong to the final image, and go to the
+/// build's uploads as they are written.
 pub async fn build_stage(
     stage: &Stage,
     base: Base,
     sh: &Shared<'_>,
     root: &mut RootFs,
+    streamed: bool,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;
     let (image, chain_from, on_disk, inherited) = match base {
@@ -130,6 +135,7 @@ pub async fn build_stage(
         // One layer for the whole stage leaves nothing to cache step by step.
         cache: sh.cache.filter(|_| !opts.single_snapshot),
         on_disk,
+        uploads: opts.uploads.clone().filter(|_| streamed),
     };
     st.prepare_fs(&commands).await?;
     for cmd in &commands {
@@ -252,6 +258,7 @@ impl StageState<'_> {
         let root = self.root.dir().to_path_buf();
         let layer_opts = self.opts.layer.clone();
         let work = self.opts.work_dir.clone();
+        let uploads = self.uploads.clone();
         let (snap, blob) = tokio::task::spawn_blocking(move || {
             let result = (|| {
                 let changes = match &paths {
@@ -261,7 +268,7 @@ impl StageState<'_> {
                 if changes.is_empty() {
                     return Ok(None);
                 }
-                rootfs::write_layer(&root, &changes, &layer_opts, &work).map(Some)
+                write_streamed(&root, &changes, &layer_opts, &work, uploads).map(Some)
             })();
             (snap, result)
         })
@@ -321,6 +328,25 @@ impl StageState<'_> {
             },
         }
     }
+}
+
+/// Writes a layer, streaming it to `uploads` as it is written when given.
+fn write_streamed(
+    root: &std::path::Path,
+    changes: &rootfs::Changes,
+    opts: &rootfs::LayerOptions,
+    work: &std::path::Path,
+    uploads: Option<crate::Uploads>,
+) -> Result<rootfs::LayerBlob, rootfs::Error> {
+    let Some(sink) = uploads.and_then(|u| u.0.begin()) else {
+        return rootfs::write_layer(root, changes, opts, work);
+    };
+    let mut tee = SinkWriter::new(sink);
+    let blob = rootfs::write_layer_to(root, changes, opts, work, Some(&mut tee))?;
+    if let Ok(d) = blob.digest.parse() {
+        tee.finish(&d);
+    }
+    Ok(blob)
 }
 
 /// A layer written by this build.

@@ -20,6 +20,7 @@ mod push;
 mod reference;
 mod resume;
 mod retry;
+mod stream_push;
 mod transport;
 mod tuning;
 mod verify;

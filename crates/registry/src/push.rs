@@ -18,12 +18,12 @@ fn plain(b: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> {
 }
 
 /// An empty POST body, as registries want it.
-fn empty_post(b: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> {
+pub(crate) fn empty_post(b: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> {
     Ok(b.header("Content-Length", "0"))
 }
 
 impl Client {
-    fn push_req<'a>(
+    pub(crate) fn push_req<'a>(
         r: &'a Reference,
         scopes: &'a [String],
         method: &'static str,
@@ -66,7 +66,7 @@ impl Client {
     }
 
     /// Starts an upload (or a cross-repository mount); the upload URL, or None when mounted.
-    async fn start_upload(
+    pub(crate) async fn start_upload(
         &self,
         r: &Reference,
         digest: &Digest,

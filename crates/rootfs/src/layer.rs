@@ -43,6 +43,18 @@ pub fn write_layer(
     opts: &LayerOptions,
     tmp_dir: &Path,
 ) -> Result<LayerBlob, Error> {
+    write_layer_to(root, changes, opts, tmp_dir, None)
+}
+
+/// [`write_layer`], also handing every byte of the blob to `tee` as it is written (an
+/// upload in progress). The first refusal of `tee` ends the tee; the layer goes on.
+pub fn write_layer_to(
+    root: &Path,
+    changes: &Changes,
+    opts: &LayerOptions,
+    tmp_dir: &Path,
+    tee: Option<&mut (dyn Write + Send)>,
+) -> Result<LayerBlob, Error> {
     let file = tempfile::Builder::new()
         .prefix("layer-")
         .tempfile_in(tmp_dir)
@@ -50,7 +62,10 @@ pub fn write_layer(
     let (file, path) = file
         .keep()
         .map_err(|e| Error::io("keeping", tmp_dir)(e.error))?;
-    let out = Sha256Writer::new(BufWriter::with_capacity(1 << 20, file));
+    let out = Sha256Writer::new(Tee {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        tee,
+    });
     let io_err = Error::io("writing", &path);
     let (diff_id, out) = match opts.compression {
         Compression::Gzip => {
@@ -80,7 +95,8 @@ pub fn write_layer(
         }
     };
     let (buf, digest, size) = out.map_err(io_err)?.finish();
-    buf.into_inner()
+    buf.inner
+        .into_inner()
         .map_err(|e| Error::io("writing", &path)(e.into_error()))?;
     Ok(LayerBlob {
         path,
@@ -89,6 +105,29 @@ pub fn write_layer(
         size,
         compression: opts.compression,
     })
+}
+
+/// A writer that also hands what it writes to `tee`, until `tee` refuses.
+struct Tee<'a, W> {
+    inner: W,
+    tee: Option<&'a mut (dyn Write + Send)>,
+}
+
+impl<W: Write> Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(t) = &mut self.tee {
+            if let Err(e) = t.write_all(&buf[..n]) {
+                tracing::debug!("layer upload stopped: {e}");
+                self.tee = None;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// One tar entry to write: a path of the root, or a whiteout.

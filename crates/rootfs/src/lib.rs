@@ -22,7 +22,7 @@ pub use error::Error;
 pub use extract::{extract_layer, extract_tar, ExtractOptions, ExtractStats};
 pub use fsops::{clean_root, remove_any};
 pub use ignore::IgnoreList;
-pub use layer::{write_layer, LayerBlob, LayerOptions};
+pub use layer::{write_layer, write_layer_to, LayerBlob, LayerOptions};
 pub use layer_stream::LayerStream;
 pub use pipeline::{ParallelGzWriter, ReadAhead};
 pub use resolve::{host_path, resolve_in_root};

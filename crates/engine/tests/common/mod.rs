@@ -109,6 +109,7 @@ pub fn options(root: &Path, work: &Path) -> BuildOptions {
         cache_mounts: work.join("caches"),
         secrets: Default::default(),
         ssh_agent: None,
+        uploads: None,
     }
 }
 
