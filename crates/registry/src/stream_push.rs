@@ -26,12 +26,7 @@ impl Client {
         let Some(location) = self.start_upload(r, &Digest::sha256(b""), None).await? else {
             return Ok(false);
         };
-        let _slot = self
-            .core
-            .uploads
-            .acquire()
-            .await
-            .map_err(|_| Error::Protocol("upload slots closed".into()))?;
+        let _slot = self.upload_slot().await?;
         let body = Mutex::new(Some(reqwest::Body::wrap_stream(body)));
         let build = move |b: reqwest::RequestBuilder| {
             let body =
