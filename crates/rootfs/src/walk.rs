@@ -21,23 +21,31 @@ struct Queue {
 }
 
 /// Reads the container directory `start` (which must be a directory) and everything below
-/// it, on up to one thread per core.
+/// it, on up to one thread per core (on the caller's alone while there is one directory to
+/// read at a time: a COPY's small trees spawn nothing).
 pub(crate) fn walk(root: &Path, ignore: &IgnoreList, start: &Path) -> Result<Vec<Listing>, Error> {
+    let children = read_dir(root, ignore, start)?;
+    let todo: Vec<PathBuf> = children
+        .iter()
+        .filter(|c| c.meta.is_dir())
+        .map(|c| start.join(&*c.name))
+        .collect();
+    let first = (start.to_path_buf(), children);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let helpers = if todo.len() > 1 { threads - 1 } else { 0 };
     let queue = Mutex::new(Queue {
-        todo: vec![start.to_path_buf()],
+        todo,
         busy: 0,
         error: None,
     });
     let wake = Condvar::new();
     let results: Vec<Vec<Listing>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
+        let others: Vec<_> = (0..helpers)
             .map(|_| s.spawn(|| worker(root, ignore, &queue, &wake)))
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
+        let mut all = vec![vec![first], worker(root, ignore, &queue, &wake)];
+        all.extend(others.into_iter().map(|w| w.join().unwrap_or_default()));
+        all
     });
     let mut q = queue.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = q.error.take() {
