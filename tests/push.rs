@@ -191,3 +191,43 @@ fn layers_are_streamed_while_written_and_pushed_from_the_file_when_that_fails() 
     let b = testkit::images::inspect(&reg.addr, "test/fallback:1").unwrap();
     assert_eq!(a["Layers"], b["Layers"]);
 }
+
+#[test]
+fn streams_to_more_destinations_than_transfer_slots_never_wait_on_each_other() {
+    // 8 MiB of incompressible bytes: more than a stream queues, so the layer writer waits on
+    // each destination in turn; with one transfer slot, a stream holding it would stall the
+    // other one, and the build with them.
+    let reg = registry_with_busybox();
+    let df = format!("FROM {}/library/busybox:latest\nCOPY big /big\n", reg.addr);
+    let (ctx, mut args) = base_args(&df);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let big: Vec<u8> = (0..8 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    std::fs::write(ctx.path().join("big"), &big).unwrap();
+    let proxy = FaultProxy::start(&reg.addr).unwrap();
+    for repo in ["test/slots-a:1", "test/slots-b:1"] {
+        args.extend(["--destination".into(), format!("{}/{repo}", proxy.addr)]);
+    }
+    let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path())
+        .env("KANIKO_REGISTRY_MAX_TRANSFERS", "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb.run(&args).unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    // Both streams went through (a stalled one would end in a timeout and a whole upload of
+    // the layer at the push): in each repository one PATCH, and whole uploads only of the
+    // config and the base layer.
+    for repo in ["test/slots-a", "test/slots-b"] {
+        let (patches, puts) = uploads(&proxy, repo);
+        assert_eq!((patches.len(), puts), (1, 2), "{repo}: {}", out.stderr);
+    }
+    let a = testkit::images::inspect(&reg.addr, "test/slots-a:1").unwrap();
+    let b = testkit::images::inspect(&reg.addr, "test/slots-b:1").unwrap();
+    assert_eq!(a["Layers"], b["Layers"]);
+}

@@ -177,7 +177,12 @@ impl Client {
             kind: Kind::Blob,
             ..Self::push_req(r, &scopes, "PUT", Target::Url(&url), &build)
         };
-        let _slot = self.upload_slot().await?;
+        let _slot = self
+            .core
+            .uploads
+            .acquire()
+            .await
+            .map_err(|_| Error::Protocol("upload slots closed".into()))?;
         self.core
             .call(
                 &req,
@@ -217,15 +222,6 @@ impl Client {
             check_digest(format!("manifest pushed to {r}"), &digest, &told)?;
         }
         Ok(digest)
-    }
-
-    /// One of the client's upload slots (`max_transfers` uploads at once).
-    pub(crate) async fn upload_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
-        self.core
-            .uploads
-            .acquire()
-            .await
-            .map_err(|_| Error::Protocol("upload slots closed".into()))
     }
 
     /// Checks that `r` accepts pushes: starts an upload and cancels it.

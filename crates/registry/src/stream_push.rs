@@ -26,7 +26,8 @@ impl Client {
         let Some(location) = self.start_upload(r, &Digest::sha256(b""), None).await? else {
             return Ok(false);
         };
-        let _slot = self.upload_slot().await?;
+        // No transfer slot: a stream per destination is fed by one layer writer, which would
+        // wait on a stream that waits for a slot the others hold until the layer ends.
         let body = Mutex::new(Some(reqwest::Body::wrap_stream(body)));
         let build = move |b: reqwest::RequestBuilder| {
             let body =
