@@ -5,6 +5,7 @@ use crate::cli::{
     Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
 };
 use crate::output::{self, image::BuiltImage, DigestFiles};
+use crate::startup::{self, Startup};
 use crate::{caching, container, logging, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
@@ -22,10 +23,13 @@ pub fn main(opts: Options) -> ExitCode {
         opts.verbosity.into(),
         opts.log_timestamp,
     );
-    if let Err(e) = prepare(&opts) {
-        error!("{e:#}");
-        return ExitCode::from(1);
-    }
+    let startup = match prepare(&opts) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e:#}");
+            return ExitCode::from(1);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,7 +45,7 @@ pub fn main(opts: Options) -> ExitCode {
         // On a task of its own: the build may block this one in a RUN.
         let stop = tokio::spawn(signals::stopped());
         tokio::select! {
-            r = run(&opts) => r,
+            r = run(&opts, &startup) => r,
             _ = stop => Err(anyhow!("interrupted")),
         }
     });
@@ -61,9 +65,10 @@ pub fn main(opts: Options) -> ExitCode {
     }
 }
 
-/// Before any thread starts: the container check, then a `--kaniko-dir` move (which sets
-/// environment variables).
-fn prepare(opts: &Options) -> anyhow::Result<()> {
+/// Before any thread starts: the container check, a `--kaniko-dir` move (which sets
+/// environment variables), then the environment and the resolver's files read once and the
+/// consumed credentials removed from the environment.
+fn prepare(opts: &Options) -> anyhow::Result<Startup> {
     match container::detect(Path::new("/"), &|k| std::env::var(k).ok()) {
         Some(why) => debug!("Running inside a container: {why}"),
         None if opts.force => warn!("Kaniko is being run outside of a container. This can have dangerous effects on your system"),
@@ -72,10 +77,24 @@ fn prepare(opts: &Options) -> anyhow::Result<()> {
     if opts.kaniko_dir != Path::new(crate::cli::DEFAULT_KANIKO_DIR) {
         crate::kaniko_dir::relocate_process(&opts.kaniko_dir)?;
     }
-    Ok(())
+    if !startup::inspection_forbidden() {
+        warn!("the kernel refused PR_SET_DUMPABLE: a RUN may read the executor's environment and memory");
+    }
+    let startup = Startup::capture();
+    let secret_vars: Vec<&str> = opts
+        .secrets
+        .iter()
+        .filter_map(|s| match &s.source {
+            SecretSource::Env(v) => Some(v.as_str()),
+            SecretSource::File(_) => None,
+        })
+        .collect();
+    let forgotten = startup.forget_secrets(&secret_vars);
+    debug!("removed from the environment once read: {forgotten:?}");
+    Ok(startup)
 }
 
-async fn run(opts: &Options) -> anyhow::Result<()> {
+async fn run(opts: &Options, startup: &Startup) -> anyhow::Result<()> {
     let root = PathBuf::from("/");
     if opts.destinations.is_empty() && !opts.no_push {
         bail!("you must provide --destination, or use --no-push");
@@ -91,7 +110,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
 
     let work = engine::work_dir(&opts.kaniko_dir)
         .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
-    let context_dir = prepare_context(opts, work.path())?;
+    let context_dir = prepare_context(opts, startup, work.path())?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let text = std::fs::read(&dockerfile_path)
         .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
@@ -113,7 +132,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     }
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
 
-    let client = Arc::new(registry_client(opts)?);
+    let client = Arc::new(registry_client(opts, startup)?);
     if !opts.no_push && !opts.skip_push_permission_check {
         for d in &destinations {
             client
@@ -123,7 +142,14 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         }
     }
     let cache = caching::layer_cache(opts, &client, &destinations, &platform, work.path())?;
-    let build_opts = build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
+    let build_opts = build_options(
+        opts,
+        startup,
+        &root,
+        (&context_dir, work.path()),
+        platform,
+        build_args,
+    )?;
     let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
     let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
     let mut cleanup = None;
@@ -170,9 +196,9 @@ pub(crate) fn known_build_args(args: &[(String, Option<String>)]) -> dockerfile:
 /// The engine's options from the command line's.
 fn build_options(
     opts: &Options,
+    startup: &Startup,
     root: &Path,
-    context_dir: &Path,
-    work: &Path,
+    (context_dir, work): (&Path, &Path),
     platform: Platform,
     build_args: dockerfile::BuildArgs,
 ) -> anyhow::Result<BuildOptions> {
@@ -211,10 +237,11 @@ fn build_options(
         materialize: opts.materialize,
         pre_cleanup: opts.pre_cleanup,
         cache_mounts: opts.kaniko_dir.join("caches"),
-        secrets: read_secrets(&opts.secrets)?,
+        secrets: read_secrets(&opts.secrets, startup)?,
         ssh_agent: std::env::var_os("SSH_AUTH_SOCK")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
+        remote: remote_options(opts, startup),
     })
 }
 
@@ -235,8 +262,11 @@ fn max_layer_expansion() -> anyhow::Result<u64> {
 const MAX_SECRET: u64 = 500 * 1024;
 
 /// `--secret` values, read once before the build: a file (at most 500 KiB) or a variable of
-/// the executor's environment. Errors name the id and the source, never the value.
-fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::SecretValue>> {
+/// the executor's environment at start. Errors name the id and the source, never the value.
+fn read_secrets(
+    secrets: &[Secret],
+    startup: &Startup,
+) -> anyhow::Result<BTreeMap<String, engine::SecretValue>> {
     use std::io::Read;
     let mut out = BTreeMap::new();
     for s in secrets {
@@ -248,9 +278,11 @@ fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::S
                     .with_context(|| format!("--secret id={}: reading {}", s.id, p.display()))?;
                 buf
             }
-            SecretSource::Env(var) => std::env::var_os(var)
+            SecretSource::Env(var) => startup
+                .var(var)
                 .ok_or_else(|| anyhow!("--secret id={}: variable {var} is not set", s.id))?
-                .into_encoded_bytes(),
+                .as_bytes()
+                .to_vec(),
         };
         if bytes.len() as u64 > MAX_SECRET {
             bail!("--secret id={}: larger than {MAX_SECRET} bytes", s.id);
@@ -294,8 +326,17 @@ async fn write_outputs(
     Ok(())
 }
 
+/// What remote contexts and `ADD <git URL>` fetch with: flags, the environment at start,
+/// the resolver.
+fn remote_options(opts: &Options, startup: &Startup) -> contextsrc::Options {
+    opts.remote_context_options(
+        contextsrc::Env::from_pairs(startup.vars()),
+        startup.resolver.clone(),
+    )
+}
+
 /// The context directory: a local directory as is, a tar archive unpacked into the work dir.
-fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
+fn prepare_context(opts: &Options, startup: &Startup, work: &Path) -> anyhow::Result<PathBuf> {
     let dir = match &opts.context {
         ContextSource::Dir(p) => p.clone(),
         ContextSource::Tar(path) => {
@@ -304,7 +345,7 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
             unpack_context(f, work)?
         }
         ContextSource::TarStdin => unpack_context(std::io::stdin(), work)?,
-        remote => fetch_remote_context(remote, opts, work)?,
+        remote => fetch_remote_context(remote, &remote_options(opts, startup), work)?,
     };
     let dir = match &opts.context_sub_path {
         Some(sub) if !sub.is_empty() => dir.join(sub),
@@ -325,7 +366,7 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
 /// A git repository or a downloaded archive, unpacked into the work dir.
 fn fetch_remote_context(
     src: &ContextSource,
-    opts: &Options,
+    opts: &contextsrc::Options,
     work: &Path,
 ) -> anyhow::Result<PathBuf> {
     let source = src
@@ -333,7 +374,7 @@ fn fetch_remote_context(
         .ok_or_else(|| anyhow!("not a remote context"))?;
     let dir = work.join("context");
     tracing::debug!("Getting source context from {}", source.display());
-    contextsrc::fetch(&source, &opts.remote_context_options(), &dir)?;
+    contextsrc::fetch(&source, opts, &dir)?;
     Ok(dir)
 }
 
@@ -370,9 +411,14 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
 /// credentials with their helper programs resolved now, before any base image is unpacked
 /// over the root (in the kaniko directory, then on PATH as it is at start), and the
 /// built-in helpers `--credential-helpers` enables (their environment read now too).
-fn registry_client(opts: &Options) -> anyhow::Result<Client> {
+fn registry_client(opts: &Options, startup: &Startup) -> anyhow::Result<Client> {
     let config = docker_config_dir(&opts.kaniko_dir);
-    client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &config)
+    client_for(
+        &opts.registry,
+        opts.push_retry,
+        (&opts.kaniko_dir, &config),
+        startup,
+    )
 }
 
 /// A registry client with these options, the Docker config in `config_dir` and credential
@@ -380,8 +426,8 @@ fn registry_client(opts: &Options) -> anyhow::Result<Client> {
 pub(crate) fn client_for(
     registry: &RegistryOptions,
     push_retry: u32,
-    kaniko_dir: &Path,
-    config_dir: &Path,
+    (kaniko_dir, config_dir): (&Path, &Path),
+    startup: &Startup,
 ) -> anyhow::Result<Client> {
     let tuning = registry::Tuning::from_env(&|k| std::env::var(k).ok())?;
     let mut helper_dirs = vec![kaniko_dir.to_path_buf()];
@@ -390,15 +436,22 @@ pub(crate) fn client_for(
             .into_iter()
             .filter(|d| d != kaniko_dir),
     );
-    let builtins = registry::Builtins::from_process(registry.credential_helpers.as_deref());
+    let builtins = registry::Builtins::new(
+        registry.credential_helpers.as_deref(),
+        startup.vars().collect(),
+    );
     tracing::debug!("built-in credential helpers: {:?}", builtins.names());
     let keychain =
         Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?.with_builtins(builtins);
-    let options = registry_options(registry, push_retry);
+    let options = registry_options(registry, push_retry, &startup.resolver);
     Ok(Client::with_tuning(options, keychain, tuning)?)
 }
 
-fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
+fn registry_options(
+    r: &RegistryOptions,
+    push_retry: u32,
+    resolver: &resolve::Resolver,
+) -> registry::Options {
     registry::Options {
         insecure_push: r.insecure,
         insecure_pull: r.insecure_pull,
@@ -413,6 +466,7 @@ fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
         skip_default_fallback: r.skip_default_registry_fallback,
         pull_retries: r.image_download_retry,
         push_retries: push_retry,
+        resolver: resolver.clone(),
     }
 }
 

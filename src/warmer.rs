@@ -48,7 +48,8 @@ async fn run(opts: &WarmerOptions) -> anyhow::Result<()> {
     }
     let kaniko_dir = Path::new(crate::cli::DEFAULT_KANIKO_DIR);
     let config_dir = docker_config_dir(kaniko_dir);
-    let client = client_for(&opts.registry, 0, kaniko_dir, &config_dir)?;
+    let startup = crate::startup::Startup::capture();
+    let client = client_for(&opts.registry, 0, (kaniko_dir, &config_dir), &startup)?;
     let warm = WarmOptions {
         dir: opts.cache_dir.clone(),
         ttl: opts.cache_ttl,

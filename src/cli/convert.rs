@@ -48,8 +48,13 @@ impl ContextSource {
 
 impl Options {
     /// What a remote context fetch needs: `--git`, the registry's TLS flags (for HTTPS
-    /// tarballs) and the process environment's credentials and endpoints.
-    pub fn remote_context_options(&self) -> contextsrc::Options {
+    /// tarballs), the environment's credentials and endpoints (`env`, as read at start) and
+    /// the resolver.
+    pub fn remote_context_options(
+        &self,
+        env: contextsrc::Env,
+        resolver: resolve::Resolver,
+    ) -> contextsrc::Options {
         contextsrc::Options {
             git: self.git.clone(),
             tls: contextsrc::TlsOptions {
@@ -57,7 +62,8 @@ impl Options {
                 skip_verify_hosts: self.registry.skip_tls_verify_registries.clone(),
                 ca_certs: self.registry.registry_certificates.clone(),
             },
-            env: contextsrc::Env::from_process(),
+            env,
+            resolver,
         }
     }
 }

@@ -43,8 +43,13 @@ impl TlsOptions {
     }
 }
 
-fn client(url: &url::Url, tls: &TlsOptions) -> Result<reqwest::Client, Error> {
+fn client(
+    url: &url::Url,
+    tls: &TlsOptions,
+    resolver: &resolve::Resolver,
+) -> Result<reqwest::Client, Error> {
     let mut b = reqwest::Client::builder()
+        .dns_resolver(std::sync::Arc::new(resolver.clone()))
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(60))
         .danger_accept_invalid_certs(tls.skips(url));
@@ -59,14 +64,14 @@ fn client(url: &url::Url, tls: &TlsOptions) -> Result<reqwest::Client, Error> {
 }
 
 /// Downloads the tarball at `url` and unpacks it into `dest`.
-pub(crate) fn fetch(url: &url::Url, tls: &TlsOptions, dest: &Path) -> Result<(), Error> {
+pub(crate) fn fetch(url: &url::Url, opts: &crate::Options, dest: &Path) -> Result<(), Error> {
     let location = display_url(url);
     tracing::info!("Retrieving https tar file");
     let rt = runtime()?;
     // The client's timers and connection pool belong to this runtime, wherever they are
     // created, polled or dropped.
     let _inside = rt.enter();
-    let client = client(url, tls)?;
+    let client = client(url, &opts.tls, &opts.resolver)?;
     let resp = rt.block_on(client.get(url.clone()).send()).map_err(|e: reqwest::Error| {
         let connect = e.is_connect() || e.is_timeout();
         let cause = one_line(&e.without_url());

@@ -35,6 +35,8 @@ pub struct Options {
     pub tls: TlsOptions,
     /// The environment variables the sources read (credentials, endpoints).
     pub env: Env,
+    /// How names are resolved (never through libc): the configuration read at start.
+    pub resolver: resolve::Resolver,
 }
 
 /// Fetches `source` into `dest` (created if missing; expected empty). Runs on a thread of
@@ -44,8 +46,8 @@ pub fn fetch(source: &Source, opts: &Options, dest: &Path) -> Result<(), Error> 
     std::thread::scope(|s| {
         s.spawn(|| match source {
             Source::Git(url) => git::fetch(url, opts, dest),
-            Source::Bucket(url) => bucket::fetch(url, &opts.env, dest),
-            Source::Https(url) => https::fetch(url, &opts.tls, dest),
+            Source::Bucket(url) => bucket::fetch(url, opts, dest),
+            Source::Https(url) => https::fetch(url, opts, dest),
         })
         .join()
         .unwrap_or_else(|_| Err(Error::Internal("the context fetch thread panicked".into())))

@@ -43,6 +43,9 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, SecretValue>,
     /// The SSH agent socket `RUN --mount=type=ssh` forwards (the executor's `SSH_AUTH_SOCK`).
     pub ssh_agent: Option<PathBuf>,
+    /// What `ADD <git URL>` clones with: the environment's git settings and credentials
+    /// as read at start, and the resolver.
+    pub remote: contextsrc::Options,
 }
 
 /// Retries and size bounds of unpacking a layer.

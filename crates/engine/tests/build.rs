@@ -79,6 +79,7 @@ fn layout(dir: &Path) {
 
 fn options(root: &Path, work: &Path) -> BuildOptions {
     BuildOptions {
+        remote: Default::default(),
         root: root.to_path_buf(),
         work_dir: work.to_path_buf(),
         platform: Platform::parse("linux/amd64").unwrap(),

@@ -23,6 +23,9 @@ pub struct Options {
     pub skip_default_fallback: bool,
     pub pull_retries: u32,
     pub push_retries: u32,
+    /// How every client of this process resolves names (never through libc): the
+    /// configuration read at start.
+    pub resolver: resolve::Resolver,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,6 +119,7 @@ impl Transports {
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(self.opts.resolver.clone()))
             .danger_accept_invalid_certs(self.skip_verify(registry, side));
         for (reg, path) in &self.opts.ca_certs {
             if reg == registry {

@@ -100,6 +100,7 @@ pub(crate) fn fetch(url: &GitUrl, opts: &Options, dest: &Path) -> Result<(), Err
         location,
         interrupt: dog.flag(),
         timeout: limits.timeout,
+        resolver: opts.resolver.clone(),
     };
     let result = clone::checkout(&link, &plan, dest).and_then(|repo| {
         if opts.git.recurse_submodules {

@@ -46,6 +46,7 @@ pub(crate) fn update(repo: &gix::Repository, parent: &Link, depth: u32) -> Resul
             url,
             interrupt: parent.interrupt.clone(),
             timeout: parent.timeout,
+            resolver: parent.resolver.clone(),
         };
         tracing::info!("Cloning submodule {} at {commit}", path.display());
         let plan = Plan {

@@ -156,4 +156,8 @@ impl ImageSource for WarmedSource {
     fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
         self.inner.open_remote(layer)
     }
+
+    fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        self.inner.download_client(host)
+    }
 }

@@ -100,6 +100,7 @@ pub trait ImageSource: Send + Sync {
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
         let _ = host;
         reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(resolve::Resolver::default()))
             .connect_timeout(std::time::Duration::from_secs(30))
             .read_timeout(std::time::Duration::from_secs(60))
             .build()

@@ -6,8 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// Clones `src` (`https://host/repo.git[#ref[:subdir]]`) under `work`; returns the tree.
-pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, String> {
+/// Clones `src` (`https://host/repo.git[#ref[:subdir]]`) under `work` with `remote`'s
+/// settings; returns the tree.
+pub fn clone(
+    src: &str,
+    keep_git_dir: bool,
+    work: &Path,
+    remote: &contextsrc::Options,
+) -> Result<PathBuf, String> {
     let (scheme, rest) = src
         .split_once("://")
         .filter(|(s, _)| *s == "https" || *s == "http")
@@ -21,15 +27,11 @@ pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, Stri
         reference: Some(reference.to_string()).filter(|r| !r.is_empty()),
         commit: None,
     };
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("GIT_") || k.starts_with("KANIKO_GIT_"))
-        .collect();
-    if scheme == "http" {
-        env.push(("GIT_PULL_METHOD".into(), "http".into()));
-    }
+    let method = if scheme == "http" { "http" } else { "https" };
     let opts = contextsrc::Options {
-        env: contextsrc::Env::from_pairs(env),
-        ..Default::default()
+        env: remote.env.with("GIT_PULL_METHOD", method),
+        git: contextsrc::GitOptions::default(),
+        ..remote.clone()
     };
     let dest = tempfile::Builder::new()
         .prefix("git-")
