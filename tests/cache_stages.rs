@@ -163,3 +163,46 @@ fn materialize_writes_the_root_of_a_fully_cached_build() {
     );
     assert!(sb.root().join("bin/busybox").is_file());
 }
+
+/// A RUN's `--mount=type=bind,from=<stage>` is keyed by that stage's content: when the stage
+/// changes, the RUN runs again instead of reusing a layer made from the old files.
+#[test]
+fn a_changed_bind_mount_source_misses_the_cache() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        r#"FROM {r}/library/busybox:latest AS src
+ARG V
+RUN echo "$V" > /v
+FROM {r}/library/busybox:latest
+RUN --mount=type=bind,from=src,source=/v,target=/mnt/v cat /mnt/v >> /workspace/runs && cp /mnt/v /copied
+"#,
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path());
+    let dest = format!("{}/t/mountkey:1", reg.addr);
+    let build = |v: &str| {
+        let arg = format!("V={v}");
+        cached_in(
+            &sb,
+            &[
+                "--cache-repo=oci:/layers",
+                "--build-arg",
+                &arg,
+                "--destination",
+                &dest,
+            ],
+        )
+    };
+    build("one");
+    assert_eq!(runs(ctx.path()), "one\n");
+    let again = build("one");
+    assert_eq!(runs(ctx.path()), "one\n", "same source, a hit:\n{again}");
+    build("two");
+    assert_eq!(
+        runs(ctx.path()),
+        "one\ntwo\n",
+        "the changed stage was not seen"
+    );
+}
