@@ -64,7 +64,7 @@ impl StageState<'_> {
 
     /// What `--from=<from>` names, by content: the last key of that stage, or the manifest
     /// digest of that image.
-    async fn from_input(&self, from: &str) -> Result<String, BuildError> {
+    async fn source_of(&self, from: &str) -> Result<String, BuildError> {
         if let Some(k) = self.deps.stage_key(from) {
             return Ok(format!("stage {k}"));
         }
@@ -87,7 +87,7 @@ impl StageState<'_> {
         for (i, m) in r.mounts.iter().enumerate() {
             match (&m.kind, &m.from) {
                 (MountKind::Bind | MountKind::Cache, Some(from)) => {
-                    out.push(format!("mount {i} from {}", self.from_input(from).await?));
+                    out.push(format!("mount {i} from {}", self.source_of(from).await?));
                 }
                 (MountKind::Bind, None) => {
                     let rel = crate::context::glob::clean(m.source.as_deref().unwrap_or(""));
@@ -116,7 +116,7 @@ impl StageState<'_> {
             return Ok(Some(Vec::new()));
         }
         if let Some(from) = &c.from {
-            return Ok(Some(vec![format!("from {}", self.from_input(from).await?)]));
+            return Ok(Some(vec![format!("from {}", self.source_of(from).await?)]));
         }
         if is_add && c.checksum.is_none() && c.sources.iter().any(|s| is_url(s)) {
             return Ok(None);
