@@ -58,7 +58,6 @@ impl Options {
         contextsrc::Options {
             git: self.git.clone(),
             tls: contextsrc::TlsOptions {
-                skip_verify: self.registry.skip_tls_verify_pull,
                 skip_verify_hosts: self.registry.skip_tls_verify_registries.clone(),
                 ca_certs: self.registry.registry_certificates.clone(),
             },

@@ -1,6 +1,6 @@
-//! A build context served as a tarball over HTTPS (or HTTP), with the registry's TLS
-//! settings for its host: `--skip-tls-verify-pull`, `--skip-tls-verify-registry` and
-//! `--registry-certificate`. Logged with kaniko's lines.
+//! A build context served as a tarball over HTTPS (or HTTP), with the registry flags that
+//! name its host: `--skip-tls-verify-registry` and `--registry-certificate` (not
+//! `--skip-tls-verify-pull`, which is for pulling images). Logged with kaniko's lines.
 
 use crate::error::one_line;
 use crate::source::display_url;
@@ -11,12 +11,10 @@ use reqwest13 as reqwest;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// TLS settings, as the registry flags give them.
+/// TLS settings, as the registry flags that name a host give them.
 #[derive(Clone, Debug, Default)]
 pub struct TlsOptions {
-    /// Skip certificate verification for every host.
-    pub skip_verify: bool,
-    /// Skip it for these hosts (`host` or `host:port`).
+    /// Skip certificate verification for these hosts (`host` or `host:port`).
     pub skip_verify_hosts: Vec<String>,
     /// Extra CA certificates (PEM files) trusted for a host (`host` or `host:port`).
     pub ca_certs: Vec<(String, PathBuf)>,
@@ -32,7 +30,7 @@ impl TlsOptions {
     }
 
     fn skips(&self, url: &url::Url) -> bool {
-        self.skip_verify || self.skip_verify_hosts.iter().any(|h| Self::matches(h, url))
+        self.skip_verify_hosts.iter().any(|h| Self::matches(h, url))
     }
 
     fn certs_for<'a>(&'a self, url: &'a url::Url) -> impl Iterator<Item = &'a Path> {
