@@ -126,7 +126,7 @@ async fn run(opts: &Options, startup: &Startup) -> anyhow::Result<()> {
             opts.target.as_deref(),
         )?;
         for line in plan {
-            println!("{line}");
+            println!("{}", redact::urls_in(&line));
         }
         return Ok(());
     }

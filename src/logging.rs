@@ -95,6 +95,8 @@ where
     ) -> fmt::Result {
         let mut msg = Message::default();
         event.record(&mut msg);
+        // No URL's user, password or token in any line, whoever wrote it.
+        let msg = Message(redact::urls_in(&msg.0));
         let level = level_name(event.metadata().level());
         // --log-timestamp asks for full precision (RFC 3339 with nanoseconds).
         let now = engine::clock::rfc3339(SystemTime::now(), self.timestamp);

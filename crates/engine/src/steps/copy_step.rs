@@ -203,7 +203,10 @@ async fn source_tree(
 ) -> Result<BuildContext, BuildError> {
     Ok(match (&c.from, git) {
         (_, Some(src)) => {
-            info!("Cloning {}", src.split('#').next().unwrap_or(src));
+            info!(
+                "Cloning {}",
+                redact::url(src.split('#').next().unwrap_or(src))
+            );
             let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
             let remote = &st.opts.remote;
             let dir =

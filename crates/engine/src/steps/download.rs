@@ -32,7 +32,7 @@ pub async fn fetch(
     work: &Path,
 ) -> Result<(String, PathBuf), DownloadError> {
     let fail = |m: String| DownloadError::Failed {
-        url: url.to_string(),
+        url: redact::url(url),
         message: m,
     };
     let want = checksum
@@ -100,7 +100,7 @@ pub async fn fetch(
         if got != want {
             let _ = std::fs::remove_file(&dest);
             return Err(DownloadError::Checksum {
-                url: url.to_string(),
+                url: redact::url(url),
                 want: want.to_string(),
                 got,
             });

@@ -18,7 +18,10 @@ pub fn clone(
         .split_once("://")
         .filter(|(s, _)| *s == "https" || *s == "http")
         .ok_or_else(|| {
-            format!("ADD {src}: only http(s) git remotes are supported (no git:// or SSH)")
+            format!(
+                "ADD {}: only http(s) git remotes are supported (no git:// or SSH)",
+                redact::url(src)
+            )
         })?;
     let (repo, fragment) = rest.split_once('#').unwrap_or((rest, ""));
     let (reference, subdir) = fragment.split_once(':').unwrap_or((fragment, ""));
@@ -44,7 +47,10 @@ pub fn clone(
     }
     let tree = dest.join(crate::context::glob::clean(subdir));
     if !tree.is_dir() {
-        return Err(format!("ADD {src}: no folder {subdir:?} in the repository"));
+        return Err(format!(
+            "ADD {}: no folder {subdir:?} in the repository",
+            redact::url(src)
+        ));
     }
     Ok(tree)
 }
