@@ -327,12 +327,39 @@ async fn write_outputs(
 }
 
 /// What remote contexts and `ADD <git URL>` fetch with: flags, the environment at start,
-/// the resolver.
+/// the resolver, and where git credentials may go.
 fn remote_options(opts: &Options, startup: &Startup) -> contextsrc::Options {
-    opts.remote_context_options(
-        contextsrc::Env::from_pairs(startup.vars()),
-        startup.resolver.clone(),
-    )
+    contextsrc::Options {
+        credential_origins: git_credential_origins(opts, startup),
+        ..opts.remote_context_options(
+            contextsrc::Env::from_pairs(startup.vars()),
+            startup.resolver.clone(),
+        )
+    }
+}
+
+/// Where `GIT_TOKEN`, `GIT_USERNAME` and `GIT_PASSWORD` may go: the git context's origin
+/// (https, or http with `GIT_PULL_METHOD=http`) and the `[scheme://]host[:port]` entries of
+/// `KANIKO_GIT_CREDENTIAL_HOSTS` (comma-separated).
+fn git_credential_origins(opts: &Options, startup: &Startup) -> Vec<String> {
+    let mut out: Vec<String> = startup
+        .var("KANIKO_GIT_CREDENTIAL_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let ContextSource::Git { repo, .. } = &opts.context {
+        let scheme = match startup.var("GIT_PULL_METHOD") {
+            Some("http") => "http",
+            _ => "https",
+        };
+        let authority = repo.split('/').next().unwrap_or(repo);
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        out.push(format!("{scheme}://{host}"));
+    }
+    out
 }
 
 /// The context directory: a local directory as is, a tar archive unpacked into the work dir.

@@ -85,6 +85,13 @@ impl Env {
         e
     }
 
+    /// This environment without `names`.
+    pub fn without(&self, names: &[&str]) -> Env {
+        let mut e = self.clone();
+        e.vars.retain(|k, _| !names.contains(&k.as_str()));
+        e
+    }
+
     /// A non-empty variable.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars

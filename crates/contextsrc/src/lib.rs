@@ -37,6 +37,10 @@ pub struct Options {
     pub env: Env,
     /// How names are resolved (never through libc): the configuration read at start.
     pub resolver: resolve::Resolver,
+    /// Where `GIT_TOKEN`, `GIT_USERNAME` and `GIT_PASSWORD` may go besides a git
+    /// context's own repository (`ADD <git URL>`): `[scheme://]host[:port]`, https unless
+    /// written otherwise (see [`git::credentials_allowed`]).
+    pub credential_origins: Vec<String>,
 }
 
 /// Fetches `source` into `dest` (created if missing; expected empty). Runs on a thread of

@@ -123,9 +123,11 @@ fn clone(
     };
     let auth = link.auth.clone();
     let (insecure, timeout, resolver) = (link.insecure, link.timeout, link.resolver.clone());
+    let origin = super::auth::origin(&link.url);
     prep = prep.configure_connection(move |conn| {
         if let Some(a) = auth.clone() {
-            conn.set_credentials(move |action| Ok(credentials(&a, action)));
+            let origin = origin.clone();
+            conn.set_credentials(move |action| Ok(credentials(&a, &origin, action)));
         }
         conn.set_transport_options(Box::new(transport_options(
             insecure,
@@ -157,12 +159,23 @@ fn target_name(t: &Target<'_>) -> String {
     }
 }
 
-/// Answers the transport's request for credentials with ours.
+/// Answers the transport's request for credentials with ours, only for the origin they
+/// belong to (`origin`: scheme, host, port): after a redirect elsewhere there are none.
 fn credentials(
     auth: &Auth,
+    origin: &Option<super::auth::Origin>,
     action: gix::credentials::helper::Action,
 ) -> Option<gix::credentials::protocol::Outcome> {
     match action {
+        gix::credentials::helper::Action::Get(ctx)
+            if origin.is_none() || super::auth::context_origin(&ctx) != *origin =>
+        {
+            tracing::debug!(
+                "no credentials for {:?}: not the repository's origin",
+                ctx.host
+            );
+            None
+        }
         gix::credentials::helper::Action::Get(ctx) => Some(gix::credentials::protocol::Outcome {
             identity: gix::sec::identity::Account {
                 username: auth.user.expose().to_string(),

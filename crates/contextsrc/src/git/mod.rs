@@ -18,6 +18,7 @@ use crate::source::GitUrl;
 use crate::{Error, Options};
 use std::path::Path;
 
+pub use auth::credentials_allowed;
 pub(crate) use auth::Auth;
 
 /// `--git` options.

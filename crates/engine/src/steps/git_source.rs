@@ -31,8 +31,17 @@ pub fn clone(
         commit: None,
     };
     let method = if scheme == "http" { "http" } else { "https" };
+    // The environment's git credentials go only where they belong: the git context's own
+    // origin or one KANIKO_GIT_CREDENTIAL_HOSTS names (plain http only when named so).
+    let mut env = remote.env.with("GIT_PULL_METHOD", method);
+    let authority = repo.split('/').next().unwrap_or(repo);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let origin = format!("{scheme}://{host}/");
+    if !contextsrc::git::credentials_allowed(&origin, &remote.credential_origins) {
+        env = env.without(&["GIT_TOKEN", "GIT_USERNAME", "GIT_PASSWORD"]);
+    }
     let opts = contextsrc::Options {
-        env: remote.env.with("GIT_PULL_METHOD", method),
+        env,
         git: contextsrc::GitOptions::default(),
         ..remote.clone()
     };
