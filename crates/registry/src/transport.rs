@@ -45,6 +45,7 @@ pub struct Transports {
     opts: Options,
     connect_timeout: Duration,
     read_timeout: Duration,
+    add_timeout: Duration,
     cache: Mutex<HashMap<(String, Side), Endpoint>>,
     /// Held while probing, so requests starting together probe a registry once.
     probing: tokio::sync::Mutex<()>,
@@ -56,6 +57,7 @@ impl Transports {
             opts,
             connect_timeout: tuning.connect_timeout,
             read_timeout: tuning.read_timeout,
+            add_timeout: tuning.add_timeout,
             cache: Mutex::new(HashMap::new()),
             probing: tokio::sync::Mutex::new(()),
         }
@@ -87,13 +89,15 @@ impl Transports {
             }
     }
 
-    /// An HTTP client for plain downloads from `host` (ADD <url>): the TLS settings the
+    /// An HTTP client for plain downloads from `host` (ADD <url>), bounded as a whole by
+    /// `KANIKO_ADD_TIMEOUT`: the TLS settings the
     /// flags give that host by name (`--skip-tls-verify-registry`, `--registry-certificate`,
     /// client certificates; not `--skip-tls-verify-pull`, which is for pulling images), the
     /// same timeouts, redirects followed (a few), never credentials.
     pub fn download_client(&self, host: &str) -> Result<reqwest::Client, Error> {
         self.client_builder(host, self.skip_verify_host(host))?
             .redirect(reqwest::redirect::Policy::limited(10))
+            .timeout(self.add_timeout)
             .build()
             .map_err(|e| Error::Tls(e.to_string()))
     }

@@ -160,4 +160,8 @@ impl ImageSource for WarmedSource {
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
         self.inner.download_client(host)
     }
+
+    fn download_max_bytes(&self) -> u64 {
+        self.inner.download_max_bytes()
+    }
 }
