@@ -241,7 +241,7 @@ fn build_options(
         ssh_agent: std::env::var_os("SSH_AUTH_SOCK")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
-        remote: remote_options(opts, startup),
+        remote: remote_options(opts, startup)?,
     })
 }
 
@@ -328,14 +328,18 @@ async fn write_outputs(
 
 /// What remote contexts and `ADD <git URL>` fetch with: flags, the environment at start,
 /// the resolver, and where git credentials may go.
-fn remote_options(opts: &Options, startup: &Startup) -> contextsrc::Options {
-    contextsrc::Options {
+fn remote_options(opts: &Options, startup: &Startup) -> anyhow::Result<contextsrc::Options> {
+    Ok(contextsrc::Options {
         credential_origins: git_credential_origins(opts, startup),
+        expansion: contextsrc::Expansion {
+            ratio: max_layer_expansion()?,
+            floor: engine::UnpackLimits::FLOOR,
+        },
         ..opts.remote_context_options(
             contextsrc::Env::from_pairs(startup.vars()),
             startup.resolver.clone(),
         )
-    }
+    })
 }
 
 /// Where `GIT_TOKEN`, `GIT_USERNAME` and `GIT_PASSWORD` may go: the git context's origin
@@ -372,7 +376,7 @@ fn prepare_context(opts: &Options, startup: &Startup, work: &Path) -> anyhow::Re
             unpack_context(f, work)?
         }
         ContextSource::TarStdin => unpack_context(std::io::stdin(), work)?,
-        remote => fetch_remote_context(remote, &remote_options(opts, startup), work)?,
+        remote => fetch_remote_context(remote, &remote_options(opts, startup)?, work)?,
     };
     let dir = match &opts.context_sub_path {
         Some(sub) if !sub.is_empty() => dir.join(sub),

@@ -63,7 +63,7 @@ impl Options {
             },
             env,
             resolver,
-            credential_origins: Vec::new(),
+            ..Default::default()
         }
     }
 }

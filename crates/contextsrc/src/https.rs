@@ -116,7 +116,7 @@ pub(crate) fn fetch(url: &url::Url, opts: &crate::Options, dest: &Path) -> Resul
     let stream = resp
         .bytes_stream()
         .map_err(|e| std::io::Error::other(e.without_url()));
-    extract_stream(&rt, stream, dest, &location)?;
+    extract_stream(&rt, stream, dest, &location, opts.expansion)?;
     tracing::info!("Retrieved https tar file");
     tracing::info!("Extracted https tar file");
     Ok(())

@@ -41,6 +41,17 @@ pub struct Options {
     /// context's own repository (`ADD <git URL>`): `[scheme://]host[:port]`, https unless
     /// written otherwise (see [`git::credentials_allowed`]).
     pub credential_origins: Vec<String>,
+    /// How far a downloaded archive may expand when unpacked.
+    pub expansion: Expansion,
+}
+
+/// The bound on an archive's unpacked size, as layers have it (`KANIKO_MAX_LAYER_EXPANSION`):
+/// at most `ratio` times the compressed bytes read so far, or `floor` bytes, whichever is
+/// more; `ratio` 0 means no bound (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expansion {
+    pub ratio: u64,
+    pub floor: u64,
 }
 
 /// Fetches `source` into `dest` (created if missing; expected empty). Runs on a thread of

@@ -90,7 +90,7 @@ pub(crate) fn fetch(url: &BucketUrl, opts: &Options, dest: &Path) -> Result<(), 
         Err(e) => return Err(classify(e, &location, &store)),
     };
     let stream = got.into_stream().map_err(std::io::Error::other);
-    extract_stream(&rt, stream, dest, &location)?;
+    extract_stream(&rt, stream, dest, &location, opts.expansion)?;
     tracing::info!("Retrieved build context from {location}");
     Ok(())
 }
