@@ -206,3 +206,44 @@ RUN --mount=type=bind,from=src,source=/v,target=/mnt/v cat /mnt/v >> /workspace/
         "the changed stage was not seen"
     );
 }
+
+/// A layer taken from the `oci:` cache is checked against its digest before it goes into
+/// `--tar-path` or `--oci-layout-path`: a changed blob fails the build naming it.
+#[test]
+fn a_changed_cached_layer_never_reaches_the_outputs() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nRUN echo made > /made\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path());
+    let args = |out: &'static str| ["--cache-repo=oci:/layers", "--no-push", "--tar-path", out];
+    cached_in(&sb, &args("/out1.tar"));
+    // The cache's layer blob (gzip), one byte changed.
+    let blobs = sb.root().join("layers/blobs/sha256");
+    let layer = std::fs::read_dir(&blobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read(p).unwrap().starts_with(&[0x1f, 0x8b]))
+        .expect("a gzip layer in the cache");
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+    let mut all = vec!["--cache=true"];
+    all.extend(args("/out2.tar"));
+    let out = build_in(&sb, &all);
+    assert_ne!(
+        out.status, 0,
+        "a changed cached layer was used:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("does not match its digest"),
+        "{}",
+        out.stderr
+    );
+}
