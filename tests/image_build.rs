@@ -22,8 +22,10 @@ const ENV: [&str; 6] = [
     "DOCKER_CREDENTIAL_GCR_CONFIG=/kaniko/.config/gcloud/docker_credential_gcr_config.json",
 ];
 
-/// The compressed size target (kaniko's executor image is about 26 MB).
-const SIZE_LIMIT: u64 = 15_000_000;
+/// The compressed size target (kaniko's executor image is about 26 MB). The images here
+/// hold the test profile's binary (stripped), larger than the release one: the debug image
+/// measured 15.24 MB with the name resolver (hickory, about 0.75 MB of it compressed).
+const SIZE_LIMIT: u64 = 16_000_000;
 
 fn compressed_size(reg: &Registry, reference: &str) -> u64 {
     let m = testkit::images::inspect_raw(&reg.addr, reference, false).unwrap();
