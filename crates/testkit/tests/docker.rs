@@ -20,7 +20,16 @@ fn runs_with_default_capabilities_builds_and_leaves_nothing_behind() {
     let script = "grep -E '^(CapEff|Seccomp):' /proc/self/status; unshare -m true 2>/dev/null && echo unshared; true";
     let out = docker
         .docker(
-            &["run", "--rm", "--network", "host", &image, "sh", "-c", script],
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "host",
+                &image,
+                "sh",
+                "-c",
+                script,
+            ],
             None,
             testkit::docker::DOCKER_TIMEOUT,
         )
@@ -44,7 +53,15 @@ fn runs_with_default_capabilities_builds_and_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(built.status, 0, "{built:?}");
     let out = docker
-        .docker_ok(&["run", "--rm", "--network", "host", "probe:1", "cat", "/built"])
+        .docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "probe:1",
+            "cat",
+            "/built",
+        ])
         .unwrap();
     assert_eq!(out, "built\n");
 
