@@ -284,6 +284,10 @@ async fn write_outputs(
             output::ImmutableTags::Fail
         };
         output::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
+        // As kaniko: only once every destination was pushed.
+        if let Some(dir) = std::env::var_os(output::BUILDER_OUTPUT).filter(|d| !d.is_empty()) {
+            output::write_builder_output(Path::new(&dir), &opts.destinations, &fin.digest)?;
+        }
     }
     let files = DigestFiles {
         digest: opts.digest_file.clone(),

@@ -1,8 +1,9 @@
 //! Where a built image goes: registries (`--destination`), a docker-archive tarball
 //! (`--tar-path`), an OCI layout (`--oci-layout-path`), and the digest files, written only
-//! after everything else succeeded.
+//! after everything else succeeded, and Cloud Build's `$BUILDER_OUTPUT/images`.
 
 mod blobs;
+mod builder_output;
 mod digest_files;
 pub mod image;
 mod layout;
@@ -10,6 +11,7 @@ mod push;
 mod tarball;
 
 pub use blobs::{BlobCache, BlobError};
+pub use builder_output::{write_builder_output, BUILDER_OUTPUT};
 pub use digest_files::{write_digest_files, DigestFiles};
 pub use layout::write_layout;
 pub use push::{push_all, ImmutableTags};
