@@ -4,8 +4,9 @@
 use crate::cli::{
     Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
 };
+use crate::observe::Observer;
 use crate::output::{self, image::BuiltImage, DigestFiles};
-use crate::{caching, container, logging, signals};
+use crate::{caching, container, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -14,14 +15,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 pub fn main(opts: Options) -> ExitCode {
-    logging::init(
-        opts.log_format.into(),
-        opts.verbosity.into(),
-        opts.log_timestamp,
-    );
+    let observer = Observer::install(&opts);
     if let Err(e) = prepare(&opts) {
         error!("{e:#}");
         return ExitCode::from(1);
@@ -37,14 +34,23 @@ pub fn main(opts: Options) -> ExitCode {
         }
     };
     signals::become_subreaper();
-    let result = runtime.block_on(async {
-        // On a task of its own: the build may block this one in a RUN.
-        let stop = tokio::spawn(signals::stopped());
-        tokio::select! {
-            r = run(&opts) => r,
-            _ = stop => Err(anyhow!("interrupted")),
+    let build = observer.start(runtime.handle());
+    let export_dockerfile = observer.exports_dockerfile();
+    let result = runtime.block_on(
+        async {
+            // On a task of its own: the build may block this one in a RUN.
+            let stop = tokio::spawn(signals::stopped());
+            tokio::select! {
+                r = run(&opts, export_dockerfile) => r,
+                _ = stop => Err(anyhow!("interrupted")),
+            }
         }
-    });
+        .instrument(build.clone()),
+    );
+    if !opts.dryrun {
+        let failure = result.as_ref().err().map(|e| format!("{e:#}"));
+        observer.finish(&runtime, build, failure);
+    }
     if let Some(sig) = signals::received() {
         return ExitCode::from(u8::try_from(128 + sig).unwrap_or(1));
     }
@@ -75,7 +81,7 @@ fn prepare(opts: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(opts: &Options) -> anyhow::Result<()> {
+async fn run(opts: &Options, export_dockerfile: bool) -> anyhow::Result<()> {
     let root = PathBuf::from("/");
     if opts.destinations.is_empty() && !opts.no_push {
         bail!("you must provide --destination, or use --no-push");
@@ -91,11 +97,13 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
 
     let work = engine::work_dir(&opts.kaniko_dir)
         .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
-    let context_dir = prepare_context(opts, work.path())?;
+    let context_dir = info_span!("Fetching context", kaniko.context = %opts.context.redacted())
+        .in_scope(|| prepare_context(opts, work.path()))?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let text = std::fs::read(&dockerfile_path)
         .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
     let text = String::from_utf8_lossy(&text);
+    crate::telemetry::describe_build(&text, opts.target.as_deref(), export_dockerfile);
     let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
     let platform = target_platform(opts.custom_platform.as_deref())?;
     let build_args = known_build_args(&opts.build_args);

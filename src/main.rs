@@ -11,9 +11,12 @@ mod executor;
 mod kaniko_dir;
 mod logging;
 mod login;
+mod observe;
 mod output;
 mod signals;
+mod summary;
 mod tar_end;
+mod telemetry;
 mod warmer;
 
 use std::process::ExitCode;

@@ -18,6 +18,7 @@ pub fn main(opts: WarmerOptions) -> ExitCode {
         opts.log_format.into(),
         opts.verbosity.into(),
         opts.log_timestamp,
+        Vec::new(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

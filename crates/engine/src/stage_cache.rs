@@ -16,7 +16,7 @@ use crate::steps::{self, meta};
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
 use image::Format;
-use tracing::info;
+use tracing::{info, info_span, Instrument, Span};
 
 impl StageState<'_> {
     /// Makes the root hold every layer so far, with a snapshot baseline of it.
@@ -46,6 +46,9 @@ impl StageState<'_> {
         let Some(cache) = self.cache.filter(|c| c.caches(instr)) else {
             return false;
         };
+        let span = Span::current();
+        span.record("kaniko.cache.key", key.to_string());
+        span.record("kaniko.cache.hit", false);
         let Some(layers) = cache.lookup(key, &cmd.original).await else {
             return false;
         };
@@ -67,6 +70,7 @@ impl StageState<'_> {
         let empty = layers.is_empty();
         self.layers.extend(layers);
         self.history(cmd.original.clone(), empty);
+        span.record("kaniko.cache.hit", true);
         true
     }
 
@@ -101,11 +105,17 @@ async fn catch_up(
     root: &mut RootFs,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
-    crate::unpack::unpack(source, layers, root, limits).await?;
+    let bytes: u64 = layers.iter().map(|l| l.desc.size).sum();
+    let span = info_span!("FS Unpacking", kaniko.layers = layers.len(), bytes);
+    crate::unpack::unpack(source, layers, root, limits)
+        .instrument(span)
+        .await?;
     let mut snap = root.take_snapshotter();
-    let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
-        .await
-        .map_err(BuildError::task)??;
+    let span = info_span!("Initial FS snapshot");
+    let snap =
+        tokio::task::spawn_blocking(move || span.in_scope(|| snap.init_from_walk().map(|_| snap)))
+            .await
+            .map_err(BuildError::task)??;
     root.put_snapshotter(snap);
     Ok(())
 }

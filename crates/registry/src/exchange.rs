@@ -93,18 +93,32 @@ impl Core {
         Fut: Future<Output = Result<T, Error>>,
     {
         let policy = self.policy(req.side);
+        // Method and registry host only: paths and upload URLs stay out of traces.
+        let span = tracing::info_span!(
+            "Registry request",
+            http.request.method = req.method,
+            server.address = req.registry,
+            http.response.status_code = tracing::field::Empty,
+            kaniko.registry.retries = tracing::field::Empty,
+        );
         let mut attempt = 0;
         loop {
+            span.record("kaniko.registry.retries", attempt);
             let (why, asked) = match self.send(req).await {
                 Ok(a) if attempt < policy.retries && transient_status(a.status()) => {
                     let asked = retry_after(&a.resp);
                     let why = a.expect(&[]).await.err().map(|e| e.to_string());
                     (why.unwrap_or_default(), asked)
                 }
-                Ok(a) => match handle(a).await {
-                    Err(e) if attempt < policy.retries && e.is_transient() => (e.to_string(), None),
-                    other => return other,
-                },
+                Ok(a) => {
+                    span.record("http.response.status_code", a.status());
+                    match handle(a).await {
+                        Err(e) if attempt < policy.retries && e.is_transient() => {
+                            (e.to_string(), None)
+                        }
+                        other => return other,
+                    }
+                }
                 Err(e) if attempt < policy.retries && e.is_transient() => (e.to_string(), None),
                 Err(e) => return Err(e),
             };
