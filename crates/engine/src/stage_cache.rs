@@ -36,7 +36,8 @@ impl StageState<'_> {
     }
 
     /// On a hit for `key`, applies the cached layers and the step's config change and
-    /// returns true; false when the step must run.
+    /// returns true; false when the step must run. The step's span gets the key and
+    /// whether it hit.
     pub(crate) async fn use_cached(
         &mut self,
         cmd: &Command,
@@ -48,7 +49,18 @@ impl StageState<'_> {
         };
         let span = Span::current();
         span.record("kaniko.cache.key", key.to_string());
-        span.record("kaniko.cache.hit", false);
+        let hit = self.apply_cached(cache, cmd, instr, key).await;
+        span.record("kaniko.cache.hit", hit);
+        hit
+    }
+
+    async fn apply_cached(
+        &mut self,
+        cache: &crate::cache::LayerCache,
+        cmd: &Command,
+        instr: &Instruction,
+        key: &CacheKey,
+    ) -> bool {
         let Some(layers) = cache.lookup(key, &cmd.original).await else {
             return false;
         };
@@ -70,7 +82,6 @@ impl StageState<'_> {
         let empty = layers.is_empty();
         self.layers.extend(layers);
         self.history(cmd.original.clone(), empty);
-        span.record("kaniko.cache.hit", true);
         true
     }
 
