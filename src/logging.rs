@@ -36,6 +36,8 @@ pub fn init(format: Format, level: Level, timestamp: bool, extra: Vec<Extra>) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .event_format(fmt)
         .with_filter(own_crates(level).and(filter_fn(|m| m.is_event())));
+    // An empty list of layers would turn every event off (its level hint is OFF).
+    let extra = (!extra.is_empty()).then_some(extra);
     let _ = tracing_subscriber::registry()
         .with(extra)
         .with(lines)
