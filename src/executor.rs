@@ -5,7 +5,7 @@ use crate::cli::{
     Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
 };
 use crate::observe::Observer;
-use crate::output::{self, image::BuiltImage, DigestFiles};
+use crate::output;
 use crate::{caching, container, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, error, info, info_span, warn, Instrument};
+use tracing::{debug, error, info_span, warn, Instrument};
 
 pub fn main(opts: Options) -> ExitCode {
     let observer = Observer::install(&opts);
@@ -139,7 +139,7 @@ async fn run(opts: &Options, export_dockerfile: bool) -> anyhow::Result<()> {
         let (mut built, stages) = built?;
         cleanup = Some(stages);
         built.annotations.extend(opts.annotations.iter().cloned());
-        write_outputs(opts, &client, &built, &destinations, work.path()).await
+        output::write_all(opts, &client, &built, &destinations, work.path()).await
     };
     let pushed = caching::beside_cache_writes(cache.as_ref(), outputs).await;
     // What earlier stages left was removed while the push ran; done before the exit.
@@ -266,44 +266,6 @@ fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::S
         out.insert(s.id.clone(), engine::SecretValue::new(bytes));
     }
     Ok(out)
-}
-
-async fn write_outputs(
-    opts: &Options,
-    client: &Client,
-    built: &BuiltImage,
-    destinations: &[Reference],
-    work: &Path,
-) -> anyhow::Result<()> {
-    let fin = built.finish();
-    let cache = output::BlobCache::new(work);
-    if let Some(dir) = &opts.oci_layout_path {
-        output::write_layout(dir, built, &fin, client, &cache).await?;
-    }
-    if let Some(path) = &opts.tar_path {
-        output::write_tarball(path, built, &fin, destinations, client, &cache).await?;
-    }
-    if opts.no_push {
-        info!("Skipping push to container registry due to --no-push flag");
-    } else {
-        let immutable = if opts.push_ignore_immutable_tag_errors {
-            output::ImmutableTags::Ignore
-        } else {
-            output::ImmutableTags::Fail
-        };
-        output::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
-        // As kaniko: only once every destination was pushed.
-        if let Some(dir) = std::env::var_os(output::BUILDER_OUTPUT).filter(|d| !d.is_empty()) {
-            output::write_builder_output(Path::new(&dir), &opts.destinations, &fin.digest)?;
-        }
-    }
-    let files = DigestFiles {
-        digest: opts.digest_file.clone(),
-        name_with_digest: opts.image_name_with_digest_file.clone(),
-        name_tag_with_digest: opts.image_name_tag_with_digest_file.clone(),
-    };
-    output::write_digest_files(&files, &fin.digest, destinations)?;
-    Ok(())
 }
 
 /// The context directory: a local directory as is, a tar archive unpacked into the work dir.

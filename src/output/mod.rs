@@ -2,6 +2,7 @@
 //! (`--tar-path`), an OCI layout (`--oci-layout-path`), and the digest files, written only
 //! after everything else succeeded, and Cloud Build's `$BUILDER_OUTPUT/images`.
 
+mod all;
 mod blobs;
 mod builder_output;
 mod digest_files;
@@ -10,12 +11,9 @@ mod layout;
 mod push;
 mod tarball;
 
+pub use all::write_all;
 pub use blobs::{BlobCache, BlobError};
-pub use builder_output::{write_builder_output, BUILDER_OUTPUT};
-pub use digest_files::{write_digest_files, DigestFiles};
-pub use layout::write_layout;
-pub use push::{push_all, ImmutableTags};
-pub use tarball::write_tarball;
+pub use push::ImmutableTags;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
