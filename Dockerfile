@@ -9,7 +9,8 @@
 # Where no public registry can be reached, `prebuilt` and `prebuilt-debug` package files
 # already in the context instead: the static binary at
 # target/x86_64-unknown-linux-gnu/release/executor with a hard link to it named `warmer`
-# beside it (one COPY keeps the link, so the image holds the binary once), and CA
+# beside it, the only files .dockerignore keeps there (one COPY of the directory keeps the
+# link, as BuildKit keeps links within one source, so the image holds the binary once), and CA
 # certificates and busybox staged in target/image/ by scripts/image. Each is a single FROM scratch stage that needs no other
 # stage, so `--target prebuilt --skip-unused-stages` never touches the builder.
 
@@ -52,7 +53,7 @@ VOLUME /busybox
 
 FROM scratch AS prebuilt
 COPY target/image/kaniko/ /kaniko/
-COPY target/x86_64-unknown-linux-gnu/release/executor target/x86_64-unknown-linux-gnu/release/warmer /kaniko/
+COPY target/x86_64-unknown-linux-gnu/release/ /kaniko/
 ENV PATH=/usr/local/bin:/kaniko \
     HOME=/root \
     USER=root \
@@ -65,7 +66,7 @@ ENTRYPOINT ["/kaniko/executor"]
 # The same as `prebuilt` plus busybox; written out again so that it needs no other stage.
 FROM scratch AS prebuilt-debug
 COPY target/image/kaniko/ /kaniko/
-COPY target/x86_64-unknown-linux-gnu/release/executor target/x86_64-unknown-linux-gnu/release/warmer /kaniko/
+COPY target/x86_64-unknown-linux-gnu/release/ /kaniko/
 COPY target/image/bin/ /bin/
 COPY target/image/busybox/ /busybox/
 ENV PATH=/usr/local/bin:/kaniko:/busybox \

@@ -95,6 +95,12 @@ async fn run(opts: &Options, export_dockerfile: bool) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
+    for target in engine::steps::mounts::journal::repair(&opts.kaniko_dir) {
+        warn!(
+            "Put back {}: a RUN --mount of an earlier build that was killed left it",
+            target.display()
+        );
+    }
     let work = engine::work_dir(&opts.kaniko_dir)
         .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
     let context_dir = info_span!("Fetching context", kaniko.context = %opts.context.redacted())

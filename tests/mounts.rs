@@ -6,8 +6,9 @@
 
 mod common;
 use common::*;
-use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use testkit::leaks;
 use testkit::sandbox::Sandbox;
 
 /// The executor's arguments for a build of the context pushing to `dest`, and `extra`.
@@ -127,27 +128,6 @@ fn locked_cache_mounts_serialise_two_builds_sharing_the_volume() {
     );
 }
 
-/// Every blob of an image pulled into an OCI layout, gzip layers decompressed.
-fn blobs(layout: &Path) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
-        let raw = std::fs::read(e.unwrap().path()).unwrap();
-        if raw.starts_with(&[0x1f, 0x8b]) {
-            let mut plain = Vec::new();
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut plain)
-                .unwrap();
-            out.push(plain);
-        }
-        out.push(raw);
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
 #[test]
 fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
     let reg = registry_with_busybox();
@@ -156,7 +136,7 @@ fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
         "FROM {r}/library/busybox:latest\n\
          RUN --mount=type=secret,id=api,uid=1000,mode=0440 --mount=type=secret,id=tok,env=TOKEN \\\n\
          \x20 sha256sum /run/secrets/api | cut -c1-64 > /file.sum && printf %s \"$TOKEN\" | sha256sum | cut -c1-64 > /env.sum \\\n\
-         \x20 && stat -c '%a %u' /run/secrets/api > /file.mode\n\
+         \x20 && stat -L -c '%a %u' /run/secrets/api > /file.mode && readlink /run/secrets/api | cut -c1-24 > /file.where\n\
          RUN --mount=type=secret,id=missing sh -c 'test ! -e /run/secrets/missing && echo skipped > /missing'\n\
          RUN (test -e /run/secrets/api || test -n \"$TOKEN\") && echo leaked > /after || echo gone > /after\n",
         r = reg.addr
@@ -193,6 +173,7 @@ fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
             "/file.sum".into(),
             "/env.sum".into(),
             "/file.mode".into(),
+            "/file.where".into(),
             "/missing".into(),
             "/after".into(),
         ]),
@@ -200,7 +181,7 @@ fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
     assert_eq!(
         report,
         format!(
-            "{}\n{}\n440 1000\nskipped\ngone\n",
+            "{}\n{}\n440 1000\n/dev/shm/.kaniko-secret-\nskipped\ngone\n",
             sum(file_secret),
             sum(env_secret)
         )
@@ -210,12 +191,17 @@ fn secrets_reach_their_run_only_through_a_file_and_the_environment() {
             !out.stderr.contains(secret) && !out.stdout.contains(secret),
             "in the log"
         );
+        // Layers (decompressed), config with its history, manifest; the pod's disk.
+        assert_eq!(
+            leaks::blobs_holding(&reg, secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            leaks::files_holding(sb.root(), secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
         let dir = tempfile::tempdir().unwrap();
         let bundle = testkit::images::unpack(&reg.addr, "test/secret:1", dir.path()).unwrap();
-        // Layers (decompressed), config with its history, manifest.
-        for blob in blobs(&dir.path().join("oci")) {
-            assert!(!contains(&blob, secret), "a blob holds the secret");
-        }
         assert!(
             !has(&bundle.join("rootfs"), "/run"),
             "the secret's mount point stayed"
@@ -257,5 +243,128 @@ fn a_required_secret_that_was_not_given_fails_the_run_clearly() {
             .contains("--secret id=npmrc: reading /run/none: No such file"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn a_secret_is_gone_after_a_failing_run_and_after_sigterm() {
+    let reg = registry_with_busybox();
+    let secret = "s3cr3t-killed-5e1a";
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN echo before > /before\n\
+         RUN --mount=type=secret,id=tok,target=/etc/app/token \\\n\
+         \x20 test -s /etc/app/token && if [ -e /workspace/fail ]; then exit 3; fi; \\\n\
+         \x20 touch /workspace/started; sleep 600\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df), ("fail", "")]);
+    let volume = tempfile::tempdir().unwrap();
+    std::fs::write(volume.path().join("tok"), secret).unwrap();
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path())
+        .bind(volume.path(), "/run/pod-secrets");
+    let dest = format!("{}/test/killed:1", reg.addr);
+    let cache = format!("{}/test/killed-cache", reg.addr);
+    let build = args(
+        &dest,
+        &[
+            "--secret",
+            "id=tok,src=/run/pod-secrets/tok",
+            "--cache=true",
+            "--cache-repo",
+            &cache,
+            "--verbosity=trace",
+        ],
+    );
+    let check = |out: &testkit::sandbox::Output, sb: &Sandbox| {
+        assert!(!out.stderr.contains(secret) && !out.stdout.contains(secret));
+        assert_eq!(
+            leaks::blobs_holding(&reg, secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            leaks::files_holding(sb.root(), secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert!(
+            !sb.root().join("etc/app").exists(),
+            "the target's parents stayed"
+        );
+    };
+    // The RUN fails after copying the secret: the first RUN's layer went to the cache.
+    let out = sb.run(&build).unwrap();
+    assert_eq!(out.status, 3, "{}", out.stderr);
+    let repos = reg.storage().join("docker/registry/v2/repositories/test");
+    assert!(
+        repos.join("killed-cache").exists(),
+        "nothing went to the cache"
+    );
+    check(&out, &sb);
+    // SIGTERM while the RUN holds the secret.
+    std::fs::remove_file(ctx.path().join("fail")).unwrap();
+    let running = sb.spawn(&build).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ctx.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "the RUN never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    running.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = running.wait().unwrap();
+    assert_eq!(out.status, 128 + 15, "{}", out.stderr);
+    check(&out, &sb);
+    assert!(!exists(&reg, "test/killed:1"));
+}
+
+#[test]
+fn the_next_start_repairs_what_a_killed_build_left() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {r}/library/busybox:latest\n\
+         RUN mkdir -p /var/cache/k && echo image > /var/cache/k/own\n\
+         RUN --mount=type=cache,id=k,target=/var/cache/k echo cached > /var/cache/k/data \\\n\
+         \x20 && if [ ! -e /workspace/started ]; then touch /workspace/started; sleep 600; fi\n",
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path());
+    let dest = format!("{}/test/repair:1", reg.addr);
+    let running = sb.spawn(&args(&dest, &[])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ctx.path().join("started").exists() {
+        assert!(Instant::now() < deadline, "the RUN never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Killed outright (OOM, SIGKILL): the cache, renamed into place, is left at its target
+    // and the image's own directory aside.
+    running.signal(nix::sys::signal::Signal::SIGKILL).unwrap();
+    running.wait().unwrap();
+    let root = sb.root();
+    assert_eq!(
+        std::fs::read_to_string(root.join("var/cache/k/data")).unwrap(),
+        "cached\n"
+    );
+    assert!(!root.join("kaniko/caches/k").exists());
+    // The next start in the same container puts both back, then builds.
+    let out = sb.run(&args(&dest, &[])).unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Put back /var/cache/k: a RUN --mount of an earlier build"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("kaniko/caches/k/data")).unwrap(),
+        "cached\n"
+    );
+    assert_eq!(
+        run_image(
+            &reg,
+            "test/repair:1",
+            Some(&["cat".into(), "/var/cache/k/own".into()])
+        ),
+        "image\n"
     );
 }

@@ -94,9 +94,10 @@ RUN stat -c '%u:%g %a %F' /deep /deep/new /deep/new/dir /deep/new/dir/link /copi
         ctx.path(),
         &["--destination", &format!("{}/test/copyfrom:1", reg.addr)],
     );
+    // The new parents get --chown and, as in current BuildKit, the octal --chmod's mode.
     assert_eq!(
         cat(&reg, "test/copyfrom:1", "/report"),
-        "1000:1000 755 directory\n1000:1000 755 directory\n1000:1000 755 directory\n\
+        "1000:1000 750 directory\n1000:1000 750 directory\n1000:1000 750 directory\n\
          1000:1000 750 regular file\n0:0 755 directory\n0:0 644 regular file\ndata\n"
     );
 }

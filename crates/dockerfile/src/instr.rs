@@ -131,13 +131,14 @@ impl StageScope {
                 for v in options.values_mut() {
                     *v = self.word(v, l)?;
                 }
-                let m = Mount {
+                let mut m = Mount {
                     kind: m.kind.clone(),
                     target: self.opt(&m.target, l)?,
                     source: self.opt(&m.source, l)?,
                     from: self.opt(&m.from, l)?,
                     options,
                 };
+                mounts::resolve_type(&mut m, l)?;
                 mounts::check(&m, l)?;
                 Ok(m)
             })

@@ -55,6 +55,18 @@ impl Dockerfile {
         s.parse::<usize>().ok().filter(|i| *i < self.stages.len())
     }
 
+    /// The earlier stage that stage `i` is built `FROM` when its expanded base `base` names
+    /// one (case-insensitive; the first stage of that name).
+    pub fn base_stage(&self, i: usize, base: &str) -> Option<usize> {
+        self.stages[..i.min(self.stages.len())]
+            .iter()
+            .position(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(base))
+            })
+    }
+
     /// The `--target` stage, or the last one.
     pub fn target(&self, target: Option<&str>) -> Result<usize, Error> {
         match target {

@@ -81,10 +81,12 @@ pub enum MountKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mount {
+    /// Bind until a `type` given by a variable is resolved when the RUN runs.
     pub kind: MountKind,
     pub target: Option<String>,
     pub source: Option<String>,
     pub from: Option<String>,
+    /// The other keys; `type` too while it is a variable (never after expansion).
     pub options: BTreeMap<String, String>,
 }
 
@@ -110,6 +112,8 @@ pub struct Copy {
     pub exclude: Vec<String>,
     pub checksum: Option<String>,
     pub keep_git_dir: bool,
+    /// ADD `--unpack`: whether archives are extracted (unset: local ones are, downloads not).
+    pub unpack: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,7 +1,8 @@
 //! `RUN --mount` specifications, in two steps as BuildKit takes them. When the Dockerfile
 //! is parsed: the comma-separated fields (CSV, so a field may be double-quoted), the known
 //! keys, a literal `type`, and no variable in `from`. When the instruction runs: every
-//! value expanded like any word (keys and `type` are not), then the values checked.
+//! value expanded like any word (keys are not), a `type` given by a variable resolved (as
+//! BuildKit's `parseMount` with its expander), then the values checked.
 
 use crate::model::{Mount, MountKind};
 use crate::Error;
@@ -103,6 +104,16 @@ pub(crate) fn parse(
     plain: &dyn Fn(&str) -> Result<String, Error>,
 ) -> Result<Mount, Error> {
     let fields = csv_fields(spec).map_err(|e| Error::new(line, e))?;
+    // A type given by a variable is known only when the RUN runs: the keys it allows are
+    // checked then (`resolve_type`).
+    let typed_later = fields.iter().any(|f| {
+        f.split_once('=')
+            .is_some_and(|(k, v)| k.eq_ignore_ascii_case("type") && v.contains('$'))
+    });
+    let allowed = |kind: &MountKind, key: &str| match typed_later {
+        true => Ok(()),
+        false => allowed_for(kind, key, line),
+    };
     let mut m = Mount {
         kind: MountKind::Bind,
         target: None,
@@ -120,16 +131,15 @@ pub(crate) fn parse(
                 let msg = format!("invalid field '{field}' must be a key=value pair");
                 return Err(Error::new(line, msg));
             }
-            allowed_for(&m.kind, &key, line)?;
+            allowed(&m.kind, &key)?;
             m.options.insert(key, "true".into());
             continue;
         };
         match key.as_str() {
+            "type" if typed_later => {
+                m.options.insert(key, value);
+            }
             "type" => {
-                if value.contains('$') {
-                    let msg = "variable expansion is not supported for the mount type";
-                    return Err(Error::new(line, msg));
-                }
                 let v = plain(&value)?;
                 m.kind = kind(&v)
                     .ok_or_else(|| Error::new(line, format!("unsupported mount type {v:?}")))?;
@@ -145,7 +155,7 @@ pub(crate) fn parse(
             "source" | "src" => m.source = Some(value),
             "target" | "dst" | "destination" => m.target = Some(value),
             k if OPTION_KEYS.contains(&k) => {
-                allowed_for(&m.kind, k, line)?;
+                allowed(&m.kind, k)?;
                 m.options.insert(key, value);
             }
             _ => {
@@ -155,6 +165,19 @@ pub(crate) fn parse(
         }
     }
     Ok(m)
+}
+
+/// After expansion: a `type` given by a variable becomes the mount's kind, and the keys are
+/// checked against it.
+pub(crate) fn resolve_type(m: &mut Mount, line: usize) -> Result<(), Error> {
+    let Some(t) = m.options.remove("type") else {
+        return Ok(());
+    };
+    m.kind = kind(&t).ok_or_else(|| Error::new(line, format!("unsupported mount type {t:?}")))?;
+    for k in m.options.keys() {
+        allowed_for(&m.kind, k, line)?;
+    }
+    Ok(())
 }
 
 /// `required` and `size` need the mount type given before them (BuildKit reads the

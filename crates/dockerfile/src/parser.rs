@@ -112,6 +112,27 @@ pub(crate) fn command_line(rest: &str) -> CommandLine {
     CommandLine::Shell(t.to_string())
 }
 
+/// The arguments of COPY, ADD and VOLUME as BuildKit's `parseMaybeJSONToList` reads them:
+/// a JSON array of strings, else the text split at whitespace, quotes or not (expansion
+/// then processes each word's quotes, so `"a b"` is two words and an unmatched quote).
+pub(crate) fn json_or_fields(t: &str) -> Result<Vec<String>, String> {
+    if t.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Vec<serde_json::Value>>(t) {
+            return v
+                .into_iter()
+                .map(|x| match x {
+                    serde_json::Value::String(s) => Ok(s),
+                    _ => Err(
+                        "when using JSON array syntax, arrays must be comprised of strings only"
+                            .to_string(),
+                    ),
+                })
+                .collect();
+        }
+    }
+    Ok(t.split_whitespace().map(String::from).collect())
+}
+
 /// Splits on whitespace outside quotes, keeping quotes and escapes (for later expansion).
 pub(crate) fn words(s: &str, escape: char) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
@@ -215,12 +236,9 @@ fn arg(rest: &str, line: usize, escape: char) -> Result<Instruction, Error> {
 }
 
 /// `VOLUME ["/a", "/b"]` or `VOLUME /a /b`.
-fn volume(rest: &str, line: usize, escape: char) -> Result<Instruction, Error> {
+fn volume(rest: &str, line: usize) -> Result<Instruction, Error> {
     let t = rest.trim();
-    let vols = match serde_json::from_str::<Vec<String>>(t) {
-        Ok(v) if t.starts_with('[') => v,
-        _ => words(t, escape).map_err(|e| Error::new(line, format!("VOLUME: {e}")))?,
-    };
+    let vols = json_or_fields(t).map_err(|e| Error::new(line, format!("VOLUME: {e}")))?;
     if vols.is_empty() {
         return Err(Error::new(line, "VOLUME requires at least one argument"));
     }
@@ -273,7 +291,7 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
         }
         "VOLUME" => {
             need(rest)?;
-            volume(rest, line, escape)?
+            volume(rest, line)?
         }
         "USER" => {
             need(rest)?;

@@ -15,6 +15,7 @@ pub fn plan(
     let t = df.target(target)?;
     let needed = df.required_stages(t, &global)?;
     let mut out = Vec::new();
+    let mut scopes: std::collections::HashMap<usize, StageScope> = Default::default();
     for i in needed {
         let stage = &df.stages[i];
         let base = global.expand_base(stage)?;
@@ -28,12 +29,17 @@ pub fn plan(
             .map(|p| format!("--platform={p} "))
             .unwrap_or_default();
         out.push(format!("stage {i}: FROM {platform}{base}{name}"));
-        let mut scope = StageScope::new(&global, &[]);
+        // A stage FROM a stage starts with its variables (the image's Env is unknown here).
+        let mut scope = match df.base_stage(i, &base).and_then(|b| scopes.get(&b)) {
+            Some(parent) => parent.clone(),
+            None => StageScope::new(&global, &[]),
+        };
         for c in &stage.commands {
             let instr = scope.expand(c)?;
             scope.apply(&instr);
             out.push(format!("  {}", render(c, &instr)));
         }
+        scopes.insert(i, scope);
     }
     Ok(out)
 }
@@ -110,6 +116,9 @@ fn render(c: &Command, i: &Instruction) -> String {
                 if on {
                     flags.push_str(&format!("--{n} "));
                 }
+            }
+            if let Some(u) = cp.unpack {
+                flags.push_str(&format!("--unpack={u} "));
             }
             for e in &cp.exclude {
                 flags.push_str(&format!("--exclude={e} "));

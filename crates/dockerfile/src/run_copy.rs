@@ -5,7 +5,7 @@ use crate::flags::{take_flags, Kind};
 use crate::heredocs::read_heredocs;
 use crate::lines::{Lines, Logical};
 use crate::model::*;
-use crate::parser::{command_line, words};
+use crate::parser::{command_line, json_or_fields};
 use crate::{mounts, Error};
 
 const RUN_FLAGS: [(&str, Kind); 3] = [
@@ -23,6 +23,7 @@ const COPY_FLAGS: [(&str, Kind); 6] = [
     ("exclude", Kind::Many),
 ];
 
+/// ADD's flags in current BuildKit (`instructions/parse.go`, `parseAdd`): no `--parents`.
 const ADD_FLAGS: [(&str, Kind); 7] = [
     ("chown", Kind::Str),
     ("chmod", Kind::Str),
@@ -30,7 +31,7 @@ const ADD_FLAGS: [(&str, Kind); 7] = [
     ("checksum", Kind::Str),
     ("keep-git-dir", Kind::Bool),
     ("exclude", Kind::Many),
-    ("parents", Kind::Bool),
+    ("unpack", Kind::Bool),
 ];
 
 /// A word expanded with nothing in scope: only its quotes and escapes go.
@@ -103,10 +104,7 @@ pub(crate) fn copy(
     }
     let heredocs = read_heredocs(rest, l, lines)?;
     let t = rest.trim();
-    let parts = match serde_json::from_str::<Vec<String>>(t) {
-        Ok(v) if t.starts_with('[') => v,
-        _ => words(t, escape).map_err(|e| Error::new(line, format!("{upper}: {e}")))?,
-    };
+    let parts = json_or_fields(t).map_err(|e| Error::new(line, format!("{upper}: {e}")))?;
     if parts.len() < 2 {
         return Err(Error::new(line, format!("{upper} requires at least two arguments, but only one was provided. Destination could not be determined.")));
     }
@@ -126,6 +124,7 @@ pub(crate) fn copy(
         exclude: flags.all("exclude").to_vec(),
         checksum: flags.get("checksum").cloned(),
         keep_git_dir: flags.on("keep-git-dir"),
+        unpack: flags.get("unpack").map(|v| v == "true"),
     };
     Ok(if upper == "COPY" {
         Instruction::Copy(c)

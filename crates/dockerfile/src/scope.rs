@@ -2,8 +2,10 @@
 //! visible in FROM lines), build args, the predefined proxy and platform args, and per stage
 //! one list of variables that every ENV and every ARG with a value sets in turn (the
 //! latest wins, so an ARG after an ENV of the same name overrides it for expansion and
-//! RUN, though the image's Env keeps the ENV). Expansion happens at execution time, where
-//! Docker applies it (`instr` expands each instruction).
+//! RUN, though the image's Env keeps the ENV). A stage built `FROM` an earlier stage starts
+//! with that stage's list, ARG values included (BuildKit's `dispatchState.init`); a stage
+//! `FROM` an image starts with the image's Env only. Expansion happens at execution time,
+//! where Docker applies it (`instr` expands each instruction).
 
 use crate::expand::expand_word;
 use crate::model::*;
@@ -78,6 +80,34 @@ impl PlatformArgs {
     }
 }
 
+/// The proxy variables every RUN gets from build args, declared or not, as BuildKit's
+/// `proxyEnvFromBuildArgs` and its exec op do: a build arg whose name is one of these in
+/// any case sets both spellings (in name order, so a lower-case name given beside the
+/// upper-case one wins), after the stage's own variables.
+fn proxy_env(build_args: &BuildArgs) -> Vec<(String, String)> {
+    const KINDS: [&str; 5] = [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "FTP_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+    ];
+    let mut values: [Option<&String>; 5] = [None; 5];
+    for (k, v) in &build_args.values {
+        if let Some(i) = KINDS.iter().position(|p| p.eq_ignore_ascii_case(k)) {
+            values[i] = Some(v);
+        }
+    }
+    let mut out = Vec::new();
+    for (kind, v) in KINDS.iter().zip(values) {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            out.push((kind.to_string(), v.clone()));
+            out.push((kind.to_ascii_lowercase(), v.clone()));
+        }
+    }
+    out
+}
+
 /// Global ARGs, with build args applied and the predefined args.
 #[derive(Clone, Debug)]
 pub struct GlobalScope {
@@ -86,6 +116,8 @@ pub struct GlobalScope {
     globals: BTreeMap<String, Option<String>>,
     /// Predefined args: platform, and proxies given as build args.
     predefined: BTreeMap<String, String>,
+    /// What every RUN's environment gets from proxy build args ([`proxy_env`]).
+    proxies: Vec<(String, String)>,
     pub(crate) build_args: BuildArgs,
 }
 
@@ -114,6 +146,7 @@ impl GlobalScope {
             escape,
             globals: BTreeMap::new(),
             predefined,
+            proxies: proxy_env(build_args),
             build_args: build_args.clone(),
         };
         for a in meta_args {
@@ -251,9 +284,17 @@ impl StageScope {
         self.env.items.clone()
     }
 
-    /// What a RUN sees: every variable set so far, ENV and ARG alike.
+    /// What a RUN sees: every variable set so far, ENV and ARG alike, then the proxy
+    /// variables given as build args.
     pub fn run_env(&self) -> Vec<(String, String)> {
-        self.vars.items.clone()
+        if self.global.proxies.is_empty() {
+            return self.vars.items.clone();
+        }
+        let mut vars = self.vars.clone();
+        for (k, v) in &self.global.proxies {
+            vars.set(k, v);
+        }
+        vars.items
     }
 }
 
@@ -293,6 +334,41 @@ mod tests {
                 ("B", "b"),
                 ("C", "fromarg-b"),
             ])
+        );
+    }
+
+    /// Proxy build args reach every RUN in both spellings, declared or not, and never the
+    /// image's Env.
+    #[test]
+    fn proxy_build_args_reach_run() {
+        let df = crate::parse("FROM busybox\nENV http_proxy=fromenv\n").unwrap();
+        let build_args = BuildArgs::new(
+            [
+                ("http_proxy", "p"),
+                ("NO_PROXY", "n"),
+                ("HTTPS_PROXY", ""),
+                ("X", "x"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let global = GlobalScope::new(&[], &build_args, &PlatformArgs::default()).unwrap();
+        let mut scope = StageScope::new(&global, &[]);
+        for c in &df.stages[0].commands {
+            let instr = scope.expand(c).unwrap();
+            scope.apply(&instr);
+        }
+        let run: Vec<String> = scope
+            .run_env()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(
+            run,
+            ["http_proxy=p", "HTTP_PROXY=p", "NO_PROXY=n", "no_proxy=n"],
+        );
+        assert_eq!(
+            scope.env(),
+            vec![("http_proxy".to_string(), "fromenv".to_string())]
         );
     }
 }

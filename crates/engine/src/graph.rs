@@ -129,6 +129,7 @@ async fn run_stages(
                     image: prev.image.clone(),
                     key: prev.key.clone(),
                     on_disk,
+                    scope: Box::new(prev.scope.clone()),
                 }
             }
             None => {
@@ -276,7 +277,7 @@ impl Plan {
         for (pos, &i) in order.iter().enumerate() {
             let stage = &df.stages[i];
             let base = global.expand_base(stage)?;
-            let from = by_name(&base, i);
+            let from = df.base_stage(i, &base);
             plan.base_name.insert(i, base);
             plan.base_stage.insert(i, from);
             let mut reads: Vec<usize> = Vec::new();

@@ -32,20 +32,23 @@ pub enum Base {
         digest: String,
     },
     /// An earlier stage's result; `on_disk`: how many of its layers the root still holds
-    /// (with their snapshot table), `None` when it holds none of its files.
+    /// (with their snapshot table), `None` when it holds none of its files; `scope`: its
+    /// variables at its end, which this stage starts with (ENV and ARG values alike).
     Stage {
         image: BuiltImage,
         key: CacheKey,
         on_disk: Option<usize>,
+        scope: Box<StageScope>,
     },
 }
 
-/// What a stage hands on: its image, the key of its last step, and how many of its layers
-/// the root holds (`None`: the stage never needed its files).
+/// What a stage hands on: its image, the key of its last step, how many of its layers
+/// the root holds (`None`: the stage never needed its files), and its variables.
 pub struct StageOutput {
     pub image: BuiltImage,
     pub key: CacheKey,
     pub on_disk: Option<usize>,
+    pub scope: StageScope,
 }
 
 /// Everything the stage's steps read and change.
@@ -88,17 +91,18 @@ pub async fn build_stage(
     root: &mut RootFs,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;
-    let (image, chain_from, on_disk) = match base {
+    let (image, chain_from, on_disk, inherited) = match base {
         Base::Scratch => {
             info!("No base image, nothing to extract");
-            (scratch(opts), "scratch".to_string(), None)
+            (scratch(opts), "scratch".to_string(), None, None)
         }
-        Base::Image { image, digest } => (image, digest, None),
+        Base::Image { image, digest } => (image, digest, None, None),
         Base::Stage {
             image,
             key,
             on_disk,
-        } => (image, key.0.to_string(), on_disk),
+            scope,
+        } => (image, key.0.to_string(), on_disk, Some(*scope)),
     };
     let mut config = image.config.clone();
     if !config.config.env_pairs().iter().any(|(k, _)| k == "PATH") {
@@ -112,7 +116,8 @@ pub async fn build_stage(
         ctx: sh.ctx,
         source: sh.source,
         deps: sh.deps,
-        scope: StageScope::new(sh.global, &config.config.env_pairs()),
+        // A stage FROM a stage starts with its ARG values too, as in BuildKit.
+        scope: inherited.unwrap_or_else(|| StageScope::new(sh.global, &config.config.env_pairs())),
         meta: MetaState::new(&config),
         config,
         layers: image.layers.clone(),
@@ -156,16 +161,19 @@ fn command_span(cmd: &Command, index: usize) -> Span {
     )
 }
 
-/// An empty image for the build platform.
+/// An empty image for the build platform; its working directory is `/`, as BuildKit's
+/// `emptyImage` has it (the default PATH is added for every stage that lacks one).
 fn scratch(opts: &BuildOptions) -> BuiltImage {
+    let mut config = ImageConfig {
+        architecture: opts.platform.architecture.clone(),
+        os: opts.platform.os.clone(),
+        variant: opts.platform.variant.clone(),
+        ..Default::default()
+    };
+    config.config.working_dir = Some("/".into());
     BuiltImage {
         format: Format::Docker,
-        config: ImageConfig {
-            architecture: opts.platform.architecture.clone(),
-            os: opts.platform.os.clone(),
-            variant: opts.platform.variant.clone(),
-            ..Default::default()
-        },
+        config,
         layers: Vec::new(),
         annotations: Default::default(),
     }
@@ -339,6 +347,7 @@ impl StageState<'_> {
         StageOutput {
             key: self.keys.current().clone(),
             on_disk: self.on_disk,
+            scope: self.scope,
             image: BuiltImage {
                 format,
                 config: self.config,

@@ -13,15 +13,23 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Who runs a RUN when the stage sets no USER.
+    /// uid 0 and gid 0, with no supplementary groups, home /root.
     pub fn root() -> Identity {
         Identity {
             uid: 0,
             gid: 0,
-            groups: vec![0],
+            groups: Vec::new(),
             home: Some("/root".into()),
         }
     }
+}
+
+/// Who runs a RUN when the stage sets no USER: user 0 as BuildKit looks it up (with the
+/// groups that list its passwd name, as Alpine lists root), home /root unless passwd says.
+pub fn default_user(root: &RootFs) -> Identity {
+    let mut id = resolve_user(root, "0").unwrap_or_else(|_| Identity::root());
+    id.home.get_or_insert_with(|| "/root".into());
+    id
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,13 +108,13 @@ pub fn resolve_user(root: &RootFs, spec: &str) -> Result<Identity, UserError> {
     if let Some(g) = group {
         gid = resolve_group_in(&all_groups, g)?;
     }
-    let mut supplementary = vec![gid];
-    if group.is_none() {
-        if let Some(n) = &name {
-            for (_, g, members) in &all_groups {
-                if members.contains(n) && !supplementary.contains(g) {
-                    supplementary.push(*g);
-                }
+    // As runc's user lookup (which BuildKit uses): the groups that list a user found in
+    // passwd, unless a group was given; none for a numeric user passwd does not know.
+    let mut supplementary = Vec::new();
+    if let (None, Some(n)) = (group, &name) {
+        for (_, g, members) in &all_groups {
+            if members.contains(n) && !supplementary.contains(g) {
+                supplementary.push(*g);
             }
         }
     }
@@ -184,11 +192,17 @@ mod tests {
         let app = resolve_user(&r, "app").unwrap();
         assert_eq!(
             (app.uid, app.gid, app.groups.clone()),
-            (1000, 1000, vec![1000, 50])
+            (1000, 1000, vec![50])
         );
         assert_eq!(app.home.as_deref(), Some("/home/app"));
-        assert_eq!(resolve_user(&r, "app:staff").unwrap().gid, 50);
-        assert_eq!(resolve_user(&r, "4242").unwrap().uid, 4242);
+        assert_eq!(default_user(&r), Identity::root());
+        let given = resolve_user(&r, "app:staff").unwrap();
+        assert_eq!((given.gid, given.groups), (50, vec![]));
+        let numeric = resolve_user(&r, "4242").unwrap();
+        assert_eq!(
+            (numeric.uid, numeric.gid, numeric.groups),
+            (4242, 0, vec![])
+        );
         assert!(matches!(
             resolve_user(&r, "ghost"),
             Err(UserError::NoUser(_))

@@ -1,7 +1,8 @@
 //! The engine on its own: no registry, no sandbox, no executor binary. A base image in an
 //! OCI layout directory (made here from the host's busybox-static), a build into a temporary
-//! root directory (RUN enters it with chroot: these tests run as root), the built image's
-//! layers read back from their blob files.
+//! root directory (RUN enters it with chroot: these tests run as root, confined to a default
+//! container's capabilities and seccomp filter like the sandbox), the built image's layers
+//! read back from their blob files.
 
 use engine::source::LayoutSource;
 use engine::{BuildContext, BuildOptions, BuiltImage, LayerSource};
@@ -29,7 +30,7 @@ fn busybox_layer() -> (Digest, Vec<u8>) {
     h.set_mode(0o755);
     h.set_size(bb.len() as u64);
     tar.append_data(&mut h, "bin/busybox", &bb[..]).unwrap();
-    for app in ["sh", "cat", "echo", "mkdir", "ls", "rm"] {
+    for app in ["sh", "cat", "echo", "mkdir", "ls", "rm", "renice"] {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_size(0);
@@ -164,6 +165,8 @@ fn try_build_with(
     let df = dockerfile::parse(df).unwrap();
     let context = BuildContext::open(&ctx, None).unwrap();
     let source = Arc::new(LayoutSource::new(&oci));
+    // The runtime's threads and every RUN inherit a Pod's privileges from this thread.
+    testkit::sandbox::confine::confine_current_thread().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -177,7 +180,7 @@ fn try_build_with(
 #[test]
 fn builds_from_an_oci_layout_into_a_temporary_root() {
     let (image, _tmp) = build(
-        "FROM base\nRUN echo made > /made && rm /bin/rm\nCOPY hello.txt /app/\nCMD [\"cat\", \"/made\"]\n",
+        "FROM base\nRUN echo made > /made && rm /bin/rm && (renice -n -1 -p $$ || echo no-sys-nice) > /caps\nCOPY hello.txt /app/\nCMD [\"cat\", \"/made\"]\n",
         &[("hello.txt", "hi\n")],
     );
     assert_eq!(image.layers.len(), 3, "{:?}", image.config.history);
@@ -185,6 +188,8 @@ fn builds_from_an_oci_layout_into_a_temporary_root() {
     let run = layer_files(&image, 1);
     assert_eq!(run.get("made").map(Vec::as_slice), Some(&b"made\n"[..]));
     assert!(run.contains_key("bin/.wh.rm"), "{:?}", run.keys());
+    // The RUN had a default container's privileges: no CAP_SYS_NICE.
+    assert_eq!(run["caps"], b"no-sys-nice\n");
     assert!(
         !run.contains_key("bin/busybox"),
         "the RUN layer holds only changes"
@@ -279,6 +284,30 @@ fn run_mounts_in_a_temporary_root_leave_nothing_in_the_layer() {
 }
 
 #[test]
+fn a_cache_mounted_twice_by_one_run_is_linked_at_both_targets() {
+    // The caches inside the root (as /kaniko/caches is in a Pod), so links resolve there.
+    let (image, tmp) = build_with(
+        "FROM base\nRUN --mount=type=cache,id=c,target=/a --mount=type=cache,id=c,target=/b/c \\\n sh -c 'echo one > /a/f; cat /b/c/f > /seen'\n",
+        &[],
+        |o| {
+            o.cache_mounts = o.root.join("kaniko/caches");
+            o.ignore = rootfs::IgnoreList::new(vec!["/kaniko".into()]);
+        },
+    );
+    let run = layer_files(&image, 1);
+    assert_eq!(run.keys().collect::<Vec<_>>(), vec!["seen"]);
+    assert_eq!(run["seen"], b"one\n");
+    let root = tmp.path().join("root");
+    assert_eq!(
+        std::fs::read(root.join("kaniko/caches/c/f")).unwrap(),
+        b"one\n"
+    );
+    for gone in ["a", "b"] {
+        assert!(!root.join(gone).exists(), "{gone} left in the root");
+    }
+}
+
+#[test]
 fn a_copied_link_is_packed_without_its_target() {
     // /x/sh is a link to /bin/busybox, which the base already has: the COPY layer holds the
     // link only, not the target packed again.
@@ -334,4 +363,32 @@ fn a_layer_expanding_past_its_bound_fails_the_build() {
     assert!(err.contains("KANIKO_MAX_LAYER_EXPANSION"), "{err}");
     let (result, _tmp) = try_build_with("FROM base\nRUN true\n", &[], bounded(3));
     result.unwrap();
+}
+
+#[test]
+fn sources_go_to_a_destination_without_slash_one_after_another() {
+    // BuildKit copies each source in turn: an empty wildcard beside one file gives the
+    // file; two files give the last one (issue 19).
+    let (image, _tmp) = build(
+        "FROM base\nCOPY doesnotexist* foo /hello\nCOPY a b /two\n",
+        &[("foo", "foo\n"), ("a", "a\n"), ("b", "b\n")],
+    );
+    let hello = layer_files(&image, 1);
+    assert_eq!(hello.get("hello").map(Vec::as_slice), Some(&b"foo\n"[..]));
+    let two = layer_files(&image, 2);
+    assert_eq!(two.get("two").map(Vec::as_slice), Some(&b"b\n"[..]));
+}
+
+#[test]
+fn a_stage_from_a_stage_starts_with_its_build_args() {
+    // The issue's case: FROM <stage> inherits the stage's ARG values (BuildKit's
+    // dispatchState.init appends the base's buildArgs and takes its state's env).
+    let (image, _tmp) = build(
+        "FROM base AS root\nARG NAME=\"base\"\nFROM root AS base-dev\nARG NAME=\"$NAME-dev\"\nRUN echo \"$NAME\" > /b\nFROM base-dev AS custom\nARG NAME\nRUN echo \"$NAME\" > /c\n",
+        &[],
+    );
+    let b = layer_files(&image, 1);
+    assert_eq!(b.get("b").map(Vec::as_slice), Some(&b"base-dev\n"[..]));
+    let c = layer_files(&image, 2);
+    assert_eq!(c.get("c").map(Vec::as_slice), Some(&b"base-dev\n"[..]));
 }

@@ -210,6 +210,11 @@ impl Registry {
         self.token.as_ref().map(|t| t.realm.as_str())
     }
 
+    /// The registry's storage directory (blobs under `docker/registry/v2/blobs`).
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     pub fn url(&self) -> String {
         let scheme = if self.ca_cert.is_some() {
             "https"

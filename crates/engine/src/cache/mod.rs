@@ -123,14 +123,14 @@ impl LayerCache {
         }
     }
 
-    /// Whether results of `instr` are looked up and stored. WORKDIR and VOLUME, which
-    /// may create directories, are cached whenever the cache is on: they would otherwise
-    /// make every build unpack its base.
+    /// Whether results of `instr` are looked up and stored. WORKDIR, which may create
+    /// directories, is cached whenever the cache is on: it would otherwise make every build
+    /// unpack its base.
     pub(crate) fn caches(&self, instr: &Instruction) -> bool {
         match instr {
             Instruction::Run(_) => self.settings.run_layers,
             Instruction::Copy(_) | Instruction::Add(_) => self.settings.copy_layers,
-            Instruction::Workdir(_) | Instruction::Volume(_) => true,
+            Instruction::Workdir(_) => true,
             _ => false,
         }
     }

@@ -30,6 +30,9 @@ pub enum ContextError {
 pub struct BuildContext {
     root: PathBuf,
     ignore: DockerIgnore,
+    /// Whether copies keep the owners of its files (a stage's or an image's tree), or give
+    /// them to root (the build context, which BuildKit receives without owners).
+    keeps_owners: bool,
 }
 
 impl BuildContext {
@@ -62,15 +65,23 @@ impl BuildContext {
         Ok(BuildContext {
             root: root.to_path_buf(),
             ignore,
+            keeps_owners: false,
         })
     }
 
-    /// A tree with no `.dockerignore` (an earlier stage's root, an image's files).
+    /// A tree with no `.dockerignore` whose owners copies keep (an earlier stage's root, an
+    /// image's files, a download or a git checkout, which are root's).
     pub fn tree(root: &Path) -> BuildContext {
         BuildContext {
             root: root.to_path_buf(),
             ignore: DockerIgnore::default(),
+            keeps_owners: true,
         }
+    }
+
+    /// Whether copies keep the owners of this tree's files.
+    pub fn keeps_owners(&self) -> bool {
+        self.keeps_owners
     }
 
     pub fn root(&self) -> &Path {
@@ -102,6 +113,32 @@ impl BuildContext {
         self.ignore.excludes(rel)
     }
 
+    /// Whether the context holds `rel` once `.dockerignore` is applied: it is not excluded,
+    /// or it is an excluded directory that a `!` line brings something back from (BuildKit
+    /// sends the parents of every file it sends).
+    fn visible(&self, rel: &str) -> bool {
+        if rel.is_empty() || !self.excluded(rel) {
+            return true;
+        }
+        if !self.ignore_has_exceptions() {
+            return false;
+        }
+        let Ok(host) = self.host_path(rel, false) else {
+            return false;
+        };
+        walkdir::WalkDir::new(&host)
+            .min_depth(1)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(&self.root)
+                    .ok()
+                    .map(Path::to_path_buf)
+            })
+            .any(|r| !self.excluded(&r.to_string_lossy()))
+    }
+
     /// Resolves one COPY/ADD source (a path or a wildcard pattern, relative to the context)
     /// into context-relative paths that exist and are not excluded. A literal path that is
     /// missing is an error; a wildcard matching nothing gives an empty list (the caller
@@ -114,9 +151,7 @@ impl BuildContext {
         let pattern = Pattern::new(&cleaned).map_err(|_| ContextError::NotFound(src.into()))?;
         if pattern.is_literal() {
             let p = self.host_path(&cleaned, false)?;
-            if std::fs::symlink_metadata(&p).is_err()
-                || (!cleaned.is_empty() && self.excluded(&cleaned))
-            {
+            if std::fs::symlink_metadata(&p).is_err() || !self.visible(&cleaned) {
                 return Err(ContextError::NotFound(src.into()));
             }
             return Ok(vec![cleaned]);
@@ -158,7 +193,7 @@ impl BuildContext {
                 Ok(r) => format!("{base}/{}", r.to_string_lossy()),
                 Err(_) => continue,
             };
-            if pattern.matches(&rel) && !self.excluded(&rel) {
+            if pattern.matches(&rel) && self.visible(&rel) {
                 out.push(rel);
             }
         }
@@ -222,6 +257,28 @@ mod tests {
             Err(ContextError::Outside(_))
         ));
         assert_eq!(ctx.resolve(".").unwrap(), vec![""]);
+    }
+
+    #[test]
+    fn an_excluded_directory_with_files_brought_back_is_a_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for f in ["keep/in", "keep/out", "gone/out"] {
+            std::fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
+            std::fs::write(r.join(f), f).unwrap();
+        }
+        std::fs::write(r.join(".dockerignore"), "keep\ngone\n!keep/in\n").unwrap();
+        let ctx = BuildContext::open(r, None).unwrap();
+        assert_eq!(ctx.resolve("keep").unwrap(), vec!["keep"]);
+        assert_eq!(ctx.resolve("k*").unwrap(), vec!["keep"]);
+        assert!(matches!(
+            ctx.resolve("gone"),
+            Err(ContextError::NotFound(_))
+        ));
+        assert!(matches!(
+            ctx.resolve("keep/out"),
+            Err(ContextError::NotFound(_))
+        ));
     }
 
     #[test]

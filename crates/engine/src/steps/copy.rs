@@ -7,6 +7,9 @@
 //! is resolved inside the root and may not land in an ignored path. The step around it
 //! (which sources, which checks) is [`super::copy_step`].
 
+use super::chmod::Chmod;
+use super::copy_entry::{copy_entry, remove_non_dir, set_times, times_of, write_file, Attrs};
+pub use super::copy_entry::{Content, DirTimes};
 use crate::context::{BuildContext, DockerIgnore};
 use crate::root::{RootError, RootFs};
 use std::fs;
@@ -16,14 +19,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    #[error("When using COPY with more than one source file, the destination must be a directory and end with a /")]
-    MultiNeedsDir,
     #[error("copying {0} to {1}: {2}")]
     Io(String, String, io::Error),
     #[error(transparent)]
     Root(#[from] RootError),
-    #[error("invalid --chmod value {0:?}: want an octal mode such as 0755")]
-    Chmod(String),
     #[error("no source files were specified")]
     NoSources,
 }
@@ -31,13 +30,6 @@ pub enum CopyError {
 fn io_err(src: &str, dest: &str) -> impl FnOnce(io::Error) -> CopyError {
     let (src, dest) = (src.to_string(), dest.to_string());
     move |e| CopyError::Io(src, dest, e)
-}
-
-pub fn parse_chmod(s: &str) -> Result<u32, CopyError> {
-    u32::from_str_radix(s, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| CopyError::Chmod(s.into()))
 }
 
 /// The absolute destination path inside the container.
@@ -69,12 +61,6 @@ pub enum Item<'a> {
     },
 }
 
-pub enum Content {
-    Bytes(Vec<u8>),
-    /// A file in the work directory (a download), moved into place.
-    Host(PathBuf),
-}
-
 /// How to copy.
 pub struct CopySpec<'a> {
     pub items: Vec<Item<'a>>,
@@ -82,9 +68,7 @@ pub struct CopySpec<'a> {
     pub dest: &'a str,
     pub workdir: &'a str,
     pub owner: Option<(u32, u32)>,
-    pub mode: Option<u32>,
-    /// More than one source as written (a wildcard counts as many).
-    pub many: bool,
+    pub mode: Option<Chmod>,
     /// ADD: extract local tar archives.
     pub extract_archives: bool,
     /// `--exclude` patterns.
@@ -94,26 +78,34 @@ pub struct CopySpec<'a> {
 }
 
 /// Performs the copy into `root`; returns the container paths written (for the snapshot).
+/// As in BuildKit, each item is copied in turn: without a trailing slash the destination
+/// takes a file as itself unless it is a directory by then (so of several files the last
+/// one stays, and a directory copied first makes the destination a directory).
 pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyError> {
     let dest = absolute_dest(spec.dest, spec.workdir);
     let dir_syntax = dest.ends_with('/') || spec.dest == "." || spec.dest.ends_with("/.");
     let dest_dir = format!("/{}", crate::context::glob::clean(&dest));
     let parents = spec.items.iter().any(|i| matches!(i, Item::Parents { .. }));
-    let into_dir = dir_syntax || parents || (!spec.link && root.is_dir(&dest_dir));
-    if (spec.many || spec.items.len() > 1) && !into_dir {
-        return Err(CopyError::MultiNeedsDir);
-    }
     let mut w = Writer {
         root,
         spec,
         written: Vec::new(),
         linked: Default::default(),
+        dir_times: Vec::new(),
     };
     if spec.link {
-        w.written
-            .extend(super::link::prepare(root, spec, &dest_dir, into_dir)?);
+        w.written.extend(super::link::prepare(
+            root,
+            spec,
+            &dest_dir,
+            dir_syntax || parents,
+        )?);
     }
     for item in &spec.items {
+        let into_dir = dir_syntax || parents || root.is_dir(&dest_dir);
+        // Hard links are kept within one source (one match of a wildcard), as BuildKit
+        // copies each with a copier of its own.
+        w.linked.clear();
         match item {
             Item::Path(tree, rel) => w.path(tree, rel, &dest_dir, into_dir, None)?,
             Item::Parents { tree, base, rel } => w.with_parents(tree, base, rel, &dest_dir)?,
@@ -125,14 +117,18 @@ pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyErro
                 let target = if into_dir {
                     join(&dest_dir, name)
                 } else {
-                    dest_dir.clone()
+                    w.as_file(&dest_dir)?
                 };
                 w.parents(&target)?;
                 let host = w.target(&target)?;
-                write_file(&host, content, spec.mode.unwrap_or(*mode), spec.owner)
-                    .map_err(io_err(name, &target))?;
+                write_file(&host, content, *mode, &w.attrs()).map_err(io_err(name, &target))?;
             }
         }
+    }
+    // Directories get their source's times once everything is written into them.
+    for (host, atime, mtime) in w.dir_times.iter().rev() {
+        set_times(host, atime, mtime)
+            .map_err(io_err(&host.to_string_lossy(), dest_dir.as_str()))?;
     }
     Ok(w.written)
 }
@@ -149,18 +145,65 @@ struct Writer<'a> {
     /// later name of the same file becomes a hard link to the first copy, as BuildKit keeps
     /// hard links within one copy.
     linked: std::collections::HashMap<(u64, u64), PathBuf>,
+    /// Directories copied, with the times to give them at the end.
+    dir_times: Vec<DirTimes>,
 }
 
 impl Writer<'_> {
-    /// Creates the missing parents of `target` (owned as `--chown` says, else root).
+    fn attrs(&self) -> Attrs<'_> {
+        Attrs {
+            owner: self.spec.owner,
+            mode: self.spec.mode.as_ref(),
+        }
+    }
+
+    /// Makes directory `dir` and its missing parents: owned as `--chown` says (else root),
+    /// 0755 or an octal `--chmod`'s permission bits (fsutil's `MkdirAll` with the mode).
+    fn mkdir_all(&mut self, dir: &str) -> Result<(), CopyError> {
+        let made = self.root.mkdir_all(dir, self.spec.owner)?;
+        if let Some(m) = self.spec.mode.as_ref().and_then(Chmod::dir_mode) {
+            for d in &made {
+                fs::set_permissions(self.root.host(d), fs::Permissions::from_mode(m))
+                    .map_err(io_err(dir, dir))?;
+            }
+        }
+        self.written.extend(made);
+        Ok(())
+    }
+
+    /// Creates the missing parents of `target`.
     fn parents(&mut self, target: &str) -> Result<(), CopyError> {
         if let Some(parent) = Path::new(target).parent() {
-            let made = self
-                .root
-                .mkdir_all(&parent.to_string_lossy(), self.spec.owner)?;
-            self.written.extend(made);
+            self.mkdir_all(&parent.to_string_lossy())?;
         }
         Ok(())
+    }
+
+    /// Copies one entry of `tree`, keeping a directory's times for the end.
+    fn entry(
+        &mut self,
+        tree: &BuildContext,
+        src: &Path,
+        dst: &Path,
+        meta: &fs::Metadata,
+    ) -> io::Result<()> {
+        let times = copy_entry(src, dst, meta, &self.attrs(), tree.keeps_owners())?;
+        self.dir_times.extend(times);
+        Ok(())
+    }
+
+    /// Where a file copied as `dest` goes: through `dest` when it is a symlink (BuildKit
+    /// resolves the whole destination path in the root), but with `--link`, which copies
+    /// onto an empty base.
+    fn as_file(&self, dest: &str) -> Result<String, CopyError> {
+        if self.spec.link {
+            return Ok(dest.to_string());
+        }
+        Ok(self
+            .root
+            .resolve(dest, true)?
+            .to_string_lossy()
+            .into_owned())
     }
 
     /// The host path to write the container path `target` at, recorded as written.
@@ -188,13 +231,17 @@ impl Writer<'_> {
         })?;
         let meta = fs::metadata(&host_src).map_err(io_err(rel, dest_dir))?;
         if meta.is_dir() {
-            let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
-            self.written.extend(made);
-            return self.tree(tree, &host_src, dest_dir, below.unwrap_or(""));
+            self.mkdir_all(dest_dir)?;
+            self.tree(tree, &host_src, dest_dir, below.unwrap_or(""))?;
+            // The destination takes the source directory's times, not its mode or owner
+            // (fsutil restores the timestamp of a directory it did not create itself).
+            let host = self.root.host_for_read(dest_dir)?;
+            let (atime, mtime) = times_of(&meta);
+            self.dir_times.push((host, atime, mtime));
+            return Ok(());
         }
         if self.spec.extract_archives && super::archive::is_archive(&host_src) {
-            let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
-            self.written.extend(made);
+            self.mkdir_all(dest_dir)?;
             let resolved = self.root.resolve(dest_dir, true)?;
             let extracted = super::archive::extract(&host_src, self.root, &resolved)
                 .map_err(|e| CopyError::Io(rel.into(), dest_dir.into(), e))?;
@@ -208,7 +255,7 @@ impl Writer<'_> {
         let target = if into_dir {
             join(dest_dir, &name)
         } else {
-            dest_dir.to_string()
+            self.as_file(dest_dir)?
         };
         self.parents(&target)?;
         let host = self.target(&target)?;
@@ -218,7 +265,8 @@ impl Writer<'_> {
         {
             return Ok(());
         }
-        copy_entry(&host_src, &host, &meta, self.spec).map_err(io_err(rel, &target))
+        self.entry(tree, &host_src, &host, &meta)
+            .map_err(io_err(rel, &target))
     }
 
     /// For a file with several links whose inode this step copied already: makes `host` a
@@ -259,21 +307,26 @@ impl Writer<'_> {
             return Ok(());
         }
         let base_host = tree.host_path(base, true).map_err(io)?;
-        let made = self.root.mkdir_all(dest_dir, self.spec.owner)?;
-        self.written.extend(made);
+        self.mkdir_all(dest_dir)?;
         let dirs = if is_dir {
             Path::new(below)
         } else {
             Path::new(below).parent().unwrap_or(Path::new(""))
         };
-        self.source_dirs(&base_host, dirs, dest_dir)?;
+        self.source_dirs(tree, &base_host, dirs, dest_dir)?;
         let into = join(dest_dir, &dirs.to_string_lossy());
         self.path(tree, rel, &into, true, Some(below))
     }
 
     /// Makes the directories `dest_dir/<dirs>` (each component) that are missing as their
     /// counterparts below `src` are (mode, times; owner as `--chown` says).
-    fn source_dirs(&mut self, src: &Path, dirs: &Path, dest_dir: &str) -> Result<(), CopyError> {
+    fn source_dirs(
+        &mut self,
+        tree: &BuildContext,
+        src: &Path,
+        dirs: &Path,
+        dest_dir: &str,
+    ) -> Result<(), CopyError> {
         let mut acc = PathBuf::new();
         for c in dirs.components() {
             acc.push(c);
@@ -284,7 +337,8 @@ impl Writer<'_> {
             let from = src.join(&acc);
             let meta = fs::metadata(&from).map_err(io_err(&from.to_string_lossy(), &target))?;
             let host = self.target(&target)?;
-            copy_entry(&from, &host, &meta, self.spec).map_err(io_err(&target, &target))?;
+            self.entry(tree, &from, &host, &meta)
+                .map_err(io_err(&target, &target))?;
         }
         Ok(())
     }
@@ -331,7 +385,7 @@ impl Writer<'_> {
             let reincludes = exclude.has_exceptions() || tree.ignore_has_exceptions();
             if let Some(parent) = parent.filter(|_| reincludes) {
                 // Its directory may have been left out by a pattern this entry escapes.
-                self.source_dirs(src, parent, dest_dir)?;
+                self.source_dirs(tree, src, parent, dest_dir)?;
             }
             let target = join(dest_dir, &rel_s);
             let resolved = self.root.writable(&target)?;
@@ -350,82 +404,9 @@ impl Writer<'_> {
             {
                 continue;
             }
-            copy_entry(entry.path(), &host, &meta, self.spec)
+            self.entry(tree, entry.path(), &host, &meta)
                 .map_err(io_err(&rel.to_string_lossy(), &target))?;
         }
         Ok(())
     }
-}
-
-/// Writes a generated or downloaded file with owner and mode.
-fn write_file(
-    host: &Path,
-    content: &Content,
-    mode: u32,
-    owner: Option<(u32, u32)>,
-) -> io::Result<()> {
-    remove_non_dir(host)?;
-    match content {
-        Content::Bytes(b) => fs::write(host, b)?,
-        Content::Host(p) => {
-            if fs::rename(p, host).is_err() {
-                // Across file systems: a copy, with the download's mtime kept.
-                fs::copy(p, host)?;
-                fs::File::options()
-                    .write(true)
-                    .open(host)?
-                    .set_modified(fs::metadata(p)?.modified()?)?;
-            }
-        }
-    }
-    let (uid, gid) = owner.unwrap_or((0, 0));
-    std::os::unix::fs::lchown(host, Some(uid), Some(gid))?;
-    fs::set_permissions(host, fs::Permissions::from_mode(mode))
-}
-
-fn remove_non_dir(p: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(p) {
-        Ok(m) if !m.is_dir() => fs::remove_file(p),
-        _ => Ok(()),
-    }
-}
-
-fn copy_entry(src: &Path, dst: &Path, meta: &fs::Metadata, spec: &CopySpec<'_>) -> io::Result<()> {
-    let ft = meta.file_type();
-    if ft.is_dir() {
-        match fs::symlink_metadata(dst) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                fs::remove_file(dst)?;
-                fs::create_dir(dst)?;
-            }
-            Err(_) => fs::create_dir(dst)?,
-        }
-    } else if ft.is_symlink() {
-        remove_non_dir(dst)?;
-        std::os::unix::fs::symlink(fs::read_link(src)?, dst)?;
-    } else if ft.is_file() {
-        remove_non_dir(dst)?;
-        fs::copy(src, dst)?;
-    } else {
-        return Ok(()); // sockets, devices and fifos in a context are skipped, as Docker does
-    }
-    let (uid, gid) = spec.owner.unwrap_or((0, 0));
-    std::os::unix::fs::lchown(dst, Some(uid), Some(gid))?;
-    if !ft.is_symlink() {
-        let mode = spec.mode.unwrap_or(meta.mode() & 0o7777);
-        fs::set_permissions(dst, fs::Permissions::from_mode(mode))?;
-    }
-    let times = [
-        nix::sys::time::TimeSpec::new(meta.atime(), meta.atime_nsec()),
-        nix::sys::time::TimeSpec::new(meta.mtime(), meta.mtime_nsec()),
-    ];
-    nix::sys::stat::utimensat(
-        None,
-        dst,
-        &times[0],
-        &times[1],
-        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-    )
-    .map_err(io::Error::from)
 }

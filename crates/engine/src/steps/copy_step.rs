@@ -4,7 +4,8 @@
 //! the part of a source before a `/./` pivot is the base its path is kept below). `ADD` of
 //! a git repository copies its checkout (`git_source`).
 
-use super::copy::{copy, parse_chmod, Content, CopySpec, Item};
+use super::chmod::Chmod;
+use super::copy::{copy, Content, CopySpec, Item};
 use super::Snap;
 use crate::context::{glob, BuildContext, ContextError, DockerIgnore};
 use crate::root::RootFs;
@@ -33,6 +34,12 @@ pub fn is_git(s: &str) -> bool {
         (Some(at), Some(colon), slash) => at < colon && slash.is_none_or(|sl| colon < sl),
         _ => false,
     }
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The source and flag rules BuildKit checks before copying anything.
@@ -125,20 +132,11 @@ pub async fn apply(
     let mode = c
         .chmod
         .as_deref()
-        .map(parse_chmod)
+        .map(Chmod::parse)
         .transpose()
         .map_err(|e| step(&e))?;
     let git = c.sources.iter().find(|s| is_add && is_git(s));
     let tree = source_tree(st, cmd, c, git).await?;
-    let mut items = Vec::new();
-    let mut many = c.sources.len() > 1;
-    for h in &c.heredocs {
-        items.push(Item::File {
-            name: h.name.clone(),
-            content: Content::Bytes(h.content.clone().into_bytes()),
-            mode: 0o644,
-        });
-    }
     let heredoc = |src: &str| {
         c.heredocs.iter().any(|h| {
             src.trim_start_matches("<<")
@@ -147,32 +145,24 @@ pub async fn apply(
                 == h.name
         })
     };
-    let mut found_any = !c.heredocs.is_empty();
+    let sources: Vec<&String> = c
+        .sources
+        .iter()
+        .filter(|s| !heredoc(s) && git.is_none())
+        .collect();
+    let downloads = fetch_all(st, c, is_add, &sources)
+        .await
+        .map_err(|e| step(&e))?;
+    let mut items = Vec::new();
     if git.is_some() {
         items.push(Item::Path(&tree, String::new()));
-        found_any = true;
     }
-    for src in c.sources.iter().filter(|s| !heredoc(s) && git.is_none()) {
-        if is_add && c.from.is_none() && is_url(src) {
-            let (name, path) =
-                super::download::fetch(st.source, src, c.checksum.as_deref(), &st.opts.work_dir)
-                    .await
-                    .map_err(|e| step(&e))?;
-            items.push(Item::File {
-                name,
-                content: Content::Host(path),
-                mode: 0o600,
-            });
-            found_any = true;
-            continue;
-        }
-        let found = items_of(&tree, src, c.parents).map_err(|e| step(&e))?;
-        many |= found.len() > 1;
-        found_any |= !found.is_empty();
-        items.extend(found);
-    }
-    if !found_any {
-        return Err(step(&ContextError::NotFound(c.sources.join(" "))));
+    items.extend(gather(c, is_add, &tree, &sources, &downloads).map_err(|e| step(&e))?);
+    if items.is_empty() {
+        // Only wildcards that matched nothing: BuildKit allows an empty wildcard for every
+        // source, so nothing is copied and not even the destination is made.
+        info!("No files matched {}", c.sources.join(" "));
+        return Ok(Snap::Paths(Vec::new()));
     }
     let workdir = st.config.config.working_dir.clone().unwrap_or_default();
     let spec = CopySpec {
@@ -181,8 +171,8 @@ pub async fn apply(
         workdir: &workdir,
         owner,
         mode,
-        many,
-        extract_archives: is_add,
+        // ADD extracts local archives unless `--unpack=false`; downloads only with `--unpack`.
+        extract_archives: is_add && c.unpack != Some(false),
         exclude,
         // BuildKit copies --link with --chmod as an ordinary COPY.
         link: c.link && c.chmod.is_none(),
@@ -191,6 +181,72 @@ pub async fn apply(
     let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
     info!("Taking snapshot of files...");
     Ok(Snap::Paths(written))
+}
+
+/// An ADD URL source fetched: its name, its file, and a tree holding the file when
+/// `--unpack` extracts it.
+struct Download {
+    name: String,
+    path: std::path::PathBuf,
+    unpack: Option<BuildContext>,
+}
+
+fn downloads(c: &dockerfile::Copy, is_add: bool, src: &str) -> bool {
+    is_add && c.from.is_none() && is_url(src)
+}
+
+/// Fetches the URL sources, in order.
+async fn fetch_all(
+    st: &StageState<'_>,
+    c: &dockerfile::Copy,
+    is_add: bool,
+    sources: &[&String],
+) -> Result<Vec<Download>, super::download::DownloadError> {
+    let mut out = Vec::new();
+    for src in sources.iter().filter(|s| downloads(c, is_add, s)) {
+        let checksum = c.checksum.as_deref();
+        let (name, path) =
+            super::download::fetch(st.source, src, checksum, &st.opts.work_dir).await?;
+        let unpack = c.unpack == Some(true) && super::archive::is_archive(&path);
+        let unpack = unpack.then(|| BuildContext::tree(path.parent().unwrap_or(&path)));
+        out.push(Download { name, path, unpack });
+    }
+    Ok(out)
+}
+
+/// Every source in order, heredocs last, as BuildKit's dispatchCopy adds them.
+fn gather<'a>(
+    c: &'a dockerfile::Copy,
+    is_add: bool,
+    tree: &'a BuildContext,
+    sources: &[&String],
+    fetched: &'a [Download],
+) -> Result<Vec<Item<'a>>, ContextError> {
+    let mut items = Vec::new();
+    let mut fetched = fetched.iter();
+    for src in sources {
+        if !downloads(c, is_add, src) {
+            items.extend(items_of(tree, src, c.parents)?);
+            continue;
+        }
+        let Some(d) = fetched.next() else { continue };
+        items.push(match &d.unpack {
+            Some(t) => Item::Path(t, file_name(&d.path)),
+            None => Item::File {
+                name: d.name.clone(),
+                content: Content::Host(d.path.clone()),
+                mode: 0o600,
+            },
+        });
+    }
+    for h in &c.heredocs {
+        items.push(Item::File {
+            name: h.name.clone(),
+            content: Content::Bytes(h.content.clone().into_bytes()),
+            mode: 0o644,
+        });
+    }
+    Ok(items)
 }
 
 /// The tree the sources are read from: a cloned git repository, a stage or an image

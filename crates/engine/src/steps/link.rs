@@ -3,7 +3,8 @@
 //! to show before the copy: the destination path is directories only (a symlink or file of
 //! the base on the way is replaced by a directory, never followed), and a file copied to a
 //! path the base has as a directory replaces that directory (whether the destination is a
-//! directory comes from the instruction alone: a trailing slash, several sources).
+//! directory comes from the instruction and the first source alone: a trailing slash, or a
+//! directory copied first).
 
 use super::copy::{CopyError, CopySpec, Item};
 use crate::root::RootFs;
@@ -11,14 +12,15 @@ use std::fs;
 use std::path::PathBuf;
 
 /// Prepares `dest_dir` (a cleaned absolute container path) for the `--link` copy `spec`;
-/// `into_dir` when the destination is a directory. Returns the directories made.
+/// `into_dir` when the destination is written as a directory. Returns the directories made.
 pub fn prepare(
     root: &RootFs,
     spec: &CopySpec<'_>,
     dest_dir: &str,
     into_dir: bool,
 ) -> Result<Vec<PathBuf>, CopyError> {
-    let file = spec.items.len() == 1 && spec.items.iter().all(|i| is_file(i, spec));
+    // Without a trailing slash the first source decides what the destination is.
+    let file = spec.items.first().is_some_and(|i| is_file(i, spec));
     let owner = spec.owner;
     let comps: Vec<&str> = dest_dir.split('/').filter(|c| !c.is_empty()).collect();
     let mut made = Vec::new();
@@ -34,7 +36,9 @@ pub fn prepare(
         };
         let io = |e| CopyError::Io(current.clone(), current.clone(), e);
         if last && !into_dir {
-            if file && m.is_dir() {
+            // Kept only where the copy onto an empty base would merge: a directory over a
+            // directory (a file would replace what is there, a directory a non-directory).
+            if file || !m.is_dir() {
                 rootfs::remove_any(&host).map_err(|e| io(std::io::Error::other(e)))?;
             }
             continue;

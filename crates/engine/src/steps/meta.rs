@@ -75,6 +75,8 @@ pub fn apply(
         Instruction::User(u) => c.user = Some(u.clone()),
         Instruction::Cmd(cl) => {
             c.cmd = Some(state.argv(cl));
+            // BuildKit's dispatchCmd marks every CMD so, on every platform.
+            c.args_escaped = Some(true);
             state.cmd_set = true;
         }
         Instruction::Entrypoint(cl) => {

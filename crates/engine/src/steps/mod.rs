@@ -4,14 +4,17 @@
 //! entry.
 
 mod archive;
+mod chmod;
+mod child;
 pub mod copy;
+mod copy_entry;
 mod copy_step;
 mod download;
 mod git_source;
 mod link;
 pub mod meta;
 pub mod mounts;
-mod ns;
+mod netfilter;
 pub mod run;
 
 use crate::stage::StageState;
@@ -27,7 +30,7 @@ pub enum Snap {
     Config,
     /// The whole filesystem (RUN).
     Full,
-    /// These container paths (COPY, ADD, WORKDIR, VOLUME).
+    /// These container paths (COPY, ADD, WORKDIR).
     Paths(Vec<PathBuf>),
 }
 
@@ -35,11 +38,7 @@ pub enum Snap {
 pub fn needs_fs(i: &Instruction) -> bool {
     matches!(
         i,
-        Instruction::Run(_)
-            | Instruction::Copy(_)
-            | Instruction::Add(_)
-            | Instruction::Workdir(_)
-            | Instruction::Volume(_)
+        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_) | Instruction::Workdir(_)
     )
 }
 
@@ -56,7 +55,6 @@ pub async fn apply(
         Instruction::Copy(c) => copy_step::apply(st, cmd, c, false).await,
         Instruction::Add(c) => copy_step::apply(st, cmd, c, true).await,
         Instruction::Workdir(dir) => workdir(st, cmd, dir),
-        Instruction::Volume(vols) => volume(st, cmd, vols),
         _ if config_only => Ok(Snap::Config),
         other => Err(BuildError::step(
             cmd,
@@ -87,27 +85,6 @@ fn workdir(st: &mut StageState<'_>, cmd: &Command, dir: &str) -> Result<Snap, Bu
         .root
         .mkdir_all(&abs, owner)
         .map_err(|e| BuildError::step(cmd, e))?;
-    Ok(if made.is_empty() {
-        Snap::Config
-    } else {
-        Snap::Paths(made)
-    })
-}
-
-/// VOLUME: the directories are created (root-owned, 0755) when missing.
-fn volume(st: &mut StageState<'_>, cmd: &Command, vols: &[String]) -> Result<Snap, BuildError> {
-    let mut made = Vec::new();
-    for v in vols {
-        if st.root.is_dir(v) {
-            continue;
-        }
-        info!("Creating directory {v}");
-        made.extend(
-            st.root
-                .mkdir_all(v, None)
-                .map_err(|e| BuildError::step(cmd, e))?,
-        );
-    }
     Ok(if made.is_empty() {
         Snap::Config
     } else {

@@ -1,11 +1,13 @@
 //! RUN: executes a command directly in the build root, as the stage's user, in its working
 //! directory, with its environment. In a Pod the build root is `/`; any other root is entered
 //! with chroot (tests). The command runs in a process group of its own, so the executor can
-//! stop it and every child it left (see [`kill_running`]). With `--mount` or
-//! `--network=none` it first enters namespaces of its own ([`super::ns`], [`super::mounts`]).
+//! stop it and every child it left (see [`kill_running`]). `--mount` targets are put in
+//! place by the executor before the command starts and taken away after it
+//! ([`super::mounts`]); `--network=none` is a seccomp filter the child installs on itself
+//! ([`super::netfilter`]). Nothing here needs a privilege a default container lacks.
 
-use super::ns::{ChildSetup, Report};
-use super::{mounts, Snap};
+use super::child::ChildSetup;
+use super::{mounts, netfilter, Snap};
 use crate::root::RootFs;
 use crate::stage::StageState;
 use crate::user::{self, Identity};
@@ -13,10 +15,8 @@ use crate::BuildError;
 use dockerfile::{Command as DfCommand, CommandLine};
 use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use tracing::info;
 
 /// Docker's default PATH when the image sets none.
@@ -24,9 +24,13 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// The process group of the RUN in progress (0: none).
 static RUNNING: AtomicI32 = AtomicI32::new(0);
+/// Set once the build is being stopped: no RUN starts after it.
+static STOPPING: AtomicBool = AtomicBool::new(false);
 
-/// Sends `signal` to the RUN in progress and every process of its group (for SIGTERM).
+/// Sends `signal` to the RUN in progress and every process of its group (for SIGTERM);
+/// from then on no RUN starts (one whose mounts are being put in place never runs).
 pub fn kill_running(signal: nix::sys::signal::Signal) {
+    STOPPING.store(true, Ordering::SeqCst);
     let pgid = RUNNING.load(Ordering::SeqCst);
     if pgid > 0 {
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
@@ -39,8 +43,8 @@ pub struct Process<'a> {
     pub env: Vec<(String, String)>,
     pub workdir: String,
     pub user: Identity,
-    /// Namespaces and mounts the child makes before it enters the root.
-    pub setup: Arc<ChildSetup>,
+    /// `--network=none`: the seccomp program the child installs.
+    pub no_network: Option<seccompiler::BpfProgram>,
     /// Variables for this command only (secrets), never logged.
     pub extra_env: Vec<(OsString, OsString)>,
 }
@@ -54,11 +58,13 @@ pub enum RunError {
     #[error("starting {0:?}: {1}")]
     Spawn(String, std::io::Error),
     #[error("starting {0:?}: {1}: {2}")]
-    Setup(String, String, std::io::Error),
+    Setup(String, &'static str, std::io::Error),
     #[error("command {cmd:?} returned a non-zero code: {code}")]
     Failed { cmd: String, code: i32 },
     #[error("command {cmd:?} was killed by signal {signal}")]
     Signaled { cmd: String, signal: i32 },
+    #[error("command {0:?} not started: the build is stopping")]
+    Stopping(String),
 }
 
 impl Process<'_> {
@@ -93,11 +99,9 @@ impl Process<'_> {
         Err(RunError::NotFound(prog.clone()))
     }
 
-    /// Runs to completion with stdout and stderr passed through.
-    pub fn run(&self) -> Result<(), RunError> {
-        let program = self.resolve_program()?;
-        let shown = self.argv.join(" ");
-        let mut cmd = Command::new(&program);
+    /// The command, its environment and the child's set-up, all made before fork.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(&self.argv[1..]).env_clear();
         let mut env = self.env.clone();
         if self.env_value("PATH").is_none() {
@@ -114,35 +118,40 @@ impl Process<'_> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
-        let root = self.root.dir().to_path_buf();
-        let workdir = OsString::from(if self.workdir.is_empty() {
-            "/"
-        } else {
-            &self.workdir
-        });
-        let id = self.user.clone();
-        let setup = (!self.setup.is_empty()).then(|| self.setup.clone());
-        let report = setup.as_ref().map(|_| Report::new()).transpose();
-        let report = report.map_err(|e| RunError::Spawn(shown.clone(), e))?;
-        let fd = report.as_ref().map_or(-1, Report::child_fd);
-        // SAFETY: the closure only makes async-signal-safe syscalls (unshare, mount, mkdir,
-        // open, write, chroot, chdir, setgroups, setgid, setuid) on values prepared before fork.
-        unsafe {
-            cmd.pre_exec(move || {
-                if let Some(s) = &setup {
-                    s.apply(fd)?;
-                }
-                enter(&root, &workdir, &id)
-            });
-        }
         cmd.process_group(0);
+        cmd
+    }
+
+    /// Runs to completion with stdout and stderr passed through.
+    pub fn run(&self) -> Result<(), RunError> {
+        let program = self.resolve_program()?;
+        let shown = self.argv.join(" ");
+        if STOPPING.load(Ordering::SeqCst) {
+            return Err(RunError::Stopping(shown));
+        }
+        let mut cmd = self.command(&program);
+        let filter = self.no_network.clone();
+        let setup = ChildSetup::new(self.root.dir(), &self.workdir, &self.user, filter);
+        let (setup, report) = setup.map_err(|e| RunError::Spawn(shown.clone(), e))?;
+        // SAFETY: `enter` only makes system calls on values prepared before fork.
+        unsafe {
+            cmd.pre_exec(move || setup.enter());
+        }
         let spawned = spawn(&mut cmd);
-        let mut child = spawned.map_err(|e| match report.and_then(Report::failed_op) {
-            Some(i) => RunError::Setup(shown.clone(), self.setup.describe(i), e),
+        drop(cmd); // closes the report pipe's write end, held by the closure
+        let mut child = spawned.map_err(|e| match report.failed_step() {
+            Some(step) => RunError::Setup(shown.clone(), step, e),
             None => RunError::Spawn(shown.clone(), e),
         })?;
         let pgid = i32::try_from(child.id()).unwrap_or(0);
         RUNNING.store(pgid, Ordering::SeqCst);
+        if STOPPING.load(Ordering::SeqCst) && pgid > 0 {
+            // The stop came while the command was being started: it ends now.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         let status = child.wait();
         RUNNING.store(0, Ordering::SeqCst);
         if pgid > 0 {
@@ -194,24 +203,6 @@ fn end_group(pgid: i32) {
     }
 }
 
-fn enter(root: &Path, workdir: &OsString, id: &Identity) -> std::io::Result<()> {
-    if root != Path::new("/") {
-        nix::unistd::chroot(root)?;
-    }
-    if nix::unistd::chdir(Path::new(workdir)).is_err() {
-        nix::unistd::chdir("/")?;
-    }
-    let groups: Vec<nix::unistd::Gid> = id
-        .groups
-        .iter()
-        .map(|g| nix::unistd::Gid::from_raw(*g))
-        .collect();
-    nix::unistd::setgroups(&groups)?;
-    nix::unistd::setgid(nix::unistd::Gid::from_raw(id.gid))?;
-    nix::unistd::setuid(nix::unistd::Uid::from_raw(id.uid))?;
-    Ok(())
-}
-
 /// RUN: the command as the stage's USER in its WORKDIR, then a full snapshot.
 pub async fn apply(
     st: &mut StageState<'_>,
@@ -227,7 +218,7 @@ pub async fn apply(
     let argv = argv(st, run);
     let spec = st.config.config.user.clone().unwrap_or_default();
     let id = if spec.is_empty() {
-        Identity::root()
+        user::default_user(st.root)
     } else {
         user::resolve_user(st.root, &spec).map_err(|e| BuildError::step(cmd, e))?
     };
@@ -238,36 +229,51 @@ pub async fn apply(
             .map_err(|e| BuildError::step(cmd, e))?;
     }
     let env = st.scope.run_env();
-    let mut prepared = if run.mounts.is_empty() && run.network.as_deref() != Some("none") {
+    let mut prepared = if run.mounts.is_empty() {
         mounts::Prepared::default()
     } else {
         mounts::prepare(st, cmd, run, &workdir, &env).await?
     };
+    let no_network = match run.network.as_deref() {
+        Some("none") => Some(netfilter::no_network().map_err(|e| BuildError::step(cmd, e))?),
+        _ => None,
+    };
     info!("Taking snapshot of full filesystem...");
     // kaniko's form: Go's print of the argv, `[/bin/sh -c echo hi]`.
     info!("Running: [{}]", argv.join(" "));
-    let process = Process {
-        root: st.root,
-        argv,
-        env,
-        workdir,
-        user: id,
-        setup: Arc::new(std::mem::take(&mut prepared.setup)),
-        extra_env: std::mem::take(&mut prepared.env),
-    };
-    // The command blocks this thread; the build waits for it anyway.
-    let result = tokio::task::block_in_place(|| process.run());
-    drop(process);
-    prepared.finish(st.root);
-    result.map_err(|e| match e {
-        RunError::Failed { code, .. } => BuildError::RunFailed {
-            line: cmd.line,
-            instruction: cmd.original.clone(),
-            message: e.to_string(),
-            code,
-        },
-        e => BuildError::step(cmd, e),
-    })?;
+    let extra_env = std::mem::take(&mut prepared.env);
+    let work = st.opts.work_dir.clone();
+    // The command blocks this thread; the build waits for it anyway. The mounts are taken
+    // away before the snapshot, also when the command failed.
+    let result = tokio::task::block_in_place(|| {
+        let placed = prepared.place(st.root, &work)?;
+        let process = Process {
+            root: st.root,
+            argv,
+            env,
+            workdir,
+            user: id,
+            no_network,
+            extra_env,
+        };
+        let ran = process.run();
+        drop(process);
+        let finished = placed.finish(st.root);
+        Ok::<_, mounts::MountError>(ran.map(|()| finished))
+    });
+    let ran = result.map_err(|e| BuildError::step(cmd, e))?;
+    match ran {
+        Ok(finished) => finished.map_err(|e| BuildError::step(cmd, e))?,
+        Err(RunError::Failed { code, cmd: shown }) => {
+            return Err(BuildError::RunFailed {
+                line: cmd.line,
+                instruction: cmd.original.clone(),
+                message: RunError::Failed { cmd: shown, code }.to_string(),
+                code,
+            })
+        }
+        Err(e) => return Err(BuildError::step(cmd, e)),
+    }
     Ok(Snap::Full)
 }
 

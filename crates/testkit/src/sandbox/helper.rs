@@ -1,6 +1,7 @@
 //! The command line that enters the sandbox: `unshare` makes private mount and pid
 //! namespaces, a small `sh` script mounts the pod-like file systems under the root, and
-//! `env -i … unshare --root` execs the executor chrooted, as pid 1, with a clean environment.
+//! `env -i …` starts this very binary again with [`super::enter::MARK`], which chroots,
+//! confines itself and execs the executor, as pid 1, with a clean environment.
 
 use std::path::Path;
 use std::process::Command;
@@ -24,12 +25,13 @@ pub(super) const BASE_ENV: [(&str, &str); 6] = [
 /// Runs inside the new namespaces with `$1` the root, `$2` the context ("" for none) and
 /// `$3` the number of host directories to bind (each a host path and a path in the root),
 /// then execs the rest of its arguments. Every mount here is private to the namespace. The
-/// root is bound on itself first, so that `/` is a mount point as in a container.
+/// root is bound on itself first, so that `/` is a mount point as in a container (unless
+/// SANDBOX_PLAIN_ROOT is set).
 /// /dev is a fresh tmpfs holding only the usual character devices (bound from the host's)
 /// so that nothing under it can reach the host's /dev; /sys is a read-only sysfs.
 const SCRIPT: &str = r#"set -eu
 root=$1; ctx=$2; n=$3; shift 3
-mount --bind "$root" "$root"
+if [ -z "${SANDBOX_PLAIN_ROOT:-}" ]; then mount --bind "$root" "$root"; fi
 if [ -n "$ctx" ]; then mount --bind "$ctx" "$root/workspace"; fi
 while [ "$n" -gt 0 ]; do
   if [ -d "$1" ]; then mkdir -p "$root$2"
@@ -60,8 +62,8 @@ pub(super) fn command(
     context: Option<&Path>,
     binds: &[(std::path::PathBuf, String)],
     env: &[(String, String)],
-    drop_caps: &[String],
     no_proc: bool,
+    plain_root: bool,
     (program, args): (&str, &[&str]),
 ) -> Command {
     let mut cmd = Command::new("unshare");
@@ -89,17 +91,19 @@ pub(super) fn command(
     for (k, v) in base.chain(env.iter().cloned()) {
         cmd.arg(format!("{k}={v}"));
     }
-    if !drop_caps.is_empty() {
-        let caps: Vec<String> = drop_caps.iter().map(|c| format!("-{c}")).collect();
-        cmd.arg("/usr/bin/setpriv")
-            .arg(format!("--bounding-set={}", caps.join(",")));
-    }
-    cmd.arg("/usr/bin/unshare")
-        .arg(format!("--root={}", root.display()))
-        .arg("--wd=/workspace")
+    // The hook lives in this binary: keep it linked in.
+    std::hint::black_box(&super::enter::HOOK);
+    let me = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    cmd.arg(me)
+        .arg(super::enter::MARK)
+        .arg(root)
+        .arg("/workspace")
         .arg(program)
         .args(args);
     cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    if plain_root {
+        cmd.env("SANDBOX_PLAIN_ROOT", "1");
+    }
     if no_proc {
         cmd.env("SANDBOX_NO_PROC", "1");
     }

@@ -4,7 +4,9 @@
 //! builds creating the same cache at once both see one whole directory. `sharing=locked`
 //! holds an exclusive file lock on the id for the RUN (a second build waits); `private`
 //! takes the first instance (`<name>`, `<name>@1`, ...) no other build holds; `shared` takes
-//! no lock. Locks live in `caches/@locks/`: `@` never appears in an escaped name.
+//! no lock, unless the caches share the root's file system: then a RUN moves the directory
+//! itself into place, and a second build waits for it as with `locked`. Locks live in
+//! `caches/@locks/`: `@` never appears in an escaped name.
 
 use super::spec::{Sharing, Spec};
 use std::fs::{self, File};
@@ -58,9 +60,15 @@ pub fn dir_name(id: &str) -> String {
 }
 
 /// Opens (creating it when missing) the cache of `spec` under `caches`; `seed` is copied
-/// into a new cache (its `from`/`source`). Waiting for a locked cache yields to the runtime,
+/// into a new cache (its `from`/`source`); `moved` when the RUN will move the directory
+/// into place (it then holds it alone). Waiting for a locked cache yields to the runtime,
 /// so a SIGTERM ends the wait.
-pub async fn open(caches: &Path, spec: &Spec, seed: Option<&Path>) -> Result<CacheDir, CacheError> {
+pub async fn open(
+    caches: &Path,
+    spec: &Spec,
+    seed: Option<&Path>,
+    moved: bool,
+) -> Result<CacheDir, CacheError> {
     let err = |path: &Path| {
         let (id, path) = (spec.id.clone(), path.to_path_buf());
         move |source| CacheError::Io { id, path, source }
@@ -69,8 +77,8 @@ pub async fn open(caches: &Path, spec: &Spec, seed: Option<&Path>) -> Result<Cac
     fs::create_dir_all(&locks).map_err(err(&locks))?;
     let name = dir_name(&spec.id);
     let (instance, lock) = match spec.sharing {
-        Sharing::Shared => (name, None),
-        Sharing::Locked => {
+        Sharing::Shared if !moved => (name, None),
+        Sharing::Shared | Sharing::Locked => {
             let f = lock_file(&locks.join(&name)).map_err(err(&locks))?;
             wait_lock(&f, &spec.id).await?;
             (name, Some(f))
@@ -219,7 +227,7 @@ mod tests {
         let open = |id, sharing| {
             let s = spec(id, sharing);
             let dir = d.path().to_path_buf();
-            async move { open(&dir, &s, None).await.unwrap() }
+            async move { open(&dir, &s, None, false).await.unwrap() }
         };
         let a = open("/go", Sharing::Shared).await;
         let m = fs::metadata(&a.path).unwrap();

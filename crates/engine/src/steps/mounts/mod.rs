@@ -1,27 +1,34 @@
-//! `RUN --mount` with Docker's meaning, turned into what the RUN child mounts in its own
-//! mount namespace ([`ns`](super::ns)): `cache` (a directory under `<kaniko dir>/caches`),
-//! `secret` (a file on a private tmpfs, or an environment variable of the command only),
-//! `bind` (a path of the context, a stage or an image; read-only, or a private copy with
-//! `rw`), `tmpfs` and `ssh` (the executor's `SSH_AUTH_SOCK`). The mounts are made on the
-//! root's directories (symlinks resolved inside the root), parents before children; what
-//! was made for them is removed afterwards ([`points`]), so nothing a mount shows or needs
-//! ends up in a layer. Secret values never reach a log line, the config or a cache key.
+//! `RUN --mount` with Docker's meaning and no privileges: no mount is made. Before the
+//! command starts the executor puts each mount's content at its target in the root, and
+//! takes it away after the command ([`place`]): `cache` (a directory under `<kaniko
+//! dir>/caches`, moved into place when it shares the root's file system, else a symlink to
+//! it), `secret` (a file in a tmpfs such as /dev/shm with the target a symlink to it, else
+//! the file itself; or an environment variable of the command only), `bind` (a private
+//! copy of a path of the context, a stage or an image, thrown away after), `tmpfs` (an
+//! empty directory) and `ssh` (a symlink to the executor's `SSH_AUTH_SOCK`). A target's
+//! previous content is moved aside and back; the directories made for a target are
+//! removed after; a crash-safe [`journal`] lets a later start repair what a killed build
+//! left. Secret values never reach a log line, the config or a cache key.
 
 mod cache;
+pub mod journal;
+mod place;
 mod points;
 mod secrets;
 mod sources;
 pub mod spec;
 
-use super::ns::{ChildSetup, Op};
-use crate::root::{RootError, RootFs};
+use crate::context::BuildContext;
+use crate::root::RootError;
 use crate::stage::StageState;
-use crate::BuildError;
+use crate::{BuildError, SecretValue};
 use dockerfile::{Command, MountKind, Run};
+pub use place::Placed;
 use spec::{Spec, SpecError};
 use std::ffi::OsString;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use tracing::debug;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +47,18 @@ pub enum MountError {
     Ssh(String),
     #[error("mount target {0}: {1} would be made inside a path the build must not write")]
     Ignored(String, PathBuf),
+    #[error("mount target {0}: {1} is or holds a path the build must not write (a mount, the executor's directory, the context)")]
+    Covers(String, PathBuf),
     #[error("mount source {path} not found in {from}")]
     Source { path: String, from: String },
+    #[error("mount target {target}: {what} ({path} is not visible inside the build root)")]
+    Outside {
+        target: String,
+        what: &'static str,
+        path: PathBuf,
+    },
+    #[error("mount target {0}: the command replaced a directory above it by a symlink; its mount cannot be taken away safely")]
+    Replaced(String),
     #[error("{0}: {1}")]
     Io(String, io::Error),
     #[error(transparent)]
@@ -60,25 +77,55 @@ impl MountError {
     }
 }
 
-/// The mounts of one RUN, ready for the child; [`finish`](Prepared::finish) after it ran.
+/// What a mount shows at its target.
+enum Content {
+    /// A cache directory (held, with its lock, until the mount is taken away; shared by
+    /// the mounts of one RUN that name the same cache); a read-only one is shown as a
+    /// throwaway copy.
+    Cache {
+        dir: Arc<cache::CacheDir>,
+        readonly: bool,
+    },
+    /// A private copy of a host path (a bind mount), without the paths `hidden` excludes.
+    Copy {
+        src: PathBuf,
+        hidden: Option<Hidden>,
+    },
+    /// An empty directory (tmpfs).
+    Empty,
+    /// A secret file with its mode and owner.
+    Secret {
+        value: SecretValue,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// A symlink to a host path (the SSH agent's socket).
+    Link(PathBuf),
+}
+
+/// The build context's `.dockerignore`d paths below a bind's source.
+struct Hidden {
+    tree: BuildContext,
+    below: PathBuf,
+}
+
+/// One mount: its absolute target and what goes there.
+struct Planned {
+    target: String,
+    content: Content,
+}
+
+/// The mounts of one RUN, ready to be put in place ([`Prepared::place`]).
 #[derive(Default)]
 pub struct Prepared {
-    pub setup: ChildSetup,
+    planned: Vec<Planned>,
     /// Variables for the command only (secrets as env, SSH_AUTH_SOCK).
     pub env: Vec<(OsString, OsString)>,
-    points: Vec<points::MountPoint>,
-    _copies: Vec<tempfile::TempDir>,
-    _caches: Vec<cache::CacheDir>,
 }
 
-/// One mount: where, and the operation(s) that make it.
-struct Planned {
-    point: points::MountPoint,
-    ops: Vec<(Op, String)>,
-}
-
-/// Prepares the mounts and network of `run` (already expanded), whose command sees
-/// `run_env` and runs in `workdir`.
+/// Prepares the mounts of `run` (already expanded), whose command sees `run_env` and runs
+/// in `workdir`.
 pub async fn prepare(
     st: &StageState<'_>,
     cmd: &Command,
@@ -99,12 +146,11 @@ async fn plan(
     run_env: &[(String, String)],
 ) -> Result<Prepared, MountError> {
     let mut out = Prepared::default();
-    out.setup.new_net = run.network.as_deref() == Some("none");
-    let mut planned = Vec::new();
-    let mut secrets = Vec::new();
     let mut ssh_index = 0;
+    // A cache one RUN mounts twice is opened (and locked) once.
+    let mut opened: Vec<(String, Arc<cache::CacheDir>)> = Vec::new();
     for m in &run.mounts {
-        let spec = Spec::new(m, workdir)?;
+        let mut spec = Spec::new(m, workdir)?;
         debug!(
             "Mount for RUN: {} {:?} at {}",
             format!("{:?}", spec.kind).to_lowercase(),
@@ -114,133 +160,64 @@ async fn plan(
                 .or(spec.env.as_deref())
                 .unwrap_or("-")
         );
-        let p = match spec.kind {
-            MountKind::Cache => Some(out.cache(st, &spec).await?),
-            MountKind::Bind => Some(out.bind(st, &spec).await?),
-            MountKind::Tmpfs => Some(tmpfs(st.root, &spec)?),
-            MountKind::Secret => out.secret(st, &spec, &mut secrets)?,
+        let content = match spec.kind {
+            MountKind::Cache => Some(cache_content(st, &spec, &mut opened).await?),
+            MountKind::Bind => Some(bind_content(st, &spec).await?),
+            MountKind::Tmpfs => Some(Content::Empty),
+            MountKind::Secret => out.secret(st, &spec)?,
             MountKind::Ssh => {
                 ssh_index += 1;
-                out.ssh(st, &spec, ssh_index - 1, run_env)?
+                out.ssh(st, &mut spec, ssh_index - 1, run_env)?
             }
         };
-        planned.extend(p);
-    }
-    let staging = secrets::staging_dir(&st.opts.work_dir);
-    if !secrets.is_empty() {
-        secrets::stage_secrets(&mut out.setup, &staging, &secrets)?;
-    }
-    planned.sort_by_key(|p| p.point.depth);
-    for Planned { mut point, ops } in planned {
-        // The mount point first, then the mount on it.
-        out.setup.ops.append(&mut point.ops);
-        out.setup.ops.extend(ops);
-        out.points.push(point);
-    }
-    if !secrets.is_empty() {
-        let what = "detaching the secrets' staging tmpfs".to_string();
-        let dir = ChildSetup::c(&staging).map_err(|e| MountError::io("secrets", e))?;
-        out.setup.ops.push((Op::Detach(dir), what));
+        if let (Some(content), Some(target)) = (content, spec.target) {
+            out.planned.push(Planned { target, content });
+        }
     }
     Ok(out)
 }
 
-impl Prepared {
-    /// Removes the mount points made for the command and releases copies and cache locks.
-    pub fn finish(self, root: &mut RootFs) {
-        for p in &self.points {
-            points::remove_made(root, &p.made);
+async fn cache_content(
+    st: &StageState<'_>,
+    spec: &Spec,
+    opened: &mut Vec<(String, Arc<cache::CacheDir>)>,
+) -> Result<Content, MountError> {
+    let again = opened.iter().find(|(id, _)| *id == spec.id);
+    if let Some((_, dir)) = again.filter(|_| spec.sharing != spec::Sharing::Private) {
+        return Ok(Content::Cache {
+            dir: dir.clone(),
+            readonly: spec.readonly,
+        });
+    }
+    let seed = match &spec.from {
+        Some(from) => {
+            let tree = sources::tree(st, Some(from)).await?;
+            Some(sources::locate(&tree, &spec.source, Some(from))?)
         }
-        for p in &self.points {
-            if let Some(a) = &p.anchor {
-                a.restore(root);
-            }
-        }
-    }
-
-    async fn cache(&mut self, st: &StageState<'_>, spec: &Spec) -> Result<Planned, MountError> {
-        let seed = match &spec.from {
-            Some(from) => {
-                let tree = sources::tree(st, Some(from)).await?;
-                Some(sources::locate(&tree, &spec.source, Some(from))?)
-            }
-            None => None,
-        };
-        let caches = &st.opts.cache_mounts;
-        let dir = cache::open(caches, spec, seed.as_deref()).await?;
-        let planned = bind_dir(st.root, spec, &dir.path, false)?;
-        self._caches.push(dir);
-        Ok(planned)
-    }
-
-    async fn bind(&mut self, st: &StageState<'_>, spec: &Spec) -> Result<Planned, MountError> {
-        let tree = sources::tree(st, spec.from.as_deref()).await?;
-        let host = sources::locate(&tree, &spec.source, spec.from.as_deref())?;
-        let is_file = !host.is_dir();
-        let work = &st.opts.work_dir;
-        let (src, copy) = sources::bind_source(&tree, &host, spec.readonly, work)?;
-        self._copies.extend(copy);
-        bind_dir(st.root, spec, &src, is_file)
-    }
-}
-
-/// A bind of the host path `src` at the spec's target (read-only when the spec says so).
-fn bind_dir(root: &RootFs, spec: &Spec, src: &Path, file: bool) -> Result<Planned, MountError> {
-    let target = spec.target.as_deref().unwrap_or("/");
-    let point = points::plan(root, target, file)?;
-    let c = |p: &Path| ChildSetup::c(p).map_err(|e| MountError::io(target, e));
-    let remount = if spec.readonly {
-        libc::MS_RDONLY | inherited_flags(src)
-    } else {
-        0
+        None => None,
     };
-    let what = format!("mounting the {:?} mount at {target}", spec.kind).to_lowercase();
-    let op = Op::Bind {
-        src: c(src)?,
-        dst: c(&point.host)?,
-        remount,
-    };
-    Ok(Planned {
-        point,
-        ops: vec![(op, what)],
+    let caches = &st.opts.cache_mounts;
+    let _ = std::fs::create_dir_all(caches); // errors are cache::open's to report
+    let shares_root = place::same_device(caches, st.root.dir());
+    let dir = Arc::new(cache::open(caches, spec, seed.as_deref(), shares_root).await?);
+    opened.push((spec.id.clone(), dir.clone()));
+    Ok(Content::Cache {
+        dir,
+        readonly: spec.readonly,
     })
 }
 
-/// The flags of the file system under `p` a read-only remount must keep.
-fn inherited_flags(p: &Path) -> libc::c_ulong {
-    use nix::sys::statvfs::FsFlags;
-    let Ok(s) = nix::sys::statvfs::statvfs(p) else {
-        return 0;
-    };
-    let f = s.flags();
-    let mut out = 0;
-    for (st, ms) in [
-        (FsFlags::ST_NOSUID, libc::MS_NOSUID),
-        (FsFlags::ST_NODEV, libc::MS_NODEV),
-        (FsFlags::ST_NOEXEC, libc::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, libc::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, libc::MS_RELATIME),
-    ] {
-        if f.contains(st) {
-            out |= ms;
-        }
-    }
-    out
-}
-
-fn tmpfs(root: &RootFs, spec: &Spec) -> Result<Planned, MountError> {
-    let target = spec.target.as_deref().unwrap_or("/");
-    let point = points::plan(root, target, false)?;
-    let data = spec.size.map(|s| format!("size={s}")).unwrap_or_default();
-    let op = Op::Tmpfs {
-        dst: ChildSetup::c(&point.host).map_err(|e| MountError::io(target, e))?,
-        data: std::ffi::CString::new(data).unwrap_or_default(),
-    };
-    Ok(Planned {
-        point,
-        ops: vec![(op, format!("mounting a tmpfs at {target}"))],
-    })
+async fn bind_content(st: &StageState<'_>, spec: &Spec) -> Result<Content, MountError> {
+    let tree = sources::tree(st, spec.from.as_deref()).await?;
+    let src = sources::locate(&tree, &spec.source, spec.from.as_deref())?;
+    let hidden = tree.filters().then(|| Hidden {
+        below: src
+            .strip_prefix(tree.root())
+            .unwrap_or(std::path::Path::new(""))
+            .to_path_buf(),
+        tree,
+    });
+    Ok(Content::Copy { src, hidden })
 }
 
 /// What a RUN's mounts add to its cache key: the content of bind mounts from the build

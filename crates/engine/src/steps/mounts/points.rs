@@ -1,34 +1,33 @@
-//! Mount points. A target the root does not have is made for the mount by the RUN child
-//! (directories, and an empty file for a file mount) and removed after the command if it
-//! is still empty, together with the parents made for it: BuildKit's mount stub cleaner
-//! does the same, so a mount leaves nothing in the image, not even its directory. The
-//! directory they were made in gets its times back when its entries are as before, and the
-//! snapshot table takes its new ctime: a RUN that only read its mounts adds no layer. A
-//! mount point may not be made inside an ignored path (the executor's directory, the
-//! context).
+//! Mount targets in the root. A target is resolved inside the root (symlinks followed) when
+//! its mount is put in place, after the mounts above it: what it holds then is moved aside,
+//! and the parents it lacks are made (and removed after the command if still empty, as
+//! BuildKit's mount stub cleaner does, so a mount leaves nothing in the image, not even its
+//! directory). The directory where the first change happens gets its times back when its
+//! entries are as before, and the snapshot table takes it and a target moved aside and back
+//! as they are now: a RUN that only read its mounts adds no layer. A target may not be, hold
+//! or be made inside an ignored path (the executor's directory, the context, a mount).
 
 use super::MountError;
 use crate::root::RootFs;
-use crate::steps::ns::{ChildSetup, Op};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Where a mount goes and what the child makes for it.
-pub struct MountPoint {
-    /// The host path the child mounts on.
+/// Where a mount goes.
+pub struct Point {
+    /// The resolved container path.
+    pub resolved: PathBuf,
+    /// Its host path.
     pub host: PathBuf,
-    /// Components of the resolved target, for ordering parents before children.
-    pub depth: usize,
-    /// Mkdir/Touch operations, outermost first.
-    pub ops: Vec<(Op, String)>,
-    /// Container paths made for the mount, innermost first.
+    /// Whether the root had something there (then moved aside for the command).
+    pub existed: bool,
+    /// Host paths of the missing parents to make, innermost first.
     pub made: Vec<PathBuf>,
-    /// The existing directory they are made in, as it was.
+    /// The existing directory the first change happens in, as it was.
     pub anchor: Option<Anchor>,
 }
 
-/// A directory's entries, times and owner before mount points were made in it.
+/// A directory's entries, times and owner before a mount changed them.
 pub struct Anchor {
     path: PathBuf,
     names: Vec<std::ffi::OsString>,
@@ -45,7 +44,7 @@ impl Anchor {
         })
     }
 
-    /// Gives the directory its times back when only mount points came and went, and
+    /// Gives the directory its times back when only the mount's entries came and went, and
     /// records it in the snapshot table as it is now.
     pub fn restore(&self, root: &mut RootFs) {
         let host = root.host(&self.path);
@@ -72,7 +71,7 @@ impl Anchor {
     }
 }
 
-fn names(host: &std::path::Path) -> Option<Vec<std::ffi::OsString>> {
+fn names(host: &Path) -> Option<Vec<std::ffi::OsString>> {
     let mut v: Vec<_> = fs::read_dir(host)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.file_name()))
@@ -81,64 +80,54 @@ fn names(host: &std::path::Path) -> Option<Vec<std::ffi::OsString>> {
     Some(v)
 }
 
-/// The mount point for `target` (an absolute container path; symlinks followed inside the
-/// root), a file when `file`.
-pub fn plan(root: &RootFs, target: &str, file: bool) -> Result<MountPoint, MountError> {
+/// The point for `target` (an absolute container path) as the root is now.
+pub fn resolve(root: &RootFs, target: &str) -> Result<Point, MountError> {
     let resolved = root.resolve(target, true)?;
+    let ignore = root.ignore();
+    if ignore.is_ignored(&resolved) || ignore.has_ignored_below(&resolved) {
+        return Err(MountError::Covers(target.into(), resolved));
+    }
+    let host = root.host(&resolved);
+    let existed = fs::symlink_metadata(&host).is_ok();
     let mut made = Vec::new();
-    let mut p = resolved.clone();
-    while p.parent().is_some() && fs::symlink_metadata(root.host(&p)).is_err() {
-        if root.ignore().is_ignored(&p) {
-            return Err(MountError::Ignored(target.into(), p));
+    let mut changed = resolved.clone();
+    while let Some(dir) = changed.parent().map(Path::to_path_buf) {
+        if dir.parent().is_none() || fs::symlink_metadata(root.host(&dir)).is_ok() {
+            break;
         }
-        made.push(p.clone());
-        p = p.parent().map(PathBuf::from).unwrap_or_default();
+        if ignore.is_ignored(&dir) {
+            return Err(MountError::Ignored(target.into(), dir));
+        }
+        made.push(root.host(&dir));
+        changed = dir;
     }
-    let mut ops = Vec::new();
-    for m in made.iter().rev() {
-        let host = ChildSetup::c(&root.host(m)).map_err(|e| MountError::io(target, e))?;
-        let what = format!("creating the mount point {}", m.display());
-        let op = if file && *m == resolved {
-            Op::Touch(host)
-        } else {
-            Op::Mkdir(host)
-        };
-        ops.push((op, what));
-    }
-    let anchor = if made.is_empty() {
-        None
-    } else {
-        Anchor::read(root, p)
-    };
-    Ok(MountPoint {
-        host: root.host(&resolved),
-        depth: resolved.components().count(),
-        ops,
+    let anchor = changed
+        .parent()
+        .and_then(|a| Anchor::read(root, a.to_path_buf()));
+    Ok(Point {
+        resolved,
+        host,
+        existed,
         made,
         anchor,
     })
 }
 
-/// Removes what was made for mounts and is still empty (an empty directory, an empty
-/// file), innermost first, skipping any path the command replaced by a symlink.
-pub fn remove_made(root: &RootFs, made: &[PathBuf]) {
-    for p in made {
-        let same = root
-            .resolve(&p.to_string_lossy(), false)
-            .is_ok_and(|r| r == *p);
-        if !same || root.ignore().is_ignored(p) {
-            continue;
+/// Whether every directory between `root` and `path`'s parent is a real directory (no
+/// symlink a command put there): only then is `path` the one the mount was placed at.
+pub fn still_below(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut p = root.to_path_buf();
+    let mut comps: Vec<_> = rel.components().collect();
+    comps.pop();
+    for c in comps {
+        p.push(c);
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {}
+            _ => return false,
         }
-        let host = root.host(p);
-        let Ok(m) = fs::symlink_metadata(&host) else {
-            continue;
-        };
-        let _ = if m.is_dir() {
-            fs::remove_dir(&host) // fails unless empty
-        } else if m.is_file() && m.size() == 0 {
-            fs::remove_file(&host)
-        } else {
-            Ok(())
-        };
     }
+    true
 }
