@@ -4,9 +4,10 @@
 use crate::cli::{
     Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
 };
-use crate::output::{self, image::BuiltImage, DigestFiles};
+use crate::observe::Observer;
+use crate::output;
 use crate::startup::{self, Startup};
-use crate::{caching, container, logging, signals};
+use crate::{caching, container, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -15,15 +16,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info_span, warn, Instrument};
 
 pub fn main(opts: Options) -> ExitCode {
-    logging::init(
-        opts.log_format.into(),
-        opts.verbosity.into(),
-        opts.log_timestamp,
-    );
-    let startup = match prepare(&opts) {
+    let resolver = resolve::Resolver::from_system();
+    let observer = Observer::install(&opts, &resolver);
+    let startup = match prepare(&opts, resolver) {
         Ok(s) => s,
         Err(e) => {
             error!("{e:#}");
@@ -41,14 +39,23 @@ pub fn main(opts: Options) -> ExitCode {
         }
     };
     signals::become_subreaper();
-    let result = runtime.block_on(async {
-        // On a task of its own: the build may block this one in a RUN.
-        let stop = tokio::spawn(signals::stopped());
-        tokio::select! {
-            r = run(&opts, &startup) => r,
-            _ = stop => Err(anyhow!("interrupted")),
+    let build = observer.start(runtime.handle());
+    let export_dockerfile = observer.exports_dockerfile();
+    let result = runtime.block_on(
+        async {
+            // On a task of its own: the build may block this one in a RUN.
+            let stop = tokio::spawn(signals::stopped());
+            tokio::select! {
+                r = run(&opts, &startup, export_dockerfile) => r,
+                _ = stop => Err(anyhow!("interrupted")),
+            }
         }
-    });
+        .instrument(build.clone()),
+    );
+    if !opts.dryrun {
+        let failure = result.as_ref().err().map(|e| format!("{e:#}"));
+        observer.finish(&runtime, build, failure);
+    }
     if let Some(sig) = signals::received() {
         return ExitCode::from(u8::try_from(128 + sig).unwrap_or(1));
     }
@@ -66,9 +73,9 @@ pub fn main(opts: Options) -> ExitCode {
 }
 
 /// Before any thread starts: the container check, a `--kaniko-dir` move (which sets
-/// environment variables), then the environment and the resolver's files read once and the
-/// consumed credentials removed from the environment.
-fn prepare(opts: &Options) -> anyhow::Result<Startup> {
+/// environment variables), then the environment read once and the consumed credentials
+/// removed from it. `resolver` holds the name-resolution files as `main` read them first.
+fn prepare(opts: &Options, resolver: resolve::Resolver) -> anyhow::Result<Startup> {
     match container::detect(Path::new("/"), &|k| std::env::var(k).ok()) {
         Some(why) => debug!("Running inside a container: {why}"),
         None if opts.force => warn!("Kaniko is being run outside of a container. This can have dangerous effects on your system"),
@@ -80,7 +87,7 @@ fn prepare(opts: &Options) -> anyhow::Result<Startup> {
     if !startup::inspection_forbidden() {
         warn!("the kernel refused PR_SET_DUMPABLE: a RUN may read the executor's environment and memory");
     }
-    let startup = Startup::capture();
+    let startup = Startup::capture(resolver);
     let secret_vars: Vec<&str> = opts
         .secrets
         .iter()
@@ -94,7 +101,7 @@ fn prepare(opts: &Options) -> anyhow::Result<Startup> {
     Ok(startup)
 }
 
-async fn run(opts: &Options, startup: &Startup) -> anyhow::Result<()> {
+async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyhow::Result<()> {
     let root = PathBuf::from("/");
     if opts.destinations.is_empty() && !opts.no_push {
         bail!("you must provide --destination, or use --no-push");
@@ -116,11 +123,13 @@ async fn run(opts: &Options, startup: &Startup) -> anyhow::Result<()> {
     }
     let work = engine::work_dir(&opts.kaniko_dir)
         .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
-    let context_dir = prepare_context(opts, startup, work.path())?;
+    let context_dir = info_span!("Fetching context", kaniko.context = %opts.context.redacted())
+        .in_scope(|| prepare_context(opts, startup, work.path()))?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let text = std::fs::read(&dockerfile_path)
         .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
     let text = String::from_utf8_lossy(&text);
+    crate::telemetry::describe_build(&text, opts.target.as_deref(), export_dockerfile);
     let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
     let platform = target_platform(opts.custom_platform.as_deref())?;
     let build_args = known_build_args(&opts.build_args);
@@ -163,7 +172,7 @@ async fn run(opts: &Options, startup: &Startup) -> anyhow::Result<()> {
         let (mut built, stages) = built?;
         cleanup = Some(stages);
         built.annotations.extend(opts.annotations.iter().cloned());
-        write_outputs(opts, &client, &built, &destinations, work.path()).await
+        output::write_all(opts, &client, &built, &destinations, work.path()).await
     };
     let pushed = caching::beside_cache_writes(cache.as_ref(), outputs).await;
     // What earlier stages left was removed while the push ran; done before the exit.
@@ -296,40 +305,6 @@ fn read_secrets(
         out.insert(s.id.clone(), engine::SecretValue::new(bytes));
     }
     Ok(out)
-}
-
-async fn write_outputs(
-    opts: &Options,
-    client: &Client,
-    built: &BuiltImage,
-    destinations: &[Reference],
-    work: &Path,
-) -> anyhow::Result<()> {
-    let fin = built.finish();
-    let cache = output::BlobCache::new(work);
-    if let Some(dir) = &opts.oci_layout_path {
-        output::write_layout(dir, built, &fin, client, &cache).await?;
-    }
-    if let Some(path) = &opts.tar_path {
-        output::write_tarball(path, built, &fin, destinations, client, &cache).await?;
-    }
-    if opts.no_push {
-        info!("Skipping push to container registry due to --no-push flag");
-    } else {
-        let immutable = if opts.push_ignore_immutable_tag_errors {
-            output::ImmutableTags::Ignore
-        } else {
-            output::ImmutableTags::Fail
-        };
-        output::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
-    }
-    let files = DigestFiles {
-        digest: opts.digest_file.clone(),
-        name_with_digest: opts.image_name_with_digest_file.clone(),
-        name_tag_with_digest: opts.image_name_tag_with_digest_file.clone(),
-    };
-    output::write_digest_files(&files, &fin.digest, destinations)?;
-    Ok(())
 }
 
 /// What remote contexts and `ADD <git URL>` fetch with: flags, the environment at start,

@@ -12,10 +12,13 @@ mod kaniko_dir;
 mod logging;
 mod login;
 mod no_nss;
+mod observe;
 mod output;
 mod signals;
 mod startup;
+mod summary;
 mod tar_end;
+mod telemetry;
 mod warmer;
 
 use std::process::ExitCode;

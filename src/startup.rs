@@ -45,10 +45,10 @@ pub struct Startup {
 }
 
 impl Startup {
-    /// Reads the environment and the name-resolution files now.
-    pub fn capture() -> Startup {
+    /// Reads the environment now; `resolver` was made from the name-resolution files at start.
+    pub fn capture(resolver: resolve::Resolver) -> Startup {
         Startup {
-            resolver: resolve::Resolver::from_system(),
+            resolver,
             env: std::env::vars().collect(),
         }
     }

@@ -26,6 +26,19 @@ impl From<LogFormat> for crate::logging::Format {
 }
 
 impl ContextSource {
+    /// Where the context comes from, safe to log or trace: no user, password or query.
+    pub fn redacted(&self) -> String {
+        match self {
+            ContextSource::Dir(p) => format!("dir://{}", p.display()),
+            ContextSource::Tar(p) => format!("tar://{}", p.display()),
+            ContextSource::TarStdin => "tar://stdin".into(),
+            remote => match remote.remote() {
+                Ok(Some(s)) => s.display(),
+                _ => "(remote)".into(),
+            },
+        }
+    }
+
     /// The remote source this context names; `None` for a directory or tar archive.
     pub fn remote(&self) -> Result<Option<contextsrc::Source>, contextsrc::Error> {
         match self {

@@ -17,7 +17,8 @@ use dockerfile::{Command, GlobalScope, Instruction, Stage, StageScope};
 use image::{Descriptor, Format, History, ImageConfig};
 use std::path::PathBuf;
 use std::time::SystemTime;
-use tracing::info;
+use tracing::field::Empty;
+use tracing::{info, info_span, Instrument, Span};
 
 /// Docker's PATH for an image whose config sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -132,13 +133,32 @@ pub async fn build_stage(
         on_disk,
     };
     st.prepare_fs(&commands).await?;
-    for cmd in &commands {
-        st.execute(cmd).await?;
+    for (index, cmd) in commands.iter().enumerate() {
+        let span = command_span(cmd, index);
+        st.execute(cmd).instrument(span).await?;
     }
     if opts.single_snapshot {
         st.snapshot(None, "single snapshot".into()).await?;
     }
     Ok(st.finish(format))
+}
+
+/// The trace span of one instruction (the maintained kaniko fork's `Command` span and
+/// attributes; the cache fields are recorded when the step is looked up).
+fn command_span(cmd: &Command, index: usize) -> Span {
+    let phase = match cmd.instruction {
+        Instruction::Run(_) => "build",
+        _ => "kaniko",
+    };
+    info_span!(
+        "Command",
+        kaniko.command = %cmd.original,
+        kaniko.phase = phase,
+        kaniko.instruction.index = index,
+        kaniko.instruction.line = cmd.line,
+        kaniko.cache.hit = Empty,
+        kaniko.cache.key = Empty,
+    )
 }
 
 /// An empty image for the build platform; its working directory is `/`, as BuildKit's
@@ -217,7 +237,14 @@ impl StageState<'_> {
 
     /// Applies a step and snapshots what it changed.
     async fn run_step(&mut self, cmd: &Command, instr: &Instruction) -> Result<(), BuildError> {
-        match steps::apply(self, cmd, instr).await? {
+        let phase = match instr {
+            Instruction::Run(_) => "build",
+            _ => "kaniko",
+        };
+        let applied = steps::apply(self, cmd, instr)
+            .instrument(info_span!("Execute", kaniko.phase = phase))
+            .await?;
+        match applied {
             Snap::Config => {
                 if self.opts.force_build_metadata {
                     self.history(cmd.original.clone(), true);
@@ -252,16 +279,24 @@ impl StageState<'_> {
         let root = self.root.dir().to_path_buf();
         let layer_opts = self.opts.layer.clone();
         let work = self.opts.work_dir.clone();
+        let parent = Span::current();
         let (snap, blob) = tokio::task::spawn_blocking(move || {
-            let result = (|| {
+            let result = (|| -> Result<Option<rootfs::LayerBlob>, rootfs::Error> {
+                let span = info_span!(parent: &parent, "Snapshotting FS", kaniko.files = Empty, kaniko.files.deleted = Empty);
                 let changes = match &paths {
-                    Some(p) => snap.take_paths(p)?,
-                    None => snap.take_full()?,
+                    Some(p) => span.in_scope(|| snap.take_paths(p))?,
+                    None => span.in_scope(|| snap.take_full())?,
                 };
+                span.record("kaniko.files", changes.entries.len());
+                span.record("kaniko.files.deleted", changes.deleted.len());
+                drop(span);
                 if changes.is_empty() {
                     return Ok(None);
                 }
-                rootfs::write_layer(&root, &changes, &layer_opts, &work).map(Some)
+                let span = info_span!(parent: &parent, "Compressing layer", kaniko.files = changes.entries.len(), bytes = Empty);
+                let blob = span.in_scope(|| rootfs::write_layer(&root, &changes, &layer_opts, &work))?;
+                span.record("bytes", blob.size);
+                Ok(Some(blob))
             })();
             (snap, result)
         })

@@ -4,8 +4,8 @@
 //! entry.
 
 mod archive;
-mod chmod;
 mod child;
+mod chmod;
 pub mod copy;
 mod copy_entry;
 mod copy_step;
