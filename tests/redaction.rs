@@ -1,4 +1,5 @@
-//! No URL's user, password or token reaches a log line, at any verbosity: `ADD` of a URL with
+//! No URL's user, password or token reaches a log line, at any verbosity, nor the image's
+//! history: `ADD` of a URL with
 //! `user:password@` and token-like query parameters, `ADD` of a git URL with credentials,
 //! and a git context with `user:token@`, all at `--verbosity=trace` (`crates/redact`).
 
@@ -48,13 +49,28 @@ fn no_url_credential_in_any_log_line() {
         g = git.addr,
     );
     let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/redacted:1", reg.addr);
     let (_sb, out) = run(
         ctx.path(),
-        &["--context", "/workspace", "--no-push", "--verbosity=trace"],
+        &[
+            "--context",
+            "/workspace",
+            "--destination",
+            &dest,
+            "--insecure",
+            "--verbosity=trace",
+        ],
     );
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(out.stdout.contains("payload"), "{}", out.stdout);
     assert_no_secret(&out, &secrets);
+    // Nor the pushed image's history (its created_by keeps the instruction, redacted).
+    let config = testkit::images::inspect_raw(&reg.addr, "test/redacted:1", true).unwrap();
+    let history = config["history"].to_string();
+    assert!(history.contains("/files/a.txt?token=***"), "{history}");
+    for s in secrets {
+        assert!(!history.contains(s), "{s} in the history: {history}");
+    }
 
     // A failing download's error line: the URL, redacted.
     let df = format!(

@@ -152,7 +152,7 @@ fn command_span(cmd: &Command, index: usize) -> Span {
     };
     info_span!(
         "Command",
-        kaniko.command = %cmd.original,
+        kaniko.command = %redact::urls_in(&cmd.original),
         kaniko.phase = phase,
         kaniko.instruction.index = index,
         kaniko.instruction.line = cmd.line,
@@ -316,10 +316,12 @@ impl StageState<'_> {
         Ok(())
     }
 
+    /// A history entry; a URL's credentials in the instruction are not kept (the image is
+    /// published, and ADD's URL may hold a user, password or token).
     pub(crate) fn history(&mut self, created_by: String, empty_layer: bool) {
         self.config.history.push(History {
             created: Some(self.created.clone()),
-            created_by: Some(created_by),
+            created_by: Some(redact::urls_in(&created_by)),
             author: Some("kaniko".into()),
             comment: None,
             empty_layer,

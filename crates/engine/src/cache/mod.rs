@@ -170,6 +170,7 @@ impl LayerCache {
         if !self.settings.push {
             return;
         }
+        let created_by = redact::urls_in(&created_by);
         let entry = entry::NewEntry::new(key, layer, created_by, &self.settings.platform);
         let (store, slots) = (self.store.clone(), self.slots.clone());
         let span = tracing::info_span!("Pushing cached layer", kaniko.cache.key = %entry.key);
