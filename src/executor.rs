@@ -4,8 +4,10 @@
 use crate::cli::{
     Compression, ContextSource, Options, RegistryOptions, Secret, SecretSource, SnapshotMode,
 };
-use crate::output::{self, image::BuiltImage, DigestFiles};
-use crate::{caching, container, logging, signals};
+use crate::observe::Observer;
+use crate::output;
+use crate::startup::{self, Startup};
+use crate::{caching, container, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -14,18 +16,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info_span, warn, Instrument};
 
 pub fn main(opts: Options) -> ExitCode {
-    logging::init(
-        opts.log_format.into(),
-        opts.verbosity.into(),
-        opts.log_timestamp,
-    );
-    if let Err(e) = prepare(&opts) {
-        error!("{e:#}");
-        return ExitCode::from(1);
-    }
+    let resolver = resolve::Resolver::from_system();
+    let observer = Observer::install(&opts, &resolver);
+    let startup = match prepare(&opts, resolver) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e:#}");
+            return ExitCode::from(1);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,14 +39,23 @@ pub fn main(opts: Options) -> ExitCode {
         }
     };
     signals::become_subreaper();
-    let result = runtime.block_on(async {
-        // On a task of its own: the build may block this one in a RUN.
-        let stop = tokio::spawn(signals::stopped());
-        tokio::select! {
-            r = run(&opts) => r,
-            _ = stop => Err(anyhow!("interrupted")),
+    let build = observer.start(runtime.handle());
+    let export_dockerfile = observer.exports_dockerfile();
+    let result = runtime.block_on(
+        async {
+            // On a task of its own: the build may block this one in a RUN.
+            let stop = tokio::spawn(signals::stopped());
+            tokio::select! {
+                r = run(&opts, &startup, export_dockerfile) => r,
+                _ = stop => Err(anyhow!("interrupted")),
+            }
         }
-    });
+        .instrument(build.clone()),
+    );
+    if !opts.dryrun {
+        let failure = result.as_ref().err().map(|e| format!("{e:#}"));
+        observer.finish(&runtime, build, failure);
+    }
     if let Some(sig) = signals::received() {
         return ExitCode::from(u8::try_from(128 + sig).unwrap_or(1));
     }
@@ -61,9 +72,10 @@ pub fn main(opts: Options) -> ExitCode {
     }
 }
 
-/// Before any thread starts: the container check, then a `--kaniko-dir` move (which sets
-/// environment variables).
-fn prepare(opts: &Options) -> anyhow::Result<()> {
+/// Before any thread starts: the container check, a `--kaniko-dir` move (which sets
+/// environment variables), then the environment read once and the consumed credentials
+/// removed from it. `resolver` holds the name-resolution files as `main` read them first.
+fn prepare(opts: &Options, resolver: resolve::Resolver) -> anyhow::Result<Startup> {
     match container::detect(Path::new("/"), &|k| std::env::var(k).ok()) {
         Some(why) => debug!("Running inside a container: {why}"),
         None if opts.force => warn!("Kaniko is being run outside of a container. This can have dangerous effects on your system"),
@@ -72,10 +84,24 @@ fn prepare(opts: &Options) -> anyhow::Result<()> {
     if opts.kaniko_dir != Path::new(crate::cli::DEFAULT_KANIKO_DIR) {
         crate::kaniko_dir::relocate_process(&opts.kaniko_dir)?;
     }
-    Ok(())
+    if !startup::inspection_forbidden() {
+        warn!("the kernel refused PR_SET_DUMPABLE: a RUN may read the executor's environment and memory");
+    }
+    let startup = Startup::capture(resolver);
+    let secret_vars: Vec<&str> = opts
+        .secrets
+        .iter()
+        .filter_map(|s| match &s.source {
+            SecretSource::Env(v) => Some(v.as_str()),
+            SecretSource::File(_) => None,
+        })
+        .collect();
+    let forgotten = startup.forget_secrets(&secret_vars);
+    debug!("removed from the environment once read: {forgotten:?}");
+    Ok(startup)
 }
 
-async fn run(opts: &Options) -> anyhow::Result<()> {
+async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyhow::Result<()> {
     let root = PathBuf::from("/");
     if opts.destinations.is_empty() && !opts.no_push {
         bail!("you must provide --destination, or use --no-push");
@@ -97,11 +123,13 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
     }
     let work = engine::work_dir(&opts.kaniko_dir)
         .with_context(|| format!("creating a work directory in {}", opts.kaniko_dir.display()))?;
-    let context_dir = prepare_context(opts, work.path())?;
+    let context_dir = info_span!("Fetching context", kaniko.context = %opts.context.redacted())
+        .in_scope(|| prepare_context(opts, startup, work.path()))?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let text = std::fs::read(&dockerfile_path)
         .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
     let text = String::from_utf8_lossy(&text);
+    crate::telemetry::describe_build(&text, opts.target.as_deref(), export_dockerfile);
     let df = dockerfile::parse(&text).map_err(|e| anyhow!("{}: {e}", dockerfile_path.display()))?;
     let platform = target_platform(opts.custom_platform.as_deref())?;
     let build_args = known_build_args(&opts.build_args);
@@ -113,13 +141,13 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
             opts.target.as_deref(),
         )?;
         for line in plan {
-            println!("{line}");
+            println!("{}", redact::urls_in(&line));
         }
         return Ok(());
     }
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
 
-    let client = Arc::new(registry_client(opts)?);
+    let client = Arc::new(registry_client(opts, startup)?);
     if !opts.no_push && !opts.skip_push_permission_check {
         for d in &destinations {
             client
@@ -129,8 +157,14 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         }
     }
     let cache = caching::layer_cache(opts, &client, &destinations, &platform, work.path())?;
-    let mut build_opts =
-        build_options(opts, &root, &context_dir, work.path(), platform, build_args)?;
+    let mut build_opts = build_options(
+        opts,
+        startup,
+        &root,
+        (&context_dir, work.path()),
+        platform,
+        build_args,
+    )?;
     // The final image's layers go to the destinations while they are written.
     let streams = (!opts.no_push && !destinations.is_empty()).then(|| {
         Arc::new(output::StreamedUploads::new(
@@ -138,7 +172,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
             destinations.clone(),
         ))
     });
-    build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
+    build_opts.uploads = streams.clone().map(engine::Uploads);
     let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
     let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
     let mut cleanup = None;
@@ -149,7 +183,7 @@ async fn run(opts: &Options) -> anyhow::Result<()> {
         if let Some(s) = &streams {
             s.settle().await;
         }
-        write_outputs(opts, &client, &built, &destinations, work.path()).await
+        output::write_all(opts, &client, &built, &destinations, work.path()).await
     };
     let pushed = caching::beside_cache_writes(cache.as_ref(), outputs).await;
     // What earlier stages left was removed while the push ran; done before the exit.
@@ -188,9 +222,9 @@ pub(crate) fn known_build_args(args: &[(String, Option<String>)]) -> dockerfile:
 /// The engine's options from the command line's.
 fn build_options(
     opts: &Options,
+    startup: &Startup,
     root: &Path,
-    context_dir: &Path,
-    work: &Path,
+    (context_dir, work): (&Path, &Path),
     platform: Platform,
     build_args: dockerfile::BuildArgs,
 ) -> anyhow::Result<BuildOptions> {
@@ -229,11 +263,12 @@ fn build_options(
         materialize: opts.materialize,
         pre_cleanup: opts.pre_cleanup,
         cache_mounts: opts.kaniko_dir.join("caches"),
-        secrets: read_secrets(&opts.secrets)?,
+        secrets: read_secrets(&opts.secrets, startup)?,
         ssh_agent: std::env::var_os("SSH_AUTH_SOCK")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
         uploads: None,
+        remote: remote_options(opts, startup)?,
     })
 }
 
@@ -254,8 +289,11 @@ fn max_layer_expansion() -> anyhow::Result<u64> {
 const MAX_SECRET: u64 = 500 * 1024;
 
 /// `--secret` values, read once before the build: a file (at most 500 KiB) or a variable of
-/// the executor's environment. Errors name the id and the source, never the value.
-fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::SecretValue>> {
+/// the executor's environment at start. Errors name the id and the source, never the value.
+fn read_secrets(
+    secrets: &[Secret],
+    startup: &Startup,
+) -> anyhow::Result<BTreeMap<String, engine::SecretValue>> {
     use std::io::Read;
     let mut out = BTreeMap::new();
     for s in secrets {
@@ -267,9 +305,11 @@ fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::S
                     .with_context(|| format!("--secret id={}: reading {}", s.id, p.display()))?;
                 buf
             }
-            SecretSource::Env(var) => std::env::var_os(var)
+            SecretSource::Env(var) => startup
+                .var(var)
                 .ok_or_else(|| anyhow!("--secret id={}: variable {var} is not set", s.id))?
-                .into_encoded_bytes(),
+                .as_bytes()
+                .to_vec(),
         };
         if bytes.len() as u64 > MAX_SECRET {
             bail!("--secret id={}: larger than {MAX_SECRET} bytes", s.id);
@@ -279,42 +319,48 @@ fn read_secrets(secrets: &[Secret]) -> anyhow::Result<BTreeMap<String, engine::S
     Ok(out)
 }
 
-async fn write_outputs(
-    opts: &Options,
-    client: &Client,
-    built: &BuiltImage,
-    destinations: &[Reference],
-    work: &Path,
-) -> anyhow::Result<()> {
-    let fin = built.finish();
-    let cache = output::BlobCache::new(work);
-    if let Some(dir) = &opts.oci_layout_path {
-        output::write_layout(dir, built, &fin, client, &cache).await?;
-    }
-    if let Some(path) = &opts.tar_path {
-        output::write_tarball(path, built, &fin, destinations, client, &cache).await?;
-    }
-    if opts.no_push {
-        info!("Skipping push to container registry due to --no-push flag");
-    } else {
-        let immutable = if opts.push_ignore_immutable_tag_errors {
-            output::ImmutableTags::Ignore
-        } else {
-            output::ImmutableTags::Fail
+/// What remote contexts and `ADD <git URL>` fetch with: flags, the environment at start,
+/// the resolver, and where git credentials may go.
+fn remote_options(opts: &Options, startup: &Startup) -> anyhow::Result<contextsrc::Options> {
+    Ok(contextsrc::Options {
+        credential_origins: git_credential_origins(opts, startup),
+        expansion: contextsrc::Expansion {
+            ratio: max_layer_expansion()?,
+            floor: engine::UnpackLimits::FLOOR,
+        },
+        ..opts.remote_context_options(
+            contextsrc::Env::from_pairs(startup.vars()),
+            startup.resolver.clone(),
+        )
+    })
+}
+
+/// Where `GIT_TOKEN`, `GIT_USERNAME` and `GIT_PASSWORD` may go: the git context's origin
+/// (https, or http with `GIT_PULL_METHOD=http`) and the `[scheme://]host[:port]` entries of
+/// `KANIKO_GIT_CREDENTIAL_HOSTS` (comma-separated).
+fn git_credential_origins(opts: &Options, startup: &Startup) -> Vec<String> {
+    let mut out: Vec<String> = startup
+        .var("KANIKO_GIT_CREDENTIAL_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let ContextSource::Git { repo, .. } = &opts.context {
+        let scheme = match startup.var("GIT_PULL_METHOD") {
+            Some("http") => "http",
+            _ => "https",
         };
-        output::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
+        let authority = repo.split('/').next().unwrap_or(repo);
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        out.push(format!("{scheme}://{host}"));
     }
-    let files = DigestFiles {
-        digest: opts.digest_file.clone(),
-        name_with_digest: opts.image_name_with_digest_file.clone(),
-        name_tag_with_digest: opts.image_name_tag_with_digest_file.clone(),
-    };
-    output::write_digest_files(&files, &fin.digest, destinations)?;
-    Ok(())
+    out
 }
 
 /// The context directory: a local directory as is, a tar archive unpacked into the work dir.
-fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
+fn prepare_context(opts: &Options, startup: &Startup, work: &Path) -> anyhow::Result<PathBuf> {
     let dir = match &opts.context {
         ContextSource::Dir(p) => p.clone(),
         ContextSource::Tar(path) => {
@@ -323,7 +369,7 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
             unpack_context(f, work)?
         }
         ContextSource::TarStdin => unpack_context(std::io::stdin(), work)?,
-        remote => fetch_remote_context(remote, opts, work)?,
+        remote => fetch_remote_context(remote, &remote_options(opts, startup)?, work)?,
     };
     let dir = match &opts.context_sub_path {
         Some(sub) if !sub.is_empty() => dir.join(sub),
@@ -344,7 +390,7 @@ fn prepare_context(opts: &Options, work: &Path) -> anyhow::Result<PathBuf> {
 /// A git repository or a downloaded archive, unpacked into the work dir.
 fn fetch_remote_context(
     src: &ContextSource,
-    opts: &Options,
+    opts: &contextsrc::Options,
     work: &Path,
 ) -> anyhow::Result<PathBuf> {
     let source = src
@@ -352,7 +398,7 @@ fn fetch_remote_context(
         .ok_or_else(|| anyhow!("not a remote context"))?;
     let dir = work.join("context");
     tracing::debug!("Getting source context from {}", source.display());
-    contextsrc::fetch(&source, &opts.remote_context_options(), &dir)?;
+    contextsrc::fetch(&source, opts, &dir)?;
     Ok(dir)
 }
 
@@ -389,9 +435,14 @@ fn resolve_dockerfile(flag: &str, context: &Path) -> anyhow::Result<PathBuf> {
 /// credentials with their helper programs resolved now, before any base image is unpacked
 /// over the root (in the kaniko directory, then on PATH as it is at start), and the
 /// built-in helpers `--credential-helpers` enables (their environment read now too).
-fn registry_client(opts: &Options) -> anyhow::Result<Client> {
+fn registry_client(opts: &Options, startup: &Startup) -> anyhow::Result<Client> {
     let config = docker_config_dir(&opts.kaniko_dir);
-    client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &config)
+    client_for(
+        &opts.registry,
+        opts.push_retry,
+        (&opts.kaniko_dir, &config),
+        startup,
+    )
 }
 
 /// A registry client with these options, the Docker config in `config_dir` and credential
@@ -399,8 +450,8 @@ fn registry_client(opts: &Options) -> anyhow::Result<Client> {
 pub(crate) fn client_for(
     registry: &RegistryOptions,
     push_retry: u32,
-    kaniko_dir: &Path,
-    config_dir: &Path,
+    (kaniko_dir, config_dir): (&Path, &Path),
+    startup: &Startup,
 ) -> anyhow::Result<Client> {
     let tuning = registry::Tuning::from_env(&|k| std::env::var(k).ok())?;
     let mut helper_dirs = vec![kaniko_dir.to_path_buf()];
@@ -409,15 +460,22 @@ pub(crate) fn client_for(
             .into_iter()
             .filter(|d| d != kaniko_dir),
     );
-    let builtins = registry::Builtins::from_process(registry.credential_helpers.as_deref());
+    let builtins = registry::Builtins::new(
+        registry.credential_helpers.as_deref(),
+        startup.vars().collect(),
+    );
     tracing::debug!("built-in credential helpers: {:?}", builtins.names());
     let keychain =
         Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?.with_builtins(builtins);
-    let options = registry_options(registry, push_retry);
+    let options = registry_options(registry, push_retry, &startup.resolver);
     Ok(Client::with_tuning(options, keychain, tuning)?)
 }
 
-fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
+fn registry_options(
+    r: &RegistryOptions,
+    push_retry: u32,
+    resolver: &resolve::Resolver,
+) -> registry::Options {
     registry::Options {
         insecure_push: r.insecure,
         insecure_pull: r.insecure_pull,
@@ -432,6 +490,7 @@ fn registry_options(r: &RegistryOptions, push_retry: u32) -> registry::Options {
         skip_default_fallback: r.skip_default_registry_fallback,
         pull_retries: r.image_download_retry,
         push_retries: push_retry,
+        resolver: resolver.clone(),
     }
 }
 

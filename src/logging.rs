@@ -4,9 +4,13 @@
 use std::fmt;
 use std::time::{Instant, SystemTime};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -15,19 +19,35 @@ pub enum Format {
     Json,
 }
 
-/// Installs the global subscriber (once, from main).
-pub fn init(format: Format, level: Level, timestamp: bool) {
+/// A layer installed beside the log lines (the build summary, the trace exporter).
+pub type Extra = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber (once, from main): the log lines (events of the
+/// project's own crates at `level`; spans are never formatted), and `extra` layers with
+/// their own filters.
+pub fn init(format: Format, level: Level, timestamp: bool, extra: Vec<Extra>) {
     let fmt = KanikoFormat {
         format,
         timestamp,
         start: Instant::now(),
     };
-    let _ = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(own_crates(level))
         .event_format(fmt)
+        .with_filter(own_crates(level).and(filter_fn(|m| m.is_event())));
+    // An empty list of layers would turn every event off (its level hint is OFF).
+    let extra = (!extra.is_empty()).then_some(extra);
+    let _ = tracing_subscriber::registry()
+        .with(extra)
+        .with(lines)
         .try_init();
+}
+
+/// Whether `target` belongs to one of the project's own crates.
+pub fn own_target(target: &str) -> bool {
+    let krate = target.split("::").next().unwrap_or(target);
+    OWN_CRATES.contains(&krate)
 }
 
 /// The project's own crates: only their events are logged, as kaniko logs only its own.
@@ -95,6 +115,8 @@ where
     ) -> fmt::Result {
         let mut msg = Message::default();
         event.record(&mut msg);
+        // No URL's user, password or token in any line, whoever wrote it.
+        let msg = Message(redact::urls_in(&msg.0));
         let level = level_name(event.metadata().level());
         // --log-timestamp asks for full precision (RFC 3339 with nanoseconds).
         let now = engine::clock::rfc3339(SystemTime::now(), self.timestamp);

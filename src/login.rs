@@ -46,7 +46,11 @@ pub fn server_key(registry: &str) -> String {
 
 fn run(opts: &LoginOptions, dir: &Path, stdin: &mut dyn Read) -> anyhow::Result<()> {
     let password = match &opts.password {
-        Some(p) => p.clone(),
+        Some(p) => {
+            // Any process of the machine reads argv in /proc/<pid>/cmdline.
+            eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
+            p.clone()
+        }
         None => {
             let mut text = String::new();
             stdin

@@ -11,14 +11,22 @@ mod executor;
 mod kaniko_dir;
 mod logging;
 mod login;
+mod no_nss;
+mod observe;
 mod output;
 mod signals;
+mod startup;
+mod summary;
 mod tar_end;
+mod telemetry;
 mod warmer;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any credential is read: nothing of the same user without CAP_SYS_PTRACE (a
+    // RUN) may read this process's environment or memory.
+    startup::forbid_inspection();
     let invocation = match cli::parse(std::env::args_os()) {
         Ok(i) => i,
         Err(e) => {

@@ -18,6 +18,7 @@ pub fn main(opts: WarmerOptions) -> ExitCode {
         opts.log_format.into(),
         opts.verbosity.into(),
         opts.log_timestamp,
+        Vec::new(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,7 +49,8 @@ async fn run(opts: &WarmerOptions) -> anyhow::Result<()> {
     }
     let kaniko_dir = Path::new(crate::cli::DEFAULT_KANIKO_DIR);
     let config_dir = docker_config_dir(kaniko_dir);
-    let client = client_for(&opts.registry, 0, kaniko_dir, &config_dir)?;
+    let startup = crate::startup::Startup::capture(resolve::Resolver::from_system());
+    let client = client_for(&opts.registry, 0, (kaniko_dir, &config_dir), &startup)?;
     let warm = WarmOptions {
         dir: opts.cache_dir.clone(),
         ttl: opts.cache_ttl,

@@ -163,3 +163,87 @@ fn materialize_writes_the_root_of_a_fully_cached_build() {
     );
     assert!(sb.root().join("bin/busybox").is_file());
 }
+
+/// A RUN's `--mount=type=bind,from=<stage>` is keyed by that stage's content: when the stage
+/// changes, the RUN runs again instead of reusing a layer made from the old files.
+#[test]
+fn a_changed_bind_mount_source_misses_the_cache() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        r#"FROM {r}/library/busybox:latest AS src
+ARG V
+RUN echo "$V" > /v
+FROM {r}/library/busybox:latest
+RUN --mount=type=bind,from=src,source=/v,target=/mnt/v cat /mnt/v >> /workspace/runs && cp /mnt/v /copied
+"#,
+        r = reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path());
+    let dest = format!("{}/t/mountkey:1", reg.addr);
+    let build = |v: &str| {
+        let arg = format!("V={v}");
+        cached_in(
+            &sb,
+            &[
+                "--cache-repo=oci:/layers",
+                "--build-arg",
+                &arg,
+                "--destination",
+                &dest,
+            ],
+        )
+    };
+    build("one");
+    assert_eq!(runs(ctx.path()), "one\n");
+    let again = build("one");
+    assert_eq!(runs(ctx.path()), "one\n", "same source, a hit:\n{again}");
+    build("two");
+    assert_eq!(
+        runs(ctx.path()),
+        "one\ntwo\n",
+        "the changed stage was not seen"
+    );
+}
+
+/// A layer taken from the `oci:` cache is checked against its digest before it goes into
+/// `--tar-path` or `--oci-layout-path`: a changed blob fails the build naming it.
+#[test]
+fn a_changed_cached_layer_never_reaches_the_outputs() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nRUN echo made > /made\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let mut sb = Sandbox::new(&executor()).unwrap();
+    sb.context(ctx.path());
+    let args = |out: &'static str| ["--cache-repo=oci:/layers", "--no-push", "--tar-path", out];
+    cached_in(&sb, &args("/out1.tar"));
+    // The cache's layer blob (gzip), one byte changed.
+    let blobs = sb.root().join("layers/blobs/sha256");
+    let layer = std::fs::read_dir(&blobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read(p).unwrap().starts_with(&[0x1f, 0x8b]))
+        .expect("a gzip layer in the cache");
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+    let mut all = vec!["--cache=true"];
+    all.extend(args("/out2.tar"));
+    let out = build_in(&sb, &all);
+    assert_ne!(
+        out.status, 0,
+        "a changed cached layer was used:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("does not match its digest"),
+        "{}",
+        out.stderr
+    );
+}

@@ -262,3 +262,58 @@ fn add_of_a_git_repository() {
     assert!(!whole.contains(".git"), "{report}");
     assert!(withgit.contains(".git"), "{report}");
 }
+
+/// `GIT_TOKEN` goes only to the git context's own origin, or to one
+/// `KANIKO_GIT_CREDENTIAL_HOSTS` names (plain http only when named as such), and never
+/// after a redirect to another host.
+#[test]
+fn git_credentials_stay_with_their_origin() {
+    let reg = registry_with_busybox();
+    let token = Config {
+        basic_auth: Some(("t0ken-origin-b".into(), String::new())),
+        tls: false,
+    };
+    let b = HttpServer::start(token).unwrap();
+    publish(&b, &reg);
+    let secrets = ["t0ken-origin-b"];
+
+    // ADD of a repository on another host, over http: no token unless that origin is named.
+    let df = format!(
+        "FROM {}/library/busybox:latest\nADD http://{}/git/app.git /app\n",
+        reg.addr, b.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let add = |extra_env: &[(&str, &str)]| {
+        let mut sb = testkit::sandbox::Sandbox::new(&executor()).unwrap();
+        sb.context(ctx.path()).env("GIT_TOKEN", "t0ken-origin-b");
+        for (k, v) in extra_env {
+            sb.env(k, v);
+        }
+        build_in(&sb, &["--no-push", "--verbosity=trace"])
+    };
+    let out = add(&[]);
+    assert_ne!(
+        out.status, 0,
+        "the token went to another host:\n{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("access denied"), "{}", out.stderr);
+    assert_no_secret(&out, &secrets);
+    let named = format!("http://{}", b.addr);
+    let out = add(&[("KANIKO_GIT_CREDENTIAL_HOSTS", &named)]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_no_secret(&out, &secrets);
+
+    // A context whose server redirects to another host: the token is not sent there.
+    let proxy = testkit::proxy::FaultProxy::start(&b.addr).unwrap();
+    proxy.add(testkit::proxy::Rule::new(
+        None,
+        "/git/",
+        1000,
+        testkit::proxy::Fault::Redirect(format!("http://{}", b.addr)),
+    ));
+    let url = format!("git://{}/git/app.git", proxy.addr);
+    let env = [("GIT_PULL_METHOD", "http"), ("GIT_TOKEN", "t0ken-origin-b")];
+    let (_sb, out) = build(&reg, &url, &env, &[], "gitredirect:1");
+    assert_fails(&reg, &out, "gitredirect:1", &["access denied"], &secrets);
+}

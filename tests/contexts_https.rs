@@ -47,7 +47,8 @@ fn tarball_over_https_with_the_registry_tls_flags() {
     );
     assert_built(&reg, &out, "https:2", "from https", &[]);
 
-    let (_sb, out) = build(&reg, &url, &[], &[], "https:3");
+    // --skip-tls-verify-pull is for pulling images: it does not reach the context.
+    let (_sb, out) = build(&reg, &url, &[], &["--skip-tls-verify-pull"], "https:3");
     assert_fails(
         &reg,
         &out,

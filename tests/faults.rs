@@ -83,6 +83,19 @@ fn a_build_through_a_faulty_registry_retries_and_pushes_a_whole_image() {
         "{}",
         out.stderr
     );
+    // The summary counts the retried requests (the 503, reset, drops, 429, 502 above).
+    let total = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("Build summary: total"))
+        .expect("a summary line");
+    let retries: u64 = total
+        .rsplit("requests, ")
+        .next()
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a retry count");
+    assert!(retries >= 5, "{total}");
 
     // Checked from the registry itself, without the proxy.
     let seen = testkit::images::inspect(&reg.addr, "test/faulty:1").unwrap();

@@ -22,8 +22,10 @@ const ENV: [&str; 6] = [
     "DOCKER_CREDENTIAL_GCR_CONFIG=/kaniko/.config/gcloud/docker_credential_gcr_config.json",
 ];
 
-/// The compressed size target (kaniko's executor image is about 26 MB).
-const SIZE_LIMIT: u64 = 15_000_000;
+/// The compressed size bound (kaniko's executor image is about 26 MB). The images built
+/// here carry the test profile's binary (dependencies at opt-level 2, this crate at 0),
+/// about 3 MB larger compressed than the release image (README gives the release sizes).
+const SIZE_LIMIT: u64 = 17_000_000;
 
 fn compressed_size(reg: &Registry, reference: &str) -> u64 {
     let m = testkit::images::inspect_raw(&reg.addr, reference, false).unwrap();
@@ -207,7 +209,8 @@ fn debug_image_adds_a_busybox_shell() {
     );
     assert!(out.stdout.contains("Kaniko version"), "{}", out.stdout);
     assert!(out.stdout.ends_with("ok\n"), "{}", out.stdout);
-    assert!(compressed_size(&reg, &reference) < SIZE_LIMIT);
+    let size = compressed_size(&reg, &reference);
+    assert!(size < SIZE_LIMIT, "compressed size {size} bytes");
 }
 
 /// The plan of each target, from the repository's own Dockerfile: the prebuilt targets are

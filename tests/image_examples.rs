@@ -1,7 +1,10 @@
 //! examples/: the Kubernetes Pod and Job validated offline against the Kubernetes API
 //! schemas (`kubernetes-validate --strict`, PyPI, schemas bundled), the GitLab CI file
-//! against GitLab's schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`), and each
-//! checked for what the executor image expects. tests/containerd.rs runs the GitLab script.
+//! against GitLab's schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`), the
+//! Tekton Task with IBM's `tekton-lint` (npm `@ibm/tekton-lint`), the Argo WorkflowTemplate
+//! against the JSON Schema of Argo's CRD (npm `@kubernetes-models/argo-workflows`, generated
+//! from Argo Workflows' CRDs), and each checked for what the executor image expects.
+//! tests/containerd.rs runs the GitLab script.
 
 mod common;
 
@@ -149,4 +152,118 @@ fn gitlab_job_passes_gitlabs_schema_and_uses_the_debug_image() {
     for flag in ["--context", "--dockerfile", "--destination"] {
         assert!(exec.contains(flag), "{exec}");
     }
+}
+
+/// Where .ci/run installs the Tekton and Argo validators (npm).
+const NODE_TOOLS: &str = "/var/lib/kaniko-rs/node";
+
+fn tekton_lint(file: &Path) -> Output {
+    Command::new(Path::new(NODE_TOOLS).join("node_modules/.bin/tekton-lint"))
+        .args(["--max-warnings", "0", "--color", "false"])
+        .arg(file)
+        .current_dir(NODE_TOOLS)
+        .output()
+        .expect("tekton-lint (installed by .ci/run)")
+}
+
+/// Validates against the schema of Argo's WorkflowTemplate CRD (ESM: run from the folder
+/// holding the packages so that they resolve).
+fn validate_argo(file: &Path) -> Output {
+    let script = "import fs from 'fs'; import yaml from 'js-yaml'; \
+         import { WorkflowTemplate } from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1'; \
+         new WorkflowTemplate(yaml.load(fs.readFileSync(process.argv[1], 'utf8'))).validate(); \
+         console.log('passed');";
+    Command::new("node")
+        .args(["--input-type=module", "-e", script])
+        .arg(file)
+        .current_dir(NODE_TOOLS)
+        .output()
+        .expect("node (installed by .ci/run)")
+}
+
+#[test]
+fn tekton_task_passes_tekton_lint_and_keeps_the_catalog_s_contract() {
+    let file = example("tekton/task.yaml");
+    let out = tekton_lint(&file);
+    assert!(out.status.success(), "{}", text(&out));
+    let (_d, bad) = broken(&file, "$(params.IMAGE)\n", "$(params.IMAGES)\n");
+    let out = tekton_lint(&bad);
+    assert!(
+        !out.status.success(),
+        "an undefined param passed: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("no-undefined-param"), "{}", text(&out));
+
+    let docs = yaml_documents(&file);
+    let spec = &docs[0]["spec"];
+    assert_eq!(docs[0]["apiVersion"], "tekton.dev/v1");
+    let step = &spec["steps"][0];
+    let args = strs(&step["args"]);
+    // Extra flags as an array: an empty one adds no word.
+    assert_eq!(args[0], "$(params.EXTRA_ARGS[*])");
+    assert!(
+        args.contains(&"--digest-file=$(results.IMAGE_DIGEST.path)"),
+        "{args:?}"
+    );
+    let results: Vec<&str> = spec["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(results, ["IMAGE_DIGEST", "IMAGE_URL"]);
+    let config = spec["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "dockerconfig")
+        .unwrap();
+    assert_eq!(config["mountPath"], "/kaniko/.docker");
+    assert_eq!(step["env"][0]["name"], "KANIKO_TELEMETRY_ENDPOINT");
+    // The debug image has the shell the script step needs.
+    let script_step = &spec["steps"][1];
+    assert!(script_step["image"].as_str().unwrap().ends_with("-debug"));
+    assert!(script_step["script"]
+        .as_str()
+        .unwrap()
+        .starts_with("#!/busybox/sh"));
+}
+
+#[test]
+fn argo_workflow_template_passes_argo_s_crd_schema() {
+    let file = example("argo/workflow-template.yaml");
+    let out = validate_argo(&file);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("passed"));
+    let (_d, bad) = broken(
+        &file,
+        "          - --context",
+        "          - 5\n          - --context",
+    );
+    let out = validate_argo(&bad);
+    assert!(
+        !out.status.success(),
+        "a number among args passed: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("must be string"), "{}", text(&out));
+
+    let docs = yaml_documents(&file);
+    let spec = &docs[0]["spec"];
+    let t = &spec["templates"][0];
+    assert_eq!(t["inputs"]["artifacts"][0]["path"], "/workspace");
+    let args = strs(&t["container"]["args"]);
+    assert!(args.contains(&"--context=dir:///workspace"), "{args:?}");
+    assert!(args.contains(&"--digest-file=/tmp/digest"), "{args:?}");
+    assert_eq!(
+        t["outputs"]["parameters"][0]["valueFrom"]["path"],
+        "/tmp/digest"
+    );
+    assert_eq!(
+        mount_of(&t["container"], "docker-config"),
+        Some("/kaniko/.docker")
+    );
+    let item = &volume(spec, "docker-config")["secret"]["items"][0];
+    assert_eq!(item["path"], "config.json");
 }

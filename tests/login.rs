@@ -93,6 +93,13 @@ fn login_then_build_pushes_with_the_stored_credentials() {
         .run(&["login", "docker.io", "-u", "hubuser", "-p", "hubpass"])
         .unwrap();
     assert_eq!(out.status, 0, "{}", out.stderr);
+    // argv is readable by every process of the machine: docker's warning.
+    assert!(
+        out.stderr
+            .contains("WARNING! Using --password via the CLI is insecure. Use --password-stdin."),
+        "{}",
+        out.stderr
+    );
     let config: serde_json::Value = serde_json::from_slice(
         &std::fs::read(sb.root().join("kaniko/.docker/config.json")).unwrap(),
     )

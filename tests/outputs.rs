@@ -52,7 +52,7 @@ fn digest_files_hold_the_pushed_digest() {
     assert_eq!(
         names,
         format!(
-            "{}/test/out@{digest}\n{}/test/other@{digest}",
+            "{}/test/out@{digest}\n{}/test/other@{digest}\n",
             reg.addr, reg.addr
         )
     );
@@ -60,7 +60,7 @@ fn digest_files_hold_the_pushed_digest() {
     assert_eq!(
         tags,
         format!(
-            "{}/test/out:a@{digest}\n{}/test/other:b@{digest}",
+            "{}/test/out:a@{digest}\n{}/test/other:b@{digest}\n",
             reg.addr, reg.addr
         )
     );

@@ -122,7 +122,7 @@ fn digest_files_are_written_in_place_even_on_a_bind_mounted_file() {
     assert_eq!(
         names,
         format!(
-            "{}/test/inplace:1@{}",
+            "{}/test/inplace:1@{}\n",
             reg.addr,
             seen["Digest"].as_str().unwrap()
         )

@@ -228,3 +228,75 @@ fn a_registry_answering_503_falls_back_to_the_warmed_copy() {
         "hi\n"
     );
 }
+
+/// An entry of the cache directory is used only when its manifest is the very digest the
+/// build asks for: an entry `sha256-<A>` whose index names another manifest (annotated as
+/// `sha256:<A>`) is refused and the registry's image is used.
+#[test]
+fn a_substituted_cache_entry_is_refused() {
+    let reg = registry_with_busybox();
+    let marker = {
+        let mut t = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(9);
+        t.append_data(&mut h, "substituted", &b"not mine\n"[..])
+            .unwrap();
+        t.into_inner().unwrap()
+    };
+    testkit::images::push_with_raw_layer(&reg.addr, "library/busybox:latest", "t/other:1", &marker)
+        .unwrap();
+    let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
+    let sb = sandbox(ctx.path());
+    let a = format!("{}/library/busybox:latest", reg.addr);
+    warm(&sb, &["--image", &a]);
+    let first = entries(&sb);
+    warm(&sb, &["--image", &format!("{}/t/other:1", reg.addr)]);
+    let b_entry = entries(&sb)
+        .into_iter()
+        .find(|e| !first.contains(e))
+        .unwrap();
+    let (a_dir, b_dir) = (
+        sb.root().join("cache").join(&first[0]),
+        sb.root().join("cache").join(&b_entry),
+    );
+    let a_digest = first[0].replacen('-', ":", 1);
+    // The other image's blobs and index in A's entry, its manifest annotated as A.
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", b_dir.display()))
+        .arg(&a_dir)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let index_path = a_dir.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    for m in index["manifests"].as_array_mut().unwrap() {
+        m["annotations"]["org.opencontainers.image.ref.name"] = a_digest.clone().into();
+    }
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let by_digest = format!("{}/library/busybox@{a_digest}", reg.addr);
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {by_digest}\nRUN test ! -e /substituted\n"),
+    )
+    .unwrap();
+    let out = build(
+        &sb,
+        &format!("{}/t/subst:1", reg.addr),
+        &["--cache=true", "--cache-dir=/cache"],
+    );
+    assert_eq!(
+        out.status, 0,
+        "the substituted image was used:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Error while retrieving image from cache"),
+        "{}",
+        out.stderr
+    );
+}

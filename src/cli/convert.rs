@@ -26,6 +26,19 @@ impl From<LogFormat> for crate::logging::Format {
 }
 
 impl ContextSource {
+    /// Where the context comes from, safe to log or trace: no user, password or query.
+    pub fn redacted(&self) -> String {
+        match self {
+            ContextSource::Dir(p) => format!("dir://{}", p.display()),
+            ContextSource::Tar(p) => format!("tar://{}", p.display()),
+            ContextSource::TarStdin => "tar://stdin".into(),
+            remote => match remote.remote() {
+                Ok(Some(s)) => s.display(),
+                _ => "(remote)".into(),
+            },
+        }
+    }
+
     /// The remote source this context names; `None` for a directory or tar archive.
     pub fn remote(&self) -> Result<Option<contextsrc::Source>, contextsrc::Error> {
         match self {
@@ -48,16 +61,22 @@ impl ContextSource {
 
 impl Options {
     /// What a remote context fetch needs: `--git`, the registry's TLS flags (for HTTPS
-    /// tarballs) and the process environment's credentials and endpoints.
-    pub fn remote_context_options(&self) -> contextsrc::Options {
+    /// tarballs), the environment's credentials and endpoints (`env`, as read at start) and
+    /// the resolver.
+    pub fn remote_context_options(
+        &self,
+        env: contextsrc::Env,
+        resolver: resolve::Resolver,
+    ) -> contextsrc::Options {
         contextsrc::Options {
             git: self.git.clone(),
             tls: contextsrc::TlsOptions {
-                skip_verify: self.registry.skip_tls_verify_pull,
                 skip_verify_hosts: self.registry.skip_tls_verify_registries.clone(),
                 ca_certs: self.registry.registry_certificates.clone(),
             },
-            env: contextsrc::Env::from_process(),
+            env,
+            resolver,
+            ..Default::default()
         }
     }
 }

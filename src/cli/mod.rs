@@ -8,11 +8,14 @@
 mod convert;
 mod flags;
 mod options;
+mod positionals;
 mod resolve;
 mod values;
 
 #[cfg(test)]
 mod context_tests;
+#[cfg(test)]
+mod positionals_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -20,7 +23,7 @@ mod warmer_tests;
 
 pub use options::*;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use flags::{ExecutorCli, SubCommand, WarmerCli};
 use resolve::EnvLookup;
 use std::ffi::OsString;
@@ -55,6 +58,9 @@ pub enum CliError {
     },
     #[error("{0}")]
     Usage(String),
+    /// A stray word, in kaniko's words: `unknown command "true" for "executor"`.
+    #[error("unknown command {0:?} for {1:?}")]
+    UnknownCommand(String, String),
 }
 
 impl CliError {
@@ -62,6 +68,12 @@ impl CliError {
     pub fn print(&self) -> std::io::Result<()> {
         match self {
             CliError::Clap(e) => e.print(),
+            CliError::UnknownCommand(_, path) => {
+                use std::io::Write;
+                let mut err = std::io::stderr();
+                writeln!(err, "Error: {self}")?;
+                writeln!(err, "Run '{path} --help' for usage.")
+            }
             other => {
                 use std::io::Write;
                 writeln!(std::io::stderr(), "error: {other}")
@@ -94,11 +106,13 @@ pub fn parse_with_env(
         .and_then(|a| Path::new(a).file_name())
         .is_some_and(|n| n == "warmer");
     if as_warmer {
+        let args = positionals::drop_empty(&WarmerCli::command(), args)?;
         let cli = WarmerCli::try_parse_from(args)?;
         return Ok(Invocation::Warmer(Box::new(resolve::warmer_options(
             cli.warmer, env,
         )?)));
     }
+    let args = positionals::drop_empty(&ExecutorCli::command(), args)?;
     let cli = ExecutorCli::try_parse_from(args)?;
     match cli.command {
         Some(SubCommand::Version) => Ok(Invocation::Version),

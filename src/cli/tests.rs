@@ -32,6 +32,10 @@ pub(super) fn build(a: &[&str]) -> Options {
     build_env(a, &[])
 }
 
+pub(super) fn error_of(a: &[&str]) -> String {
+    error(a)
+}
+
 fn error(a: &[&str]) -> String {
     match parse_env(a, &[]) {
         Err(e) => e.to_string(),

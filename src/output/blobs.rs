@@ -1,5 +1,7 @@
 //! Local copies of layer blobs for outputs that need the bytes (tarball, OCI layout, pushes
 //! to another registry): base layers are streamed from their registry into a file once.
+//! A blob file outside the work directory (an `oci:` cache entry, a warmed image) is hashed
+//! once before it is used: anyone who can write the cache directory could have changed it.
 
 use super::image::{Layer, LayerSource};
 use image::Digest;
@@ -15,6 +17,8 @@ pub enum BlobError {
     Fetch(Digest, registry::Error),
     #[error("storing layer {0} in {1}: {2}")]
     Store(Digest, PathBuf, std::io::Error),
+    #[error("layer {0} in {1} does not match its digest (it holds {2})")]
+    Mismatch(Digest, PathBuf, Digest),
 }
 
 /// Downloaded base-layer blobs, by digest, in a work directory.
@@ -33,11 +37,19 @@ impl BlobCache {
 
     /// A file holding the layer's blob.
     pub async fn path(&self, client: &Client, layer: &Layer) -> Result<PathBuf, BlobError> {
+        let digest = &layer.desc.digest;
         let from = match &layer.source {
-            LayerSource::Local(p) => return Ok(p.clone()),
+            LayerSource::Local(p) if p.starts_with(&self.dir) => return Ok(p.clone()),
+            LayerSource::Local(p) => {
+                let mut files = self.files.lock().await;
+                if files.get(digest) != Some(p) {
+                    verify(p, digest).await?;
+                    files.insert(digest.clone(), p.clone());
+                }
+                return Ok(p.clone());
+            }
             LayerSource::Remote(r) => r,
         };
-        let digest = &layer.desc.digest;
         let mut files = self.files.lock().await;
         if let Some(p) = files.get(digest) {
             return Ok(p.clone());
@@ -56,4 +68,25 @@ impl BlobCache {
         files.insert(digest.clone(), path.clone());
         Ok(path)
     }
+}
+
+/// Hashes the file at `path` and checks it is the blob `digest`.
+async fn verify(path: &Path, digest: &Digest) -> Result<(), BlobError> {
+    use tokio::io::AsyncReadExt;
+    let io = |e| BlobError::Store(digest.clone(), path.to_path_buf(), e);
+    let mut f = tokio::fs::File::open(path).await.map_err(io)?;
+    let mut h = digest.hasher();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).await.map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let got = h.finish();
+    if &got != digest {
+        return Err(BlobError::Mismatch(digest.clone(), path.to_path_buf(), got));
+    }
+    Ok(())
 }

@@ -27,7 +27,7 @@ pub fn write_digest_files(
             .iter()
             .map(|d| format!("{}@{digest}", d.repo_str()))
             .collect();
-        write_in_place(p, &lines.join("\n"))?;
+        write_in_place(p, &lines_of(&lines))?;
     }
     if let Some(p) = &files.name_tag_with_digest {
         let lines: Vec<String> = destinations
@@ -40,15 +40,20 @@ pub fn write_digest_files(
                 )
             })
             .collect();
-        write_in_place(p, &lines.join("\n"))?;
+        write_in_place(p, &lines_of(&lines))?;
     }
     Ok(())
+}
+
+/// Each line ends with a newline, as kaniko writes these files.
+fn lines_of(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// Opens `path` (made with its parent directories if missing), truncates it and writes:
 /// no temporary file renamed into place, because the path is often a bind-mounted file
 /// (`/dev/termination-log` in Kubernetes) that cannot be replaced, only written.
-fn write_in_place(path: &Path, content: &str) -> Result<(), OutputError> {
+pub(super) fn write_in_place(path: &Path, content: &str) -> Result<(), OutputError> {
     let err = |e| OutputError::Io(path.to_path_buf(), e);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(err)?;
@@ -90,5 +95,26 @@ mod tests {
         };
         write_digest_files(&files, &d, &[]).unwrap();
         assert_eq!(std::fs::read_to_string(nested).unwrap(), d.as_str());
+    }
+
+    #[test]
+    fn name_files_end_each_line_with_a_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Digest::sha256(b"x");
+        let dests: Vec<Reference> = ["r.io/a:1", "r.io/b"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let files = DigestFiles {
+            digest: Some(dir.path().join("digest")),
+            name_with_digest: Some(dir.path().join("names")),
+            name_tag_with_digest: Some(dir.path().join("tags")),
+        };
+        write_digest_files(&files, &d, &dests).unwrap();
+        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap();
+        // The digest file has no newline (kaniko writes the bare digest).
+        assert_eq!(read("digest"), d.as_str());
+        assert_eq!(read("names"), format!("r.io/a@{d}\nr.io/b@{d}\n"));
+        assert_eq!(read("tags"), format!("r.io/a:1@{d}\nr.io/b:latest@{d}\n"));
     }
 }

@@ -1,8 +1,10 @@
 //! Where a built image goes: registries (`--destination`), a docker-archive tarball
 //! (`--tar-path`), an OCI layout (`--oci-layout-path`), and the digest files, written only
-//! after everything else succeeded.
+//! after everything else succeeded, and Cloud Build's `$BUILDER_OUTPUT/images`.
 
+mod all;
 mod blobs;
+mod builder_output;
 mod digest_files;
 pub mod image;
 mod layout;
@@ -10,12 +12,10 @@ mod push;
 mod stream;
 mod tarball;
 
+pub use all::write_all;
 pub use blobs::{BlobCache, BlobError};
-pub use digest_files::{write_digest_files, DigestFiles};
-pub use layout::write_layout;
-pub use push::{push_all, ImmutableTags};
+pub use push::ImmutableTags;
 pub use stream::StreamedUploads;
-pub use tarball::write_tarball;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {

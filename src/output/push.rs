@@ -10,7 +10,7 @@ use super::OutputError;
 use futures_util::future::try_join_all;
 use registry::{Client, Reference};
 use std::path::Path;
-use tracing::{debug, info};
+use tracing::{debug, info, info_span, Instrument};
 
 /// What to do with a manifest refused because its tag is immutable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +23,25 @@ pub enum ImmutableTags {
 }
 
 pub async fn push_all(
+    client: &Client,
+    built: &BuiltImage,
+    fin: &Finished,
+    destinations: &[Reference],
+    work: &Path,
+    cache: &BlobCache,
+    immutable: ImmutableTags,
+) -> Result<(), OutputError> {
+    let span = info_span!(
+        "Total Push Time",
+        kaniko.phase = "network",
+        kaniko.destinations = destinations.len()
+    );
+    push_phases(client, built, fin, destinations, work, cache, immutable)
+        .instrument(span)
+        .await
+}
+
+async fn push_phases(
     client: &Client,
     built: &BuiltImage,
     fin: &Finished,
@@ -46,8 +65,10 @@ pub async fn push_all(
             .await?;
     }
     for dest in destinations {
+        let span = info_span!("Pushing manifest", kaniko.destination = %dest);
         match client
             .put_manifest(dest, &fin.manifest_bytes, fin.media_type)
+            .instrument(span)
             .await
         {
             Ok(digest) => info!("Pushed {}@{digest}", dest.repo_str()),

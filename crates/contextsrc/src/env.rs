@@ -78,6 +78,20 @@ impl Env {
         Env { vars }
     }
 
+    /// This environment with `name` set to `value`.
+    pub fn with(&self, name: &str, value: &str) -> Env {
+        let mut e = self.clone();
+        e.vars.insert(name.to_string(), value.to_string());
+        e
+    }
+
+    /// This environment without `names`.
+    pub fn without(&self, names: &[&str]) -> Env {
+        let mut e = self.clone();
+        e.vars.retain(|k, _| !names.contains(&k.as_str()));
+        e
+    }
+
     /// A non-empty variable.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars

@@ -1,6 +1,6 @@
-//! A build context served as a tarball over HTTPS (or HTTP), with the registry's TLS
-//! settings for its host: `--skip-tls-verify-pull`, `--skip-tls-verify-registry` and
-//! `--registry-certificate`. Logged with kaniko's lines.
+//! A build context served as a tarball over HTTPS (or HTTP), with the registry flags that
+//! name its host: `--skip-tls-verify-registry` and `--registry-certificate` (not
+//! `--skip-tls-verify-pull`, which is for pulling images). Logged with kaniko's lines.
 
 use crate::error::one_line;
 use crate::source::display_url;
@@ -11,12 +11,10 @@ use reqwest13 as reqwest;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// TLS settings, as the registry flags give them.
+/// TLS settings, as the registry flags that name a host give them.
 #[derive(Clone, Debug, Default)]
 pub struct TlsOptions {
-    /// Skip certificate verification for every host.
-    pub skip_verify: bool,
-    /// Skip it for these hosts (`host` or `host:port`).
+    /// Skip certificate verification for these hosts (`host` or `host:port`).
     pub skip_verify_hosts: Vec<String>,
     /// Extra CA certificates (PEM files) trusted for a host (`host` or `host:port`).
     pub ca_certs: Vec<(String, PathBuf)>,
@@ -32,7 +30,7 @@ impl TlsOptions {
     }
 
     fn skips(&self, url: &url::Url) -> bool {
-        self.skip_verify || self.skip_verify_hosts.iter().any(|h| Self::matches(h, url))
+        self.skip_verify_hosts.iter().any(|h| Self::matches(h, url))
     }
 
     fn certs_for<'a>(&'a self, url: &'a url::Url) -> impl Iterator<Item = &'a Path> {
@@ -43,8 +41,13 @@ impl TlsOptions {
     }
 }
 
-fn client(url: &url::Url, tls: &TlsOptions) -> Result<reqwest::Client, Error> {
+fn client(
+    url: &url::Url,
+    tls: &TlsOptions,
+    resolver: &resolve::Resolver,
+) -> Result<reqwest::Client, Error> {
     let mut b = reqwest::Client::builder()
+        .dns_resolver(std::sync::Arc::new(resolver.clone()))
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(60))
         .danger_accept_invalid_certs(tls.skips(url));
@@ -59,14 +62,14 @@ fn client(url: &url::Url, tls: &TlsOptions) -> Result<reqwest::Client, Error> {
 }
 
 /// Downloads the tarball at `url` and unpacks it into `dest`.
-pub(crate) fn fetch(url: &url::Url, tls: &TlsOptions, dest: &Path) -> Result<(), Error> {
+pub(crate) fn fetch(url: &url::Url, opts: &crate::Options, dest: &Path) -> Result<(), Error> {
     let location = display_url(url);
     tracing::info!("Retrieving https tar file");
     let rt = runtime()?;
     // The client's timers and connection pool belong to this runtime, wherever they are
     // created, polled or dropped.
     let _inside = rt.enter();
-    let client = client(url, tls)?;
+    let client = client(url, &opts.tls, &opts.resolver)?;
     let resp = rt.block_on(client.get(url.clone()).send()).map_err(|e: reqwest::Error| {
         let connect = e.is_connect() || e.is_timeout();
         let cause = one_line(&e.without_url());
@@ -113,7 +116,7 @@ pub(crate) fn fetch(url: &url::Url, tls: &TlsOptions, dest: &Path) -> Result<(),
     let stream = resp
         .bytes_stream()
         .map_err(|e| std::io::Error::other(e.without_url()));
-    extract_stream(&rt, stream, dest, &location)?;
+    extract_stream(&rt, stream, dest, &location, opts.expansion)?;
     tracing::info!("Retrieved https tar file");
     tracing::info!("Extracted https tar file");
     Ok(())

@@ -35,6 +35,23 @@ pub struct Options {
     pub tls: TlsOptions,
     /// The environment variables the sources read (credentials, endpoints).
     pub env: Env,
+    /// How names are resolved (never through libc): the configuration read at start.
+    pub resolver: resolve::Resolver,
+    /// Where `GIT_TOKEN`, `GIT_USERNAME` and `GIT_PASSWORD` may go besides a git
+    /// context's own repository (`ADD <git URL>`): `[scheme://]host[:port]`, https unless
+    /// written otherwise (see [`git::credentials_allowed`]).
+    pub credential_origins: Vec<String>,
+    /// How far a downloaded archive may expand when unpacked.
+    pub expansion: Expansion,
+}
+
+/// The bound on an archive's unpacked size, as layers have it (`KANIKO_MAX_LAYER_EXPANSION`):
+/// at most `ratio` times the compressed bytes read so far, or `floor` bytes, whichever is
+/// more; `ratio` 0 means no bound (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expansion {
+    pub ratio: u64,
+    pub floor: u64,
 }
 
 /// Fetches `source` into `dest` (created if missing; expected empty). Runs on a thread of
@@ -44,8 +61,8 @@ pub fn fetch(source: &Source, opts: &Options, dest: &Path) -> Result<(), Error> 
     std::thread::scope(|s| {
         s.spawn(|| match source {
             Source::Git(url) => git::fetch(url, opts, dest),
-            Source::Bucket(url) => bucket::fetch(url, &opts.env, dest),
-            Source::Https(url) => https::fetch(url, &opts.tls, dest),
+            Source::Bucket(url) => bucket::fetch(url, opts, dest),
+            Source::Https(url) => https::fetch(url, opts, dest),
         })
         .join()
         .unwrap_or_else(|_| Err(Error::Internal("the context fetch thread panicked".into())))

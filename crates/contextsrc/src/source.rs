@@ -58,22 +58,12 @@ impl GitUrl {
 
     /// `git://host/org/repo.git#ref#commit` without any user or password.
     pub fn display(&self) -> String {
-        let repo = strip_userinfo(&self.repo);
-        let mut s = format!("git://{repo}");
+        let mut s = format!("git://{}", self.repo);
         for frag in [&self.reference, &self.commit].into_iter().flatten() {
             s.push('#');
             s.push_str(frag);
         }
-        s
-    }
-}
-
-/// The `user[:password]@` part of `host/path` removed.
-fn strip_userinfo(repo: &str) -> &str {
-    let host_end = repo.find('/').unwrap_or(repo.len());
-    match repo[..host_end].rfind('@') {
-        Some(at) => &repo[at + 1..],
-        None => repo,
+        redact::url(&s)
     }
 }
 
@@ -118,7 +108,7 @@ impl Source {
     /// `dir://`, `tar://`).
     pub fn parse(context: &str) -> Result<Option<Source>, Error> {
         let bad = |reason: &str| Error::Url {
-            context: redact(context),
+            context: redact::url(context),
             reason: reason.into(),
         };
         let Some((scheme, rest)) = context.split_once("://") else {
@@ -165,25 +155,9 @@ impl Source {
     }
 }
 
-/// A URL without user, password, query or fragment.
+/// A URL safe to print (see the `redact` crate).
 pub(crate) fn display_url(u: &url::Url) -> String {
-    let mut u = u.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.set_query(None);
-    u.set_fragment(None);
-    u.to_string()
-}
-
-/// A context string safe to print.
-fn redact(context: &str) -> String {
-    match url::Url::parse(context) {
-        Ok(u) if u.scheme() != "git" => display_url(&u),
-        _ => match context.split_once("://") {
-            Some((scheme, rest)) => format!("{scheme}://{}", strip_userinfo(rest)),
-            None => context.to_string(),
-        },
-    }
+    redact::url(u.as_str())
 }
 
 /// The key without leading slashes; kaniko's default object when empty.

@@ -18,7 +18,7 @@ use dockerfile::{Dockerfile, GlobalScope, Instruction};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{info, info_span, Instrument};
 
 /// Builds the target stage of `df` (and the stages before it) and returns its image.
 pub async fn build(
@@ -110,6 +110,12 @@ async fn run_stages(
     for (pos, &i) in plan.order.iter().enumerate() {
         files.set_current(i);
         let stage = &df.stages[i];
+        let span = info_span!(
+            "Stage",
+            kaniko.stage = i,
+            kaniko.stage.name = stage.name.as_deref().unwrap_or(""),
+            kaniko.stage.base = %plan.base_name[&i],
+        );
         let base = match plan.base_stage[&i] {
             Some(b) => {
                 info!(
@@ -122,7 +128,9 @@ async fn run_stages(
                 let on_disk = if in_place == Some(b) {
                     prev.on_disk
                 } else {
-                    restore(files, b, pos, plan, &mut root).await?
+                    restore(files, b, pos, plan, &mut root)
+                        .instrument(span.clone())
+                        .await?
                 };
                 Base::Stage {
                     image: prev.image.clone(),
@@ -136,11 +144,15 @@ async fn run_stages(
                     "Building stage '{}' [idx: '{i}', base-idx: '-1']",
                     plan.base_name[&i]
                 );
-                image_base(i, &plan.base_name[&i], pending).await?
+                image_base(i, &plan.base_name[&i], pending)
+                    .instrument(span.clone())
+                    .await?
             }
         };
         let streamed = final_chain.contains(&i);
-        let mut out = build_stage(stage, base, shared, &mut root, streamed).await?;
+        let mut out = build_stage(stage, base, shared, &mut root, streamed)
+            .instrument(span.clone())
+            .await?;
         files.set_key(i, out.key.clone());
         in_place = None;
         if let Some(&next) = plan.order.get(pos + 1) {
@@ -159,7 +171,9 @@ async fn run_stages(
             }
         }
         if opts.materialize && pos + 1 == plan.order.len() {
-            materialize(shared.source, &mut out, &mut root, opts.unpack).await?;
+            materialize(shared.source, &mut out, &mut root, opts.unpack)
+                .instrument(span)
+                .await?;
         }
         outputs.insert(i, out);
     }
@@ -230,10 +244,9 @@ fn prefetch(
             continue;
         }
         let (source, platform) = (source.clone(), opts.platform.clone());
-        tasks.insert(
-            i,
-            tokio::spawn(async move { Ok(source.resolve(&name, &platform).await?) }),
-        );
+        let span = info_span!("Retrieving Source Image", kaniko.stage = i, kaniko.image = %name);
+        let resolve = async move { Ok(source.resolve(&name, &platform).await?) };
+        tasks.insert(i, tokio::spawn(resolve.instrument(span)));
     }
     tasks
 }

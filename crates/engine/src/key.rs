@@ -135,7 +135,9 @@ pub fn run_inputs(
 
 /// The content and metadata of the sources `rels` of `tree` (directories walked, excluded
 /// paths left out): names, types, modes, link targets and file contents; owners and times
-/// only when `with_times` (a step that keeps them).
+/// only when `with_times` (a step that keeps them). Each entry is framed: its
+/// length-prefixed description, then the length-prefixed digest of its content (or its link
+/// target), so no two different trees give the same stream.
 pub fn sources_digest(
     tree: &BuildContext,
     rels: &[String],
@@ -163,19 +165,26 @@ pub fn sources_digest(
             if with_times {
                 line.push_str(&format!("|{}:{}|{}", m.uid(), m.gid(), m.mtime()));
             }
-            h.update(line.as_bytes());
+            framed(&mut h, line.as_bytes());
             if m.file_type().is_symlink() {
-                h.update(
-                    std::fs::read_link(entry.path())?
-                        .as_os_str()
-                        .as_encoded_bytes(),
-                );
+                let target = std::fs::read_link(entry.path())?;
+                framed(&mut h, target.as_os_str().as_encoded_bytes());
             } else if m.is_file() {
-                hash_file(&mut h, entry.path(), &mut buf)?;
+                let mut content = Digest::sha256(b"").hasher();
+                hash_file(&mut content, entry.path(), &mut buf)?;
+                framed(&mut h, content.finish().hex().as_bytes());
+            } else {
+                framed(&mut h, b"");
             }
         }
     }
     Ok(h.finish())
+}
+
+/// `bytes`, preceded by their length.
+fn framed(h: &mut Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
 }
 
 fn hash_file(h: &mut Hasher, p: &std::path::Path, buf: &mut [u8]) -> std::io::Result<()> {
@@ -267,6 +276,25 @@ mod tests {
             keyed_env(&run, &env),
             vec![pair("A", "1"), pair("NO_PROXY", "x")]
         );
+    }
+
+    /// One file whose content looks like the next entry's description and content, and
+    /// the two files that description names: the same bytes unframed, different digests.
+    #[test]
+    fn source_digests_frame_names_and_contents() {
+        let one = tempfile::tempdir().unwrap();
+        let two = tempfile::tempdir().unwrap();
+        for d in [one.path(), two.path()] {
+            std::fs::create_dir_all(d.join("dir")).unwrap();
+        }
+        std::fs::write(one.path().join("dir/a"), "dir|b|100644hello").unwrap();
+        std::fs::write(two.path().join("dir/a"), "").unwrap();
+        std::fs::write(two.path().join("dir/b"), "hello").unwrap();
+        let rels = vec!["dir".to_string()];
+        let digest = |d: &std::path::Path| {
+            sources_digest(&BuildContext::open(d, None).unwrap(), &rels, false).unwrap()
+        };
+        assert_ne!(digest(one.path()), digest(two.path()));
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct BuildOptions {
     pub ssh_agent: Option<PathBuf>,
     /// Where the final image's layers are streamed while they are written (the push).
     pub uploads: Option<crate::Uploads>,
+    /// What `ADD <git URL>` clones with: the environment's git settings and credentials
+    /// as read at start, and the resolver.
+    pub remote: contextsrc::Options,
 }
 
 /// Retries and size bounds of unpacking a layer.

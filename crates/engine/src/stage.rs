@@ -18,7 +18,8 @@ use dockerfile::{Command, GlobalScope, Instruction, Stage, StageScope};
 use image::{Descriptor, Format, History, ImageConfig};
 use std::path::PathBuf;
 use std::time::SystemTime;
-use tracing::info;
+use tracing::field::Empty;
+use tracing::{info, info_span, Instrument, Span};
 
 /// Docker's PATH for an image whose config sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -138,13 +139,32 @@ pub async fn build_stage(
         uploads: opts.uploads.clone().filter(|_| streamed),
     };
     st.prepare_fs(&commands).await?;
-    for cmd in &commands {
-        st.execute(cmd).await?;
+    for (index, cmd) in commands.iter().enumerate() {
+        let span = command_span(cmd, index);
+        st.execute(cmd).instrument(span).await?;
     }
     if opts.single_snapshot {
         st.snapshot(None, "single snapshot".into()).await?;
     }
     Ok(st.finish(format))
+}
+
+/// The trace span of one instruction (the maintained kaniko fork's `Command` span and
+/// attributes; the cache fields are recorded when the step is looked up).
+fn command_span(cmd: &Command, index: usize) -> Span {
+    let phase = match cmd.instruction {
+        Instruction::Run(_) => "build",
+        _ => "kaniko",
+    };
+    info_span!(
+        "Command",
+        kaniko.command = %redact::urls_in(&cmd.original),
+        kaniko.phase = phase,
+        kaniko.instruction.index = index,
+        kaniko.instruction.line = cmd.line,
+        kaniko.cache.hit = Empty,
+        kaniko.cache.key = Empty,
+    )
 }
 
 /// An empty image for the build platform; its working directory is `/`, as BuildKit's
@@ -223,7 +243,14 @@ impl StageState<'_> {
 
     /// Applies a step and snapshots what it changed.
     async fn run_step(&mut self, cmd: &Command, instr: &Instruction) -> Result<(), BuildError> {
-        match steps::apply(self, cmd, instr).await? {
+        let phase = match instr {
+            Instruction::Run(_) => "build",
+            _ => "kaniko",
+        };
+        let applied = steps::apply(self, cmd, instr)
+            .instrument(info_span!("Execute", kaniko.phase = phase))
+            .await?;
+        match applied {
             Snap::Config => {
                 if self.opts.force_build_metadata {
                     self.history(cmd.original.clone(), true);
@@ -259,16 +286,24 @@ impl StageState<'_> {
         let layer_opts = self.opts.layer.clone();
         let work = self.opts.work_dir.clone();
         let uploads = self.uploads.clone();
+        let parent = Span::current();
         let (snap, blob) = tokio::task::spawn_blocking(move || {
-            let result = (|| {
+            let result = (|| -> Result<Option<rootfs::LayerBlob>, rootfs::Error> {
+                let span = info_span!(parent: &parent, "Snapshotting FS", kaniko.files = Empty, kaniko.files.deleted = Empty);
                 let changes = match &paths {
-                    Some(p) => snap.take_paths(p)?,
-                    None => snap.take_full()?,
+                    Some(p) => span.in_scope(|| snap.take_paths(p))?,
+                    None => span.in_scope(|| snap.take_full())?,
                 };
+                span.record("kaniko.files", changes.entries.len());
+                span.record("kaniko.files.deleted", changes.deleted.len());
+                drop(span);
                 if changes.is_empty() {
                     return Ok(None);
                 }
-                write_streamed(&root, &changes, &layer_opts, &work, uploads).map(Some)
+                let span = info_span!(parent: &parent, "Compressing layer", kaniko.files = changes.entries.len(), bytes = Empty);
+                let blob = span.in_scope(|| write_streamed(&root, &changes, &layer_opts, &work, uploads))?;
+                span.record("bytes", blob.size);
+                Ok(Some(blob))
             })();
             (snap, result)
         })
@@ -288,10 +323,12 @@ impl StageState<'_> {
         Ok(())
     }
 
+    /// A history entry; a URL's credentials in the instruction are not kept (the image is
+    /// published, and ADD's URL may hold a user, password or token).
     pub(crate) fn history(&mut self, created_by: String, empty_layer: bool) {
         self.config.history.push(History {
             created: Some(self.created.clone()),
-            created_by: Some(created_by),
+            created_by: Some(redact::urls_in(&created_by)),
             author: Some("kaniko".into()),
             comment: None,
             empty_layer,

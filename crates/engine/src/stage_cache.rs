@@ -16,7 +16,7 @@ use crate::steps::{self, meta};
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
 use image::Format;
-use tracing::info;
+use tracing::{info, info_span, Instrument, Span};
 
 impl StageState<'_> {
     /// Makes the root hold every layer so far, with a snapshot baseline of it.
@@ -36,7 +36,8 @@ impl StageState<'_> {
     }
 
     /// On a hit for `key`, applies the cached layers and the step's config change and
-    /// returns true; false when the step must run.
+    /// returns true; false when the step must run. The step's span gets the key and
+    /// whether it hit.
     pub(crate) async fn use_cached(
         &mut self,
         cmd: &Command,
@@ -46,6 +47,20 @@ impl StageState<'_> {
         let Some(cache) = self.cache.filter(|c| c.caches(instr)) else {
             return false;
         };
+        let span = Span::current();
+        span.record("kaniko.cache.key", key.to_string());
+        let hit = self.apply_cached(cache, cmd, instr, key).await;
+        span.record("kaniko.cache.hit", hit);
+        hit
+    }
+
+    async fn apply_cached(
+        &mut self,
+        cache: &crate::cache::LayerCache,
+        cmd: &Command,
+        instr: &Instruction,
+        key: &CacheKey,
+    ) -> bool {
         let Some(layers) = cache.lookup(key, &cmd.original).await else {
             return false;
         };
@@ -101,11 +116,17 @@ async fn catch_up(
     root: &mut RootFs,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
-    crate::unpack::unpack(source, layers, root, limits).await?;
+    let bytes: u64 = layers.iter().map(|l| l.desc.size).sum();
+    let span = info_span!("FS Unpacking", kaniko.layers = layers.len(), bytes);
+    crate::unpack::unpack(source, layers, root, limits)
+        .instrument(span)
+        .await?;
     let mut snap = root.take_snapshotter();
-    let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
-        .await
-        .map_err(BuildError::task)??;
+    let span = info_span!("Initial FS snapshot");
+    let snap =
+        tokio::task::spawn_blocking(move || span.in_scope(|| snap.init_from_walk().map(|_| snap)))
+            .await
+            .map_err(BuildError::task)??;
     root.put_snapshotter(snap);
     Ok(())
 }

@@ -6,7 +6,7 @@
 use crate::key::{keyed_env, run_inputs, sources_digest, CacheKey};
 use crate::stage::StageState;
 use crate::BuildError;
-use dockerfile::{Command, Instruction};
+use dockerfile::{Command, Instruction, MountKind, Run};
 
 fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
@@ -38,9 +38,7 @@ impl StageState<'_> {
                     workdir,
                     &self.meta.shell,
                 );
-                // What its bind mounts of the context show (never a secret's value).
-                let mounts = crate::steps::mounts::key_inputs(self, r);
-                inputs.extend(mounts.map_err(|e| BuildError::step(cmd, e))?);
+                inputs.extend(self.mount_inputs(cmd, r).await?);
                 inputs
             }
             Instruction::Copy(c) | Instruction::Add(c) => {
@@ -64,6 +62,48 @@ impl StageState<'_> {
         Ok(Some(StepKeys { chain, lookup }))
     }
 
+    /// What `--from=<from>` names, by content: the last key of that stage, or the manifest
+    /// digest of that image.
+    async fn source_of(&self, from: &str) -> Result<String, BuildError> {
+        if let Some(k) = self.deps.stage_key(from) {
+            return Ok(format!("stage {k}"));
+        }
+        let img = self.source.resolve(from, &self.opts.platform).await?;
+        let digest = img
+            .name
+            .rsplit_once('@')
+            .map_or(img.name.as_str(), |(_, d)| d);
+        Ok(format!("image {digest}"))
+    }
+
+    /// What a RUN's mounts show: the context files a bind mount shows, the stage or image
+    /// a bind mount (or a new cache, `type=cache,from=`) takes its files from. Never a
+    /// secret's value (the instruction holds its id).
+    async fn mount_inputs(&self, cmd: &Command, r: &Run) -> Result<Vec<String>, BuildError> {
+        let mut out = Vec::new();
+        if !self.opts.hash_sources {
+            return Ok(out);
+        }
+        for (i, m) in r.mounts.iter().enumerate() {
+            match (&m.kind, &m.from) {
+                (MountKind::Bind | MountKind::Cache, Some(from)) => {
+                    out.push(format!("mount {i} from {}", self.source_of(from).await?));
+                }
+                (MountKind::Bind, None) => {
+                    let rel = crate::context::glob::clean(m.source.as_deref().unwrap_or(""));
+                    let ctx = self.ctx;
+                    let d = tokio::task::block_in_place(|| {
+                        sources_digest(ctx, std::slice::from_ref(&rel), false)
+                    })
+                    .map_err(|e| BuildError::step(cmd, e))?;
+                    out.push(format!("mount {i} /{rel} {d}"));
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// What a COPY/ADD copies: the digest of its context sources, the key of the stage or
     /// the digest of the image it copies from; `None` for an unpinned URL.
     async fn copy_sources(
@@ -76,15 +116,7 @@ impl StageState<'_> {
             return Ok(Some(Vec::new()));
         }
         if let Some(from) = &c.from {
-            if let Some(k) = self.deps.stage_key(from) {
-                return Ok(Some(vec![format!("from stage {k}")]));
-            }
-            let img = self.source.resolve(from, &self.opts.platform).await?;
-            let digest = img
-                .name
-                .rsplit_once('@')
-                .map_or(img.name.as_str(), |(_, d)| d);
-            return Ok(Some(vec![format!("from image {digest}")]));
+            return Ok(Some(vec![format!("from {}", self.source_of(from).await?)]));
         }
         if is_add && c.checksum.is_none() && c.sources.iter().any(|s| is_url(s)) {
             return Ok(None);

@@ -39,6 +39,12 @@ async fn unpack_into(
     let mut pending: Option<BlobStream> = None;
     for (i, layer) in layers.iter().enumerate() {
         let mut attempt = 0;
+        let span = tracing::info_span!(
+            "Unpacking layer",
+            digest = %layer.desc.digest,
+            bytes = layer.desc.size,
+            kaniko.files = tracing::field::Empty,
+        );
         loop {
             let reader = match pending.take() {
                 Some(r) => r,
@@ -53,7 +59,8 @@ async fn unpack_into(
             let (result, table) = job.await.map_err(BuildError::task)?;
             *snap.table_mut() = table;
             match result {
-                Ok(()) => {
+                Ok(stats) => {
+                    span.record("kaniko.files", stats.entries);
                     pending = next.transpose()?;
                     break;
                 }
@@ -79,7 +86,10 @@ async fn unpack_into(
 const EXPANSION_HINT: &str = "more than KANIKO_MAX_LAYER_EXPANSION times its compressed \
      size (and over 1 GiB); set that variable higher, or to 0 for no bound";
 
-type Job = tokio::task::JoinHandle<(Result<(), rootfs::Error>, rootfs::FileTable)>;
+type Job = tokio::task::JoinHandle<(
+    Result<rootfs::ExtractStats, rootfs::Error>,
+    rootfs::FileTable,
+)>;
 
 /// Extracts one layer on a blocking thread, with its own copy of the table.
 fn extract_job(
@@ -107,7 +117,7 @@ fn extract_job(
                 .map_err(rootfs::Error::Tar)
                 .and_then(|input| {
                     let input = rootfs::ReadAhead::new(input);
-                    rootfs::extract_layer(input, &dir, &ignore, Some(&mut table)).map(|_| ())
+                    rootfs::extract_layer(input, &dir, &ignore, Some(&mut table))
                 });
         (result, table)
     })

@@ -92,24 +92,57 @@ impl Core {
         F: Fn(Answer) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
+        // Method and registry host only: paths and upload URLs stay out of traces.
+        let span = tracing::info_span!(
+            "Registry request",
+            http.request.method = req.method,
+            server.address = req.registry,
+            http.response.status_code = tracing::field::Empty,
+            kaniko.registry.retries = tracing::field::Empty,
+        );
+        let (mut retries, mut status) = (0, None);
+        let result = self.attempts(req, handle, &mut retries, &mut status).await;
+        span.record("kaniko.registry.retries", retries);
+        if let Some(s) = status {
+            span.record("http.response.status_code", s);
+        }
+        result
+    }
+
+    /// [`Core::call`]'s loop; counts the retries and keeps the last status handled.
+    async fn attempts<T, F, Fut>(
+        &self,
+        req: &Req<'_>,
+        handle: F,
+        attempt: &mut u32,
+        status: &mut Option<u16>,
+    ) -> Result<T, Error>
+    where
+        F: Fn(Answer) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
         let policy = self.policy(req.side);
-        let mut attempt = 0;
         loop {
             let (why, asked) = match self.send(req).await {
-                Ok(a) if attempt < policy.retries && transient_status(a.status()) => {
+                Ok(a) if *attempt < policy.retries && transient_status(a.status()) => {
                     let asked = retry_after(&a.resp);
                     let why = a.expect(&[]).await.err().map(|e| e.to_string());
                     (why.unwrap_or_default(), asked)
                 }
-                Ok(a) => match handle(a).await {
-                    Err(e) if attempt < policy.retries && e.is_transient() => (e.to_string(), None),
-                    other => return other,
-                },
-                Err(e) if attempt < policy.retries && e.is_transient() => (e.to_string(), None),
+                Ok(a) => {
+                    *status = Some(a.status());
+                    match handle(a).await {
+                        Err(e) if *attempt < policy.retries && e.is_transient() => {
+                            (e.to_string(), None)
+                        }
+                        other => return other,
+                    }
+                }
+                Err(e) if *attempt < policy.retries && e.is_transient() => (e.to_string(), None),
                 Err(e) => return Err(e),
             };
-            let wait = policy.delay(attempt, asked);
-            attempt += 1;
+            let wait = policy.delay(*attempt, asked);
+            *attempt += 1;
             warn!(
                 "{why}; retrying in {:.1}s ({attempt} of {})",
                 wait.as_secs_f64(),

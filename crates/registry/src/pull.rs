@@ -190,7 +190,13 @@ impl Client {
         digest: &Digest,
         size: Option<u64>,
     ) -> Result<Box<dyn AsyncRead + Send + Unpin>, Error> {
-        let inner = crate::resume::open(self.core.clone(), r, digest).await?;
+        // The bytes stream later, as the reader is read: the span times the request.
+        let span = tracing::info_span!("Pulling blob", digest = %digest, bytes = size);
+        let inner = tracing::Instrument::instrument(
+            crate::resume::open(self.core.clone(), r, digest),
+            span,
+        )
+        .await?;
         Ok(Box::new(Verify::new(inner, digest.clone(), size)))
     }
 }

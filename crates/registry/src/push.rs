@@ -122,6 +122,31 @@ impl Client {
         path: &Path,
         mount_from: Option<&Reference>,
     ) -> Result<Uploaded, Error> {
+        let span = tracing::info_span!(
+            "Pushing blob",
+            digest = %desc.digest,
+            bytes = tracing::field::Empty,
+            kaniko.push.result = tracing::field::Empty,
+        );
+        let uploaded = tracing::Instrument::instrument(
+            self.upload_blob_unless_there(r, desc, path, mount_from),
+            span.clone(),
+        )
+        .await?;
+        span.record("kaniko.push.result", format!("{uploaded:?}").to_lowercase());
+        if uploaded == Uploaded::Uploaded {
+            span.record("bytes", desc.size);
+        }
+        Ok(uploaded)
+    }
+
+    async fn upload_blob_unless_there(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        path: &Path,
+        mount_from: Option<&Reference>,
+    ) -> Result<Uploaded, Error> {
         if self.blob_exists(r, &desc.digest).await? {
             return Ok(Uploaded::Existed);
         }

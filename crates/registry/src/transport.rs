@@ -23,6 +23,9 @@ pub struct Options {
     pub skip_default_fallback: bool,
     pub pull_retries: u32,
     pub push_retries: u32,
+    /// How every client of this process resolves names (never through libc): the
+    /// configuration read at start.
+    pub resolver: resolve::Resolver,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,6 +45,7 @@ pub struct Transports {
     opts: Options,
     connect_timeout: Duration,
     read_timeout: Duration,
+    add_timeout: Duration,
     cache: Mutex<HashMap<(String, Side), Endpoint>>,
     /// Held while probing, so requests starting together probe a registry once.
     probing: tokio::sync::Mutex<()>,
@@ -53,6 +57,7 @@ impl Transports {
             opts,
             connect_timeout: tuning.connect_timeout,
             read_timeout: tuning.read_timeout,
+            add_timeout: tuning.add_timeout,
             cache: Mutex::new(HashMap::new()),
             probing: tokio::sync::Mutex::new(()),
         }
@@ -77,46 +82,62 @@ impl Transports {
     }
 
     fn skip_verify(&self, registry: &str, side: Side) -> bool {
-        self.opts
-            .skip_tls_verify_registries
-            .iter()
-            .any(|r| r == registry)
+        self.skip_verify_host(registry)
             || match side {
                 Side::Pull => self.opts.skip_tls_verify_pull,
                 Side::Push => self.opts.skip_tls_verify_push,
             }
     }
 
-    /// An HTTP client for plain downloads from `host` (ADD <url>): the TLS settings the
-    /// flags give that host (`--skip-tls-verify-registry`, `--registry-certificate`, client
-    /// certificates), the same timeouts, redirects followed (a few), never credentials.
+    /// An HTTP client for plain downloads from `host` (ADD <url>), bounded as a whole by
+    /// `KANIKO_ADD_TIMEOUT`: the TLS settings the
+    /// flags give that host by name (`--skip-tls-verify-registry`, `--registry-certificate`,
+    /// client certificates; not `--skip-tls-verify-pull`, which is for pulling images), the
+    /// same timeouts, redirects followed (a few), never credentials.
     pub fn download_client(&self, host: &str) -> Result<reqwest::Client, Error> {
-        self.client_builder(host, Side::Pull)?
+        self.client_builder(host, self.skip_verify_host(host))?
             .redirect(reqwest::redirect::Policy::limited(10))
+            .timeout(self.add_timeout)
             .build()
             .map_err(|e| Error::Tls(e.to_string()))
     }
 
     /// An HTTP client for a token service on `host` (a cloud's credential endpoint): the
-    /// TLS settings the flags give that host, the same timeouts, no redirects followed (a
-    /// credential is never sent on to another place).
+    /// certificates `--registry-certificate` adds for that host, the same timeouts, no
+    /// redirects followed (a credential is never sent on to another place). Certificates
+    /// are always verified: no flag turns that off for a service that is sent secrets.
     pub(crate) fn service_client(&self, host: &str) -> Result<reqwest::Client, Error> {
-        self.build_client(host, Side::Pull)
-    }
-
-    fn build_client(&self, registry: &str, side: Side) -> Result<reqwest::Client, Error> {
-        self.client_builder(registry, side)?
+        self.client_builder(host, false)?
             .build()
             .map_err(|e| Error::Tls(e.to_string()))
     }
 
-    fn client_builder(&self, registry: &str, side: Side) -> Result<reqwest::ClientBuilder, Error> {
+    fn build_client(&self, registry: &str, side: Side) -> Result<reqwest::Client, Error> {
+        self.client_builder(registry, self.skip_verify(registry, side))?
+            .build()
+            .map_err(|e| Error::Tls(e.to_string()))
+    }
+
+    /// Whether `--skip-tls-verify-registry` names `host`.
+    fn skip_verify_host(&self, host: &str) -> bool {
+        self.opts
+            .skip_tls_verify_registries
+            .iter()
+            .any(|r| r == host)
+    }
+
+    fn client_builder(
+        &self,
+        registry: &str,
+        skip_verify: bool,
+    ) -> Result<reqwest::ClientBuilder, Error> {
         let mut b = reqwest::Client::builder()
             .user_agent(concat!("kaniko-rs/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .danger_accept_invalid_certs(self.skip_verify(registry, side));
+            .dns_resolver(std::sync::Arc::new(self.opts.resolver.clone()))
+            .danger_accept_invalid_certs(skip_verify);
         for (reg, path) in &self.opts.ca_certs {
             if reg == registry {
                 let pem = std::fs::read(path).map_err(|e| Error::Io(path.clone(), e))?;
@@ -222,6 +243,67 @@ mod tests {
         ] {
             assert!(!is_local(h), "{h}");
         }
+    }
+
+    /// `--skip-tls-verify-pull` reaches image pulls only: a token service and an ADD <url>
+    /// download still verify the certificate; `--skip-tls-verify-registry` naming the host
+    /// reaches the download, never the token service.
+    #[tokio::test]
+    async fn credential_services_always_verify_tls() {
+        let reg = testkit::registry::Registry::start(testkit::registry::Auth::None, true).unwrap();
+        let url = format!("https://{}/v2/", reg.addr);
+        let refused = |r: Result<reqwest::Response, reqwest::Error>| {
+            let e = format!("{:?}", r.unwrap_err());
+            assert!(
+                e.contains("certificate") || e.contains("Certificate"),
+                "{e}"
+            );
+        };
+        let pull = Transports::new(
+            Options {
+                skip_tls_verify_pull: true,
+                ..Options::default()
+            },
+            &Tuning::default(),
+        );
+        let images = pull.build_client(&reg.addr, Side::Pull).unwrap();
+        images.get(&url).send().await.unwrap();
+        refused(
+            pull.service_client(&reg.addr)
+                .unwrap()
+                .get(&url)
+                .send()
+                .await,
+        );
+        refused(
+            pull.download_client(&reg.addr)
+                .unwrap()
+                .get(&url)
+                .send()
+                .await,
+        );
+        let named = Transports::new(
+            Options {
+                skip_tls_verify_registries: vec![reg.addr.clone()],
+                ..Options::default()
+            },
+            &Tuning::default(),
+        );
+        named
+            .download_client(&reg.addr)
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
+        refused(
+            named
+                .service_client(&reg.addr)
+                .unwrap()
+                .get(&url)
+                .send()
+                .await,
+        );
     }
 
     #[test]

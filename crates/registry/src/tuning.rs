@@ -31,6 +31,10 @@ pub struct Tuning {
     pub retry_max: Duration,
     /// Blobs uploaded at once, and blobs downloaded at once.
     pub max_transfers: usize,
+    /// Largest `ADD <url>` body accepted.
+    pub add_max_bytes: u64,
+    /// Longest `ADD <url>` download, body included.
+    pub add_timeout: Duration,
 }
 
 impl Default for Tuning {
@@ -47,6 +51,8 @@ impl Default for Tuning {
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             max_transfers: 4,
+            add_max_bytes: 16 * 1024 * MIB,
+            add_timeout: Duration::from_secs(3600),
         }
     }
 }
@@ -96,6 +102,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "KANIKO_REGISTRY_MAX_TRANSFERS",
         "blobs moved at once per direction (4)",
     ),
+    ("KANIKO_ADD_MAX_SIZE", "ADD <url> body size cap (16GiB)"),
+    (
+        "KANIKO_ADD_TIMEOUT",
+        "longest ADD <url> download, body included (3600s)",
+    ),
 ];
 
 const SETTERS: &[Set] = &[
@@ -110,6 +121,8 @@ const SETTERS: &[Set] = &[
     |t, v| duration(v).map(|d| t.retry_initial = d),
     |t, v| duration(v).map(|d| t.retry_max = d),
     |t, v| count(v).map(|n| t.max_transfers = n),
+    |t, v| size(v).map(|n| t.add_max_bytes = n),
+    |t, v| duration(v).map(|d| t.add_timeout = d),
 ];
 
 impl Tuning {

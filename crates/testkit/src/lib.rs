@@ -5,6 +5,8 @@
 //! - [`images`]: base images built from `busybox-static` and pushed with `umoci` and `skopeo`.
 //! - [`proxy`]: a fault-injecting HTTP proxy in front of a registry.
 //! - [`files`]: a small HTTP file server counting the downloads of each path.
+//! - [`otlp`]: an OpenTelemetry collector (OTLP over HTTP/protobuf or gRPC) keeping every
+//!   span it receives, decoded.
 //! - [`leaks`]: where a secret must never be found (a registry's blobs, a disk).
 //! - [`docker`]: Debian's dockerd with a private data root, exec root and socket, driven
 //!   with the 20.10 `docker` client (BuildKit included) as a user would.
@@ -25,6 +27,7 @@ pub mod docker;
 pub mod files;
 pub mod images;
 pub mod leaks;
+pub mod otlp;
 pub mod podman;
 pub mod proxy;
 pub mod registry;

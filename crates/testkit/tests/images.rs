@@ -147,3 +147,54 @@ fn tls_registry_is_verified_against_its_ca() {
     };
     assert!(images::push_busybox_with(&reg.addr, "test/tls:2", &spec, &wrong).is_err());
 }
+
+/// A two-platform busybox index (Debian's amd64 and arm64 busybox-static), as OCI and as a
+/// Docker manifest list: skopeo reads both platforms back, and each image runs with runc
+/// (arm64 through qemu's binfmt_misc handler) and reports its machine.
+#[test]
+fn a_two_platform_index_runs_on_both_platforms() {
+    assert!(
+        images::aarch64_emulation(),
+        "qemu-aarch64 is not registered in binfmt_misc with the F flag (.ci/run does it)"
+    );
+    let reg = Registry::start(Auth::None, false).unwrap();
+    let platforms = [images::Platform::amd64(), images::Platform::arm64()];
+    for (format, media_type) in [
+        (Format::Oci, "application/vnd.oci.image.index.v1+json"),
+        (
+            Format::Docker,
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ),
+    ] {
+        let reference = format!("multi/busybox:{format:?}").to_lowercase();
+        let spec = ImageSpec {
+            format,
+            ..ImageSpec::default()
+        };
+        let digest = images::push_busybox_index(
+            &reg.addr,
+            &reference,
+            &platforms,
+            &spec,
+            &Access::default(),
+        )
+        .unwrap();
+        assert!(digest.starts_with("sha256:"), "{digest}");
+        let raw = images::inspect_raw(&reg.addr, &reference, false).unwrap();
+        assert_eq!(raw["mediaType"], media_type, "{raw}");
+        let archs: Vec<&str> = raw["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["platform"]["architecture"].as_str().unwrap())
+            .collect();
+        assert_eq!(archs, ["amd64", "arm64"], "{raw}");
+        for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
+            let dir = tempfile::tempdir().unwrap();
+            let bundle = images::unpack_platform(&reg.addr, &reference, arch, dir.path()).unwrap();
+            let out = images::run_bundle(&bundle, Some(&s(&["uname", "-m"]))).unwrap();
+            assert_eq!(out.status, 0, "{}", out.stderr);
+            assert_eq!(out.stdout, format!("{machine}\n"), "{arch}");
+        }
+    }
+}

@@ -42,7 +42,11 @@ fn parse_connection(s: &str) -> Connection {
     c
 }
 
-pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
+pub(super) fn store(
+    url: &BucketUrl,
+    env: &Env,
+    resolver: &resolve::Resolver,
+) -> Result<Store, Error> {
     let conn = env
         .get("AZURE_STORAGE_CONNECTION_STRING")
         .map(parse_connection)
@@ -66,7 +70,7 @@ pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
         .with_container_name(&url.bucket)
         .with_access_key(key.expose())
         .with_endpoint(endpoint.clone())
-        .with_client_options(client_options(allow_http))
+        .with_client_options(client_options(allow_http, resolver))
         .with_retry(retry())
         .build()
         .map_err(|_| {

@@ -14,7 +14,11 @@ use std::sync::Arc;
 
 const HINT: &str = "GOOGLE_APPLICATION_CREDENTIALS";
 
-pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
+pub(super) fn store(
+    url: &BucketUrl,
+    env: &Env,
+    resolver: &resolve::Resolver,
+) -> Result<Store, Error> {
     let creds = env.get("GOOGLE_APPLICATION_CREDENTIALS");
     let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(&url.bucket);
     let (endpoint, allow_http) = match env.get("STORAGE_EMULATOR_HOST") {
@@ -22,7 +26,7 @@ pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
             // The emulator takes no credentials, but a bad file still fails here rather
             // than when the same settings meet the real service.
             if let Some(path) = creds {
-                check_credentials(url, path)?;
+                check_credentials(url, path, resolver)?;
             }
             let base = if host.contains("://") {
                 host.trim_end_matches('/').to_string()
@@ -47,7 +51,7 @@ pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
         }
     };
     let store = b
-        .with_client_options(client_options(allow_http))
+        .with_client_options(client_options(allow_http, resolver))
         .with_retry(retry())
         .build()
         .map_err(|e| credentials_error(creds, &e))?;
@@ -59,10 +63,15 @@ pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
 }
 
 /// Builds a client from the credentials file alone, which reads and checks it.
-fn check_credentials(url: &BucketUrl, path: &str) -> Result<(), Error> {
+fn check_credentials(
+    url: &BucketUrl,
+    path: &str,
+    resolver: &resolve::Resolver,
+) -> Result<(), Error> {
     GoogleCloudStorageBuilder::new()
         .with_bucket_name(&url.bucket)
         .with_application_credentials(path)
+        .with_client_options(client_options(false, resolver))
         .build()
         .map(drop)
         .map_err(|e| credentials_error(Some(path), &e))

@@ -10,7 +10,7 @@ mod s3;
 use crate::error::one_line;
 use crate::source::{BucketUrl, Provider};
 use crate::unpack::{extract_stream, runtime};
-use crate::{Env, Error};
+use crate::{Error, Options};
 use futures_util::TryStreamExt;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use std::path::Path;
@@ -25,9 +25,12 @@ pub(crate) struct Store {
     pub credential_hint: &'static str,
 }
 
-/// Bounded waits: connecting, each read, and the retries of failed requests.
-pub(crate) fn client_options(allow_http: bool) -> ClientOptions {
+/// Bounded waits: connecting, each read, and the retries of failed requests; names
+/// resolved by our resolver (for the credential services too: object_store hands these
+/// options to every client it makes).
+pub(crate) fn client_options(allow_http: bool, resolver: &resolve::Resolver) -> ClientOptions {
     ClientOptions::new()
+        .with_dns_resolver(Arc::new(Dns(resolver.clone())))
         .with_allow_http(allow_http)
         .with_connect_timeout(Duration::from_secs(10))
         .with_timeout_disabled()
@@ -42,13 +45,25 @@ pub(crate) fn retry() -> RetryConfig {
     }
 }
 
+/// Our resolver as object_store takes one.
+#[derive(Debug)]
+struct Dns(resolve::Resolver);
+
+impl object_store::client::DnsResolver for Dns {
+    fn resolve(&self, host: &str) -> object_store::client::DnsFuture {
+        let (r, host) = (self.0.clone(), host.to_string());
+        Box::pin(async move { Ok(r.lookup(&host).await?) })
+    }
+}
+
 /// Downloads the object `url` names and unpacks it into `dest`.
-pub(crate) fn fetch(url: &BucketUrl, env: &Env, dest: &Path) -> Result<(), Error> {
+pub(crate) fn fetch(url: &BucketUrl, opts: &Options, dest: &Path) -> Result<(), Error> {
     let location = url.display();
+    let (env, resolver) = (&opts.env, &opts.resolver);
     let store = match url.provider {
-        Provider::S3 => s3::store(url, env)?,
-        Provider::Gcs => gcs::store(url, env)?,
-        Provider::Azure => azure::store(url, env)?,
+        Provider::S3 => s3::store(url, env, resolver)?,
+        Provider::Gcs => gcs::store(url, env, resolver)?,
+        Provider::Azure => azure::store(url, env, resolver)?,
     };
     tracing::info!("Retrieving build context from {location}");
     tracing::debug!("object store endpoint {}", store.endpoint);
@@ -75,7 +90,7 @@ pub(crate) fn fetch(url: &BucketUrl, env: &Env, dest: &Path) -> Result<(), Error
         Err(e) => return Err(classify(e, &location, &store)),
     };
     let stream = got.into_stream().map_err(std::io::Error::other);
-    extract_stream(&rt, stream, dest, &location)?;
+    extract_stream(&rt, stream, dest, &location, opts.expansion)?;
     tracing::info!("Retrieved build context from {location}");
     Ok(())
 }

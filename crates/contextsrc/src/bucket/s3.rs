@@ -10,7 +10,11 @@ use std::sync::Arc;
 
 const HINT: &str = "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or the shared credentials file)";
 
-pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
+pub(super) fn store(
+    url: &BucketUrl,
+    env: &Env,
+    resolver: &resolve::Resolver,
+) -> Result<Store, Error> {
     let mut b = AmazonS3Builder::new().with_bucket_name(&url.bucket);
     for (k, v) in env.with_prefix("AWS_") {
         // Endpoints come from S3_ENDPOINT alone, as in kaniko.
@@ -59,7 +63,7 @@ pub(super) fn store(url: &BucketUrl, env: &Env) -> Result<Store, Error> {
         }
     };
     let store = b
-        .with_client_options(client_options(allow_http))
+        .with_client_options(client_options(allow_http, resolver))
         .with_retry(retry())
         .build()
         .map_err(|e| {

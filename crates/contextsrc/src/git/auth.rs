@@ -33,6 +33,44 @@ impl Auth {
     }
 }
 
+/// Scheme, host and port (the scheme's default when none is written).
+pub(crate) type Origin = (String, String, u16);
+
+/// The origin of `url` (`https://host[:port]/...`).
+pub(crate) fn origin(url: &str) -> Option<Origin> {
+    let u = url::Url::parse(url).ok()?;
+    Some((
+        u.scheme().to_string(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default()?,
+    ))
+}
+
+/// The origin a credential request of the git transport is for.
+pub(crate) fn context_origin(ctx: &gix::credentials::protocol::Context) -> Option<Origin> {
+    match (&ctx.protocol, &ctx.host) {
+        (Some(p), Some(h)) => origin(&format!("{p}://{h}/")),
+        _ => origin(&ctx.url.as_ref()?.to_string()),
+    }
+}
+
+/// Whether `GIT_TOKEN`, `GIT_USERNAME` and `GIT_PASSWORD` may go to the repository at `url`:
+/// its origin is one of `origins` (`[scheme://]host[:port]`, https when no scheme is
+/// written). Plain http is never assumed: it must be listed as such.
+pub fn credentials_allowed(url: &str, origins: &[String]) -> bool {
+    let Some(want) = origin(url) else {
+        return false;
+    };
+    origins.iter().any(|o| {
+        let o = if o.contains("://") {
+            o.clone()
+        } else {
+            format!("https://{o}")
+        };
+        origin(&o).as_ref() == Some(&want)
+    })
+}
+
 /// `user[:password]@host/path` → the percent-decoded user and password, and `host/path`.
 pub(crate) fn split_userinfo(repo: &str) -> (Option<(String, String)>, &str) {
     let host_end = repo.find('/').unwrap_or(repo.len());
@@ -80,6 +118,33 @@ mod tests {
             !format!("{a:?}").contains('p'.to_string().as_str())
                 || format!("{a:?}").contains("redacted")
         );
+    }
+
+    #[test]
+    fn credentials_go_to_listed_origins_only() {
+        let listed = vec![
+            "git.example".to_string(),
+            "http://plain.example:8080".into(),
+        ];
+        assert!(credentials_allowed("https://git.example/o/r.git", &listed));
+        assert!(credentials_allowed(
+            "https://GIT.example:443/r.git",
+            &listed
+        ));
+        assert!(!credentials_allowed("http://git.example/r.git", &listed));
+        assert!(!credentials_allowed(
+            "https://git.example:8443/r.git",
+            &listed
+        ));
+        assert!(!credentials_allowed("https://evil.example/r.git", &listed));
+        assert!(credentials_allowed(
+            "http://plain.example:8080/r.git",
+            &listed
+        ));
+        assert!(!credentials_allowed(
+            "https://plain.example:8080/r.git",
+            &listed
+        ));
     }
 
     #[test]

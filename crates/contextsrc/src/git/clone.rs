@@ -24,6 +24,8 @@ pub(crate) struct Link {
     pub interrupt: Arc<AtomicBool>,
     /// The longest any one request may take, its body included.
     pub timeout: std::time::Duration,
+    /// How the transport resolves names.
+    pub resolver: resolve::Resolver,
 }
 
 /// Fetches what `plan` names into `dest` and checks it out.
@@ -120,12 +122,18 @@ fn clone(
         Target::Revision(c) => prep.with_revision(Some(c)).map_err(err)?,
     };
     let auth = link.auth.clone();
-    let (insecure, timeout) = (link.insecure, link.timeout);
+    let (insecure, timeout, resolver) = (link.insecure, link.timeout, link.resolver.clone());
+    let origin = super::auth::origin(&link.url);
     prep = prep.configure_connection(move |conn| {
         if let Some(a) = auth.clone() {
-            conn.set_credentials(move |action| Ok(credentials(&a, action)));
+            let origin = origin.clone();
+            conn.set_credentials(move |action| Ok(credentials(&a, &origin, action)));
         }
-        conn.set_transport_options(Box::new(transport_options(insecure, timeout)));
+        conn.set_transport_options(Box::new(transport_options(
+            insecure,
+            timeout,
+            resolver.clone(),
+        )));
         Ok(())
     });
     if depth == Depth::FullNoCheckout {
@@ -151,12 +159,23 @@ fn target_name(t: &Target<'_>) -> String {
     }
 }
 
-/// Answers the transport's request for credentials with ours.
+/// Answers the transport's request for credentials with ours, only for the origin they
+/// belong to (`origin`: scheme, host, port): after a redirect elsewhere there are none.
 fn credentials(
     auth: &Auth,
+    origin: &Option<super::auth::Origin>,
     action: gix::credentials::helper::Action,
 ) -> Option<gix::credentials::protocol::Outcome> {
     match action {
+        gix::credentials::helper::Action::Get(ctx)
+            if origin.is_none() || super::auth::context_origin(&ctx) != *origin =>
+        {
+            tracing::debug!(
+                "no credentials for {:?}: not the repository's origin",
+                ctx.host
+            );
+            None
+        }
         gix::credentials::helper::Action::Get(ctx) => Some(gix::credentials::protocol::Outcome {
             identity: gix::sec::identity::Account {
                 username: auth.user.expose().to_string(),
@@ -169,11 +188,18 @@ fn credentials(
     }
 }
 
-/// HTTP options: reqwest's own client, verifying certificates unless told not to.
-fn transport_options(insecure: bool, timeout: std::time::Duration) -> http::Options {
+/// HTTP options: reqwest's own client with our resolver, verifying certificates unless
+/// told not to.
+fn transport_options(
+    insecure: bool,
+    timeout: std::time::Duration,
+    resolver: resolve::Resolver,
+) -> http::Options {
     let backend = http::reqwest::Options {
         configure_client: Some(Box::new(move |b| {
-            Ok(b.danger_accept_invalid_certs(insecure).timeout(timeout))
+            Ok(b.dns_resolver(Arc::new(resolver.clone()))
+                .danger_accept_invalid_certs(insecure)
+                .timeout(timeout))
         })),
         configure_request: None,
     };

@@ -18,6 +18,7 @@ use crate::source::GitUrl;
 use crate::{Error, Options};
 use std::path::Path;
 
+pub use auth::credentials_allowed;
 pub(crate) use auth::Auth;
 
 /// `--git` options.
@@ -100,6 +101,7 @@ pub(crate) fn fetch(url: &GitUrl, opts: &Options, dest: &Path) -> Result<(), Err
         location,
         interrupt: dog.flag(),
         timeout: limits.timeout,
+        resolver: opts.resolver.clone(),
     };
     let result = clone::checkout(&link, &plan, dest).and_then(|repo| {
         if opts.git.recurse_submodules {

@@ -1,6 +1,8 @@
 //! `recurse-submodules=true`: every submodule of a checkout is cloned at the commit its
 //! parent records, recursively up to go-git's default depth. Relative URLs (`../x.git`)
-//! resolve against the parent's URL; credentials go only to the parent's host.
+//! resolve against the parent's URL; credentials go only to the parent's origin. Only
+//! http(s) URLs are fetched: a `file://` URL, a local path or an `ssh://` remote (which
+//! would read the machine's files or start a program) fails the fetch.
 
 use super::clone::{self, Link};
 use super::{Plan, Want};
@@ -30,6 +32,12 @@ pub(crate) fn update(repo: &gix::Repository, parent: &Link, depth: u32) -> Resul
         };
         let url = sm.url().map_err(|e| internal(&e))?;
         let url = resolve(&parent.url, &url.to_bstring().to_string());
+        if !over_http(&url) {
+            return Err(internal(&format!(
+                "submodule {path}: {} is not an http(s) URL (file://, local paths and SSH are refused)",
+                redact::url(&url)
+            )));
+        }
         let path = gix::path::from_bstr(&path)
             .map_err(|e| internal(&e))?
             .into_owned();
@@ -40,12 +48,16 @@ pub(crate) fn update(repo: &gix::Repository, parent: &Link, depth: u32) -> Resul
             )));
         }
         let link = Link {
-            auth: parent.auth.clone().filter(|_| same_host(&parent.url, &url)),
+            auth: parent
+                .auth
+                .clone()
+                .filter(|_| same_origin(&parent.url, &url)),
             insecure: parent.insecure,
             location: format!("{} (submodule {})", parent.location, path.display()),
             url,
             interrupt: parent.interrupt.clone(),
             timeout: parent.timeout,
+            resolver: parent.resolver.clone(),
         };
         tracing::info!("Cloning submodule {} at {commit}", path.display());
         let plan = Plan {
@@ -94,13 +106,16 @@ fn resolve(parent: &str, url: &str) -> String {
     base.join("/")
 }
 
-fn same_host(a: &str, b: &str) -> bool {
-    let host = |u: &str| {
-        url::Url::parse(u)
-            .ok()
-            .map(|u| (u.host_str().map(str::to_string), u.port_or_known_default()))
-    };
-    host(a).is_some() && host(a) == host(b)
+/// Same scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    let a = super::auth::origin(a);
+    a.is_some() && a == super::auth::origin(b)
+}
+
+/// An absolute `http://` or `https://` URL with a host.
+fn over_http(url: &str) -> bool {
+    url::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 #[cfg(test)]
@@ -125,7 +140,18 @@ mod tests {
             resolve("https://h/a.git", "https://o/x.git"),
             "https://o/x.git"
         );
-        assert!(same_host("https://h:1/a", "https://h:1/b"));
-        assert!(!same_host("https://h/a", "https://evil/b"));
+        assert!(same_origin("https://h:1/a", "https://h:1/b"));
+        assert!(!same_origin("https://h/a", "https://evil/b"));
+        assert!(!same_origin("https://h/a", "http://h:443/b"));
+        assert!(over_http("https://h/x.git") && over_http("http://h:8080/x.git"));
+        for bad in [
+            "file:///etc/x",
+            "/srv/repo.git",
+            "ssh://git@h/x.git",
+            "git@h:x.git",
+            "ext::sh -c x",
+        ] {
+            assert!(!over_http(bad), "{bad}");
+        }
     }
 }

@@ -170,20 +170,27 @@ impl LayerCache {
         if !self.settings.push {
             return;
         }
+        let created_by = redact::urls_in(&created_by);
         let entry = entry::NewEntry::new(key, layer, created_by, &self.settings.platform);
         let (store, slots) = (self.store.clone(), self.slots.clone());
-        let task = tokio::spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            let name = store.name(&entry.key);
-            info!("Pushing layer {name} to cache now");
-            match tokio::time::timeout(WRITE_LIMIT, store.put(&entry)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => warn!("error uploading layer to cache: {name}: {e}"),
-                Err(_) => {
-                    warn!("error uploading layer to cache: {name}: gave up after {WRITE_LIMIT:?}")
+        let span = tracing::info_span!("Pushing cached layer", kaniko.cache.key = %entry.key);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let _slot = slots.acquire_owned().await;
+                let name = store.name(&entry.key);
+                info!("Pushing layer {name} to cache now");
+                match tokio::time::timeout(WRITE_LIMIT, store.put(&entry)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => warn!("error uploading layer to cache: {name}: {e}"),
+                    Err(_) => {
+                        warn!(
+                            "error uploading layer to cache: {name}: gave up after {WRITE_LIMIT:?}"
+                        )
+                    }
                 }
-            }
-        });
+            },
+            span,
+        ));
         if let Ok(mut w) = self.writes.lock() {
             w.push(task);
         }

@@ -156,4 +156,12 @@ impl ImageSource for WarmedSource {
     fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
         self.inner.open_remote(layer)
     }
+
+    fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        self.inner.download_client(host)
+    }
+
+    fn download_max_bytes(&self) -> u64 {
+        self.inner.download_max_bytes()
+    }
 }

@@ -44,14 +44,20 @@ impl LayoutSource {
         Ok(bytes)
     }
 
+    /// The descriptor `name` names: a digest only by its digest (never by an annotation
+    /// that says so: then the bytes read are checked against the very digest asked for),
+    /// any other name by its `ref.name` annotation.
     fn find(&self, name: &str) -> Result<Descriptor, SourceError> {
         let index: Index = json(&read_capped(&self.dir.join("index.json"))?, &self.dir)?;
+        let is_digest = name.parse::<Digest>().is_ok();
         let by_name = |d: &&Descriptor| {
+            if is_digest {
+                return d.digest.as_str() == name;
+            }
             d.annotations
                 .as_ref()
                 .and_then(|a| a.get(REF_NAME))
                 .is_some_and(|n| n == name)
-                || d.digest.as_str() == name
         };
         let found = index.manifests.iter().find(by_name);
         let only = (name.is_empty() && index.manifests.len() == 1).then(|| &index.manifests[0]);

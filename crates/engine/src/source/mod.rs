@@ -95,11 +95,17 @@ pub trait ImageSource: Send + Sync {
     /// Opens a remote layer's blob as a verified stream.
     fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>>;
 
+    /// The most an `ADD <url>` body may hold (`KANIKO_ADD_MAX_SIZE` for a registry source).
+    fn download_max_bytes(&self) -> u64 {
+        registry::Tuning::default().add_max_bytes
+    }
+
     /// The HTTP client for a plain download from `host` (ADD <url>): a registry source
     /// gives the TLS settings its flags give that host; no credentials are attached.
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
         let _ = host;
         reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(resolve::Resolver::default()))
             .connect_timeout(std::time::Duration::from_secs(30))
             .read_timeout(std::time::Duration::from_secs(60))
             .build()

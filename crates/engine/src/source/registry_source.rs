@@ -55,6 +55,10 @@ impl ImageSource for RegistrySource {
         })
     }
 
+    fn download_max_bytes(&self) -> u64 {
+        self.client.tuning().add_max_bytes
+    }
+
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
         Ok(self.client.download_client(host)?)
     }

@@ -259,10 +259,15 @@ async fn source_tree(
 ) -> Result<BuildContext, BuildError> {
     Ok(match (&c.from, git) {
         (_, Some(src)) => {
-            info!("Cloning {}", src.split('#').next().unwrap_or(src));
+            info!(
+                "Cloning {}",
+                redact::url(src.split('#').next().unwrap_or(src))
+            );
             let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
-            let dir = tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work))
-                .map_err(|e| BuildError::step(cmd, &e))?;
+            let remote = &st.opts.remote;
+            let dir =
+                tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work, remote))
+                    .map_err(|e| BuildError::step(cmd, &e))?;
             BuildContext::tree(&dir)
         }
         (Some(from), None) => st.deps.tree(from, st.source, st.opts).await?,

@@ -32,7 +32,7 @@ pub async fn fetch(
     work: &Path,
 ) -> Result<(String, PathBuf), DownloadError> {
     let fail = |m: String| DownloadError::Failed {
-        url: url.to_string(),
+        url: redact::url(url),
         message: m,
     };
     let want = checksum
@@ -53,14 +53,16 @@ pub async fn fetch(
     let client = source
         .download_client(&host)
         .map_err(|e| fail(e.to_string()))?;
-    let resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| fail(e.without_url().to_string()))?;
+    let resp = client.get(url).send().await.map_err(|e| fail(timed(e)))?;
     if !resp.status().is_success() {
         return Err(fail(format!("HTTP {}", resp.status())));
     }
+    let max = source.download_max_bytes();
+    let too_big = || fail(format!("the body passes {max} bytes (KANIKO_ADD_MAX_SIZE)"));
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(too_big());
+    }
+    let mut got: u64 = 0;
     let modified = resp
         .headers()
         .get(reqwest::header::LAST_MODIFIED)
@@ -84,7 +86,13 @@ pub async fn fetch(
         .map_or_else(|| Digest::sha256(b"").hasher(), Digest::hasher);
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| fail(e.without_url().to_string()))?;
+        let chunk = chunk.map_err(|e| fail(timed(e)))?;
+        got += chunk.len() as u64;
+        if got > max {
+            drop(out);
+            let _ = std::fs::remove_file(&dest);
+            return Err(too_big());
+        }
         hasher.update(&chunk);
         out.write_all(&chunk)
             .await
@@ -100,11 +108,22 @@ pub async fn fetch(
         if got != want {
             let _ = std::fs::remove_file(&dest);
             return Err(DownloadError::Checksum {
-                url: url.to_string(),
+                url: redact::url(url),
                 want: want.to_string(),
                 got,
             });
         }
     }
     Ok((name, dest))
+}
+
+/// A transfer error's text, naming the setting when the overall time ran out.
+fn timed(e: reqwest::Error) -> String {
+    let timeout = e.is_timeout();
+    let why = e.without_url().to_string();
+    if timeout {
+        format!("{why} (KANIKO_ADD_TIMEOUT)")
+    } else {
+        why
+    }
 }

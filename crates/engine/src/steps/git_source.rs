@@ -6,13 +6,22 @@
 
 use std::path::{Path, PathBuf};
 
-/// Clones `src` (`https://host/repo.git[#ref[:subdir]]`) under `work`; returns the tree.
-pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, String> {
+/// Clones `src` (`https://host/repo.git[#ref[:subdir]]`) under `work` with `remote`'s
+/// settings; returns the tree.
+pub fn clone(
+    src: &str,
+    keep_git_dir: bool,
+    work: &Path,
+    remote: &contextsrc::Options,
+) -> Result<PathBuf, String> {
     let (scheme, rest) = src
         .split_once("://")
         .filter(|(s, _)| *s == "https" || *s == "http")
         .ok_or_else(|| {
-            format!("ADD {src}: only http(s) git remotes are supported (no git:// or SSH)")
+            format!(
+                "ADD {}: only http(s) git remotes are supported (no git:// or SSH)",
+                redact::url(src)
+            )
         })?;
     let (repo, fragment) = rest.split_once('#').unwrap_or((rest, ""));
     let (reference, subdir) = fragment.split_once(':').unwrap_or((fragment, ""));
@@ -21,15 +30,20 @@ pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, Stri
         reference: Some(reference.to_string()).filter(|r| !r.is_empty()),
         commit: None,
     };
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("GIT_") || k.starts_with("KANIKO_GIT_"))
-        .collect();
-    if scheme == "http" {
-        env.push(("GIT_PULL_METHOD".into(), "http".into()));
+    let method = if scheme == "http" { "http" } else { "https" };
+    // The environment's git credentials go only where they belong: the git context's own
+    // origin or one KANIKO_GIT_CREDENTIAL_HOSTS names (plain http only when named so).
+    let mut env = remote.env.with("GIT_PULL_METHOD", method);
+    let authority = repo.split('/').next().unwrap_or(repo);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let origin = format!("{scheme}://{host}/");
+    if !contextsrc::git::credentials_allowed(&origin, &remote.credential_origins) {
+        env = env.without(&["GIT_TOKEN", "GIT_USERNAME", "GIT_PASSWORD"]);
     }
     let opts = contextsrc::Options {
-        env: contextsrc::Env::from_pairs(env),
-        ..Default::default()
+        env,
+        git: contextsrc::GitOptions::default(),
+        ..remote.clone()
     };
     let dest = tempfile::Builder::new()
         .prefix("git-")
@@ -42,7 +56,10 @@ pub fn clone(src: &str, keep_git_dir: bool, work: &Path) -> Result<PathBuf, Stri
     }
     let tree = dest.join(crate::context::glob::clean(subdir));
     if !tree.is_dir() {
-        return Err(format!("ADD {src}: no folder {subdir:?} in the repository"));
+        return Err(format!(
+            "ADD {}: no folder {subdir:?} in the repository",
+            redact::url(src)
+        ));
     }
     Ok(tree)
 }

@@ -110,6 +110,7 @@ pub fn options(root: &Path, work: &Path) -> BuildOptions {
         secrets: Default::default(),
         ssh_agent: None,
         uploads: None,
+        remote: Default::default(),
     }
 }
 

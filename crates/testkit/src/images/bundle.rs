@@ -18,9 +18,25 @@ pub struct RunOutput {
 /// Copies `registry/reference` (plain http) into an OCI layout under `dest` and unpacks it
 /// with umoci; returns the bundle (its root file system is `bundle/rootfs`).
 pub fn unpack(registry: &str, reference: &str, dest: &Path) -> Result<PathBuf> {
+    unpack_copy(registry, reference, &[], dest)
+}
+
+/// [`unpack`] of one platform of an index: `architecture` as OCI spells it (`arm64`).
+pub fn unpack_platform(
+    registry: &str,
+    reference: &str,
+    architecture: &str,
+    dest: &Path,
+) -> Result<PathBuf> {
+    let arch = format!("--override-arch={architecture}");
+    unpack_copy(registry, reference, &[&arch], dest)
+}
+
+fn unpack_copy(registry: &str, reference: &str, flags: &[&str], dest: &Path) -> Result<PathBuf> {
     let layout = dest.join("oci");
     exec(
         Command::new("skopeo")
+            .args(flags)
             .args(["copy", "-q", "--src-tls-verify=false"])
             .arg(format!("docker://{registry}/{reference}"))
             .arg(format!("oci:{}:img", layout.display())),

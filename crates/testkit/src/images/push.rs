@@ -143,7 +143,7 @@ pub fn push_image(
 }
 
 /// `umoci config` setting the spec's cmd, entrypoint, env, user and working dir.
-fn config_command(img: &str, spec: &ImageSpec) -> Command {
+pub(super) fn config_command(img: &str, spec: &ImageSpec) -> Command {
     let mut cfg = Command::new("umoci");
     cfg.args(["config", "--image", img]);
     for c in &spec.cmd {

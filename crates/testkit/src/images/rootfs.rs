@@ -16,11 +16,21 @@ const GROUP: &str = "root:x:0:\napp:x:1000:\nstaff:x:50:app\nnogroup:x:65534:\n"
 /// symlink to it, /etc/passwd (root, app 1000:1000, nobody), /etc/group, /etc/hosts,
 /// /tmp (1777), /root and /home/app (owned by app).
 pub fn busybox_rootfs(dir: &Path) -> Result<()> {
+    busybox_rootfs_from(dir, Path::new("/bin/busybox"))
+}
+
+/// [`busybox_rootfs`] with another busybox binary (another architecture's build of the same
+/// Debian package: the applets are the host's list).
+pub fn busybox_rootfs_from(dir: &Path, busybox: &Path) -> Result<()> {
     for d in ["bin", "etc", "tmp", "root", "home/app"] {
         std::fs::create_dir_all(dir.join(d))?;
     }
-    std::fs::copy("/bin/busybox", dir.join("bin/busybox"))
-        .context("copying /bin/busybox (Debian package busybox-static)")?;
+    std::fs::copy(busybox, dir.join("bin/busybox")).with_context(|| {
+        format!(
+            "copying {} (Debian package busybox-static)",
+            busybox.display()
+        )
+    })?;
     let list = exec(Command::new("/bin/busybox").arg("--list"))?;
     for applet in list.lines().filter(|a| !a.is_empty() && *a != "busybox") {
         let link = dir.join("bin").join(applet);

@@ -219,22 +219,3 @@ async fn bind_content(st: &StageState<'_>, spec: &Spec) -> Result<Content, Mount
     });
     Ok(Content::Copy { src, hidden })
 }
-
-/// What a RUN's mounts add to its cache key: the content of bind mounts from the build
-/// context (only when sources are hashed); never a secret.
-pub fn key_inputs(st: &StageState<'_>, run: &Run) -> io::Result<Vec<String>> {
-    let mut out = Vec::new();
-    if !st.opts.hash_sources {
-        return Ok(out);
-    }
-    for m in run
-        .mounts
-        .iter()
-        .filter(|m| m.kind == MountKind::Bind && m.from.is_none())
-    {
-        let rel = crate::context::glob::clean(m.source.as_deref().unwrap_or(""));
-        let d = crate::key::sources_digest(st.ctx, std::slice::from_ref(&rel), false)?;
-        out.push(format!("mount /{rel} {d}"));
-    }
-    Ok(out)
-}
