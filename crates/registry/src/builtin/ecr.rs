@@ -6,7 +6,7 @@
 
 use super::web::{fail, json};
 use super::{aws, Ctx, Snapshot};
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::Error;
 use base64::Engine;
 use std::time::SystemTime;

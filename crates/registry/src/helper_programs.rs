@@ -5,7 +5,7 @@
 //! a layer or a RUN) is refused, never run, and a helper not found at start is never looked
 //! for again, so a base image cannot plant one and receive the user's secrets.
 
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::Error;
 use std::collections::HashMap;
 use std::io::{Read, Write};
