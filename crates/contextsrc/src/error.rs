@@ -48,6 +48,12 @@ impl Error {
     }
 }
 
+impl From<awsfiles::Error> for Error {
+    fn from(e: awsfiles::Error) -> Error {
+        Error::Config(format!("AWS shared file {e}"))
+    }
+}
+
 /// The first line of an error chain's rendering, without its sources' repetitions: libraries
 /// render causes in different ways, and a log line must stay one line.
 pub(crate) fn one_line(e: &dyn std::error::Error) -> String {

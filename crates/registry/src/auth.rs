@@ -2,7 +2,8 @@
 //! `Bearer` (fetch a token from the realm for a scope; cached per registry and scope).
 
 use crate::body::{Answer, Clock, Kind};
-use crate::keychain::Credential;
+use crate::credential::Credential;
+use crate::url::{strip_query, urlencode};
 use crate::{Error, Tuning};
 use base64::Engine;
 use std::collections::HashMap;
@@ -120,7 +121,7 @@ async fn fetch_token(
         clock,
         max_error: tuning.max_error_bytes,
     };
-    let what = || format!("token answer from {}", crate::client::strip_query(realm));
+    let what = || format!("token answer from {}", strip_query(realm));
     let text = answer
         .expect(&[200])
         .await?
@@ -179,18 +180,6 @@ fn token_request(
         }
         ("GET", req)
     }
-}
-
-/// Percent-encodes all but RFC 3986's unreserved bytes (form and query values).
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! refusal turned into an [`Error`] from the first bytes of its body, and transport
 //! failures (timeouts above all) named with the request.
 
-use crate::client::strip_query;
 use crate::error::detail;
+use crate::url::strip_query;
 use crate::Error;
 use std::time::{Duration, Instant};
 

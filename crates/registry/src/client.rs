@@ -1,11 +1,11 @@
 //! The client's public face: [`Client`] (a handle on the shared [`Core`] every request
-//! goes through), what pulls and pushes return, the scopes they ask for, and small URL and
-//! digest helpers. Pulls live in `pull`, pushes in `push`, the request path in `exchange`.
+//! goes through), what pulls and pushes return and the scopes they ask for. Pulls live in
+//! `pull`, pushes in `push`, the request path in `exchange`.
 
 use crate::exchange::Core;
 use crate::transport::Transports;
 use crate::{Error, Keychain, Options, Reference, Tuning};
-use image::{Digest, ImageConfig, Manifest};
+use image::{ImageConfig, Manifest};
 use std::sync::Arc;
 
 /// A registry client; cheap to share (`&Client`), its state lives behind an `Arc`.
@@ -70,63 +70,5 @@ impl Client {
 
     pub(crate) fn push_scope(r: &Reference) -> Vec<String> {
         vec![format!("repository:{}:pull,push", r.repository)]
-    }
-}
-
-/// `loc` (absolute, or relative to `base`) as an absolute URL.
-pub(crate) fn absolute(base: &reqwest::Url, loc: &str) -> String {
-    base.join(loc)
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| loc.to_string())
-}
-
-/// `url` with `param=value` appended, whether or not it already has a query string.
-pub(crate) fn with_query(url: &str, param: &str, value: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{param}={value}")
-}
-
-/// A URL without its query (upload state and digests stay out of messages).
-pub(crate) fn strip_query(u: &str) -> String {
-    u.split('?').next().unwrap_or(u).to_string()
-}
-
-/// Checks `actual` against `expected`; a mismatch names both.
-pub(crate) fn check_digest(what: String, expected: &Digest, actual: &Digest) -> Result<(), Error> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(Error::Digest {
-            what,
-            expected: expected.to_string(),
-            actual: actual.to_string(),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations_and_queries() {
-        let base = reqwest::Url::parse("https://r.example:5000/v2/a/blobs/uploads/").unwrap();
-        assert_eq!(
-            absolute(&base, "/v2/a/blobs/uploads/u1?_state=x"),
-            "https://r.example:5000/v2/a/blobs/uploads/u1?_state=x"
-        );
-        assert_eq!(
-            absolute(&base, "https://other.example/up/1"),
-            "https://other.example/up/1"
-        );
-        assert_eq!(
-            with_query("http://h/u?_state=x", "digest", "d"),
-            "http://h/u?_state=x&digest=d"
-        );
-        assert_eq!(
-            with_query("http://h/u", "digest", "d"),
-            "http://h/u?digest=d"
-        );
-        assert_eq!(strip_query("http://h/u?_state=secret"), "http://h/u");
     }
 }

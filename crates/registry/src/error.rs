@@ -20,8 +20,8 @@ pub enum Error {
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
     Digest {
         what: String,
-        expected: String,
-        actual: String,
+        expected: image::Digest,
+        actual: image::Digest,
     },
     #[error("{0}")]
     Manifest(String),

@@ -6,10 +6,10 @@
 use crate::auth::{answer, parse_challenge};
 use crate::body::{Answer, Clock, Kind};
 use crate::builtin::{Ctx, Web};
-use crate::client::{absolute, strip_query};
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::retry::{retry_after, transient_status, Policy};
 use crate::transport::{Endpoint, Side, Transports};
+use crate::url::{absolute, same_origin, strip_query};
 use crate::{Error, Keychain, Tuning};
 use std::collections::HashMap;
 use std::future::Future;
@@ -280,41 +280,5 @@ impl Core {
     fn cached_auth(&self, registry: &str, scopes: &[String]) -> Option<String> {
         let key = (registry.to_string(), scopes.join(" "));
         self.tokens.lock().ok().and_then(|t| t.get(&key).cloned())
-    }
-}
-
-/// Whether `url` has the scheme, host and port of `base` (default ports made explicit).
-pub(crate) fn same_origin(url: &str, base: &str) -> bool {
-    match (reqwest::Url::parse(url), reqwest::Url::parse(base)) {
-        (Ok(u), Ok(b)) => {
-            u.scheme() == b.scheme()
-                && u.host_str().map(str::to_ascii_lowercase)
-                    == b.host_str().map(str::to_ascii_lowercase)
-                && u.port_or_known_default() == b.port_or_known_default()
-        }
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_origin;
-
-    #[test]
-    fn origins() {
-        let base = "https://r.example:5000";
-        assert!(same_origin(
-            "https://r.example:5000/v2/a/blobs/uploads/1",
-            base
-        ));
-        assert!(same_origin("https://R.EXAMPLE:5000/v2/", base));
-        assert!(!same_origin("http://r.example:5000/v2/", base));
-        assert!(!same_origin("https://r.example/v2/", base));
-        assert!(!same_origin("https://storage.example:5000/b", base));
-        assert!(same_origin(
-            "https://hub.example:443/v2/",
-            "https://hub.example"
-        ));
-        assert!(!same_origin("not a url", base));
     }
 }

@@ -1,32 +1,16 @@
 //! Credentials from a Docker config (`$DOCKER_CONFIG/config.json`): `auths` entries (auth,
 //! username/password, identitytoken, registrytoken), `credHelpers` and `credsStore`
 //! (external `docker-credential-<name>` programs, resolved when the keychain is made: see
-//! `helpers`), then the built-in helpers `--credential-helpers` enables (`builtin`).
+//! `helper_programs`), then the built-in helpers `--credential-helpers` enables (`builtin`).
 
 use crate::builtin::{Builtins, Ctx, Kind};
-use crate::helpers::{default_helper_dirs, Helpers};
+use crate::credential::Credential;
+use crate::helper_programs::{default_helper_dirs, Helpers};
 use crate::Error;
 use base64::Engine;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    Basic { username: String, password: String },
-    IdentityToken(String),
-    RegistryToken(String),
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
-            Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
-            Credential::RegistryToken(_) => f.write_str("RegistryToken(<redacted>)"),
-        }
-    }
-}
 
 #[derive(Default, serde::Deserialize)]
 struct ConfigFile {

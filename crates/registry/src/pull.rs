@@ -2,10 +2,9 @@
 //! blobs, every digest verified; blobs are handed out as streams.
 
 use crate::body::Kind;
-use crate::client::check_digest;
 use crate::exchange::{Builder, Req, Target};
 use crate::transport::Side;
-use crate::verify::Verify;
+use crate::verify::{check_digest, Verify};
 use crate::{Client, Error, Reference, RemoteImage};
 use image::{media, Digest, ImageConfig, Index, Manifest, Platform};
 use tokio::io::AsyncRead;

@@ -4,9 +4,10 @@
 //! upload, then cancel it). Every request goes through `exchange`, with its retries.
 
 use crate::body::Kind;
-use crate::client::{absolute, check_digest, with_query};
 use crate::exchange::{Req, Target};
 use crate::transport::Side;
+use crate::url::{absolute, with_query};
+use crate::verify::check_digest;
 use crate::{Client, Error, Reference, Uploaded};
 use image::{Descriptor, Digest};
 use std::path::Path;

@@ -1,8 +1,10 @@
 //! A reader that hashes what passes through it and fails at the end of the stream if the
 //! bytes do not match the expected digest (sha256 or sha512) or the declared size, so a
 //! caller streaming a blob into an extractor learns of corruption without holding the blob
-//! in memory. More bytes than declared fail as soon as they arrive.
+//! in memory. More bytes than declared fail as soon as they arrive. Bytes read whole
+//! (manifests, configs) are checked with [`check_digest`].
 
+use crate::Error;
 use image::{Digest, Hasher};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -25,6 +27,19 @@ impl<R> Verify<R> {
             size,
             seen: 0,
         }
+    }
+}
+
+/// Checks `actual` against `expected`; a mismatch names both.
+pub(crate) fn check_digest(what: String, expected: &Digest, actual: &Digest) -> Result<(), Error> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::Digest {
+            what,
+            expected: expected.clone(),
+            actual: actual.clone(),
+        })
     }
 }
 

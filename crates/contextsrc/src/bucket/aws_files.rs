@@ -1,98 +1,41 @@
-//! AWS's shared files as its SDKs read them: credentials from `AWS_SHARED_CREDENTIALS_FILE`
-//! (default `~/.aws/credentials`) and the region from `AWS_CONFIG_FILE` (default
-//! `~/.aws/config`), for the profile `AWS_PROFILE` (default `default`).
+//! AWS's shared files for an S3 context: the profile's keys and region, read now from the
+//! files the environment names and parsed by the AWS SDKs' rules (the `awsfiles` crate).
 
-use crate::{Env, Error, Secret};
-use std::path::PathBuf;
+use crate::{Env, Error};
+use std::path::Path;
 
 /// The largest shared file read.
 const MAX_FILE: u64 = 1 << 20;
 
-/// Keys from one profile of the shared credentials file.
-#[derive(Debug, Default)]
-pub(super) struct Credentials {
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<Secret>,
-    pub session_token: Option<Secret>,
-}
-
-fn profile(env: &Env) -> &str {
-    env.get("AWS_PROFILE").unwrap_or("default")
-}
-
-fn path(env: &Env, var: &str, default: &str) -> Option<PathBuf> {
-    match env.get(var) {
-        Some(p) => Some(PathBuf::from(p)),
-        None => env
-            .get("HOME")
-            .map(|h| PathBuf::from(h).join(".aws").join(default)),
-    }
-}
-
 /// Reads a shared file; a missing file is no error, an unreadable or oversized one is.
-fn read(env: &Env, var: &str, default: &str) -> Result<Option<String>, Error> {
-    let Some(p) = path(env, var, default) else {
-        return Ok(None);
-    };
+fn read(p: &Path) -> Result<Option<awsfiles::Source>, Error> {
     let bad = |why: String| Error::Config(format!("AWS shared file {}: {why}", p.display()));
-    match std::fs::metadata(&p) {
+    match std::fs::metadata(p) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
         Ok(m) if m.len() > MAX_FILE => return Err(bad("larger than 1 MiB".into())),
         Ok(_) => {}
     }
-    std::fs::read_to_string(&p)
-        .map(Some)
-        .map_err(|e| bad(e.to_string()))
+    let text = std::fs::read_to_string(p).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(awsfiles::Source {
+        name: p.display().to_string(),
+        text,
+    }))
 }
 
-/// `key = value` pairs of section `name` in an INI text.
-fn section<'a>(text: &'a str, name: &str) -> Vec<(&'a str, &'a str)> {
-    let mut inside = false;
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if let Some(h) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = h.trim() == name;
-        } else if let (true, Some((k, v))) = (inside, line.split_once('=')) {
-            out.push((k.trim(), v.trim()));
-        }
-    }
-    out
-}
-
-/// The profile's keys in the shared credentials file, if it has any.
-pub(super) fn credentials(env: &Env) -> Result<Option<Credentials>, Error> {
-    let Some(text) = read(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")? else {
-        return Ok(None);
-    };
-    let mut c = Credentials::default();
-    for (k, v) in section(&text, profile(env)) {
-        match k {
-            "aws_access_key_id" => c.access_key_id = Some(v.to_string()),
-            "aws_secret_access_key" => c.secret_access_key = Some(Secret::new(v)),
-            "aws_session_token" => c.session_token = Some(Secret::new(v)),
-            _ => {}
-        }
-    }
-    Ok(c.access_key_id.is_some().then_some(c))
-}
-
-/// The profile's region in the shared config file (`[default]` or `[profile NAME]`).
-pub(super) fn region(env: &Env) -> Result<Option<String>, Error> {
-    let Some(text) = read(env, "AWS_CONFIG_FILE", "config")? else {
-        return Ok(None);
-    };
-    let name = match profile(env) {
-        "default" => "default".to_string(),
-        p => format!("profile {p}"),
-    };
-    Ok(section(&text, &name)
-        .into_iter()
-        .find(|(k, _)| *k == "region")
-        .map(|(_, v)| v.to_string()))
+/// The profile the environment names, from both shared files.
+pub(super) fn profile(env: &Env) -> Result<awsfiles::Profile, Error> {
+    let files = awsfiles::Files::from_env(|k| env.get(k).map(str::to_string));
+    let source = |p: &Option<std::path::PathBuf>| p.as_deref().map(read).transpose();
+    let (config, credentials) = (
+        source(&files.config)?.flatten(),
+        source(&files.credentials)?.flatten(),
+    );
+    Ok(awsfiles::Profile::read(
+        &files.profile,
+        config.as_ref(),
+        credentials.as_ref(),
+    )?)
 }
 
 #[cfg(test)]
@@ -120,18 +63,13 @@ mod tests {
                 ("AWS_PROFILE".into(), profile.into()),
             ])
         };
-        let c = credentials(&env("default")).unwrap().unwrap();
-        assert_eq!(c.access_key_id.as_deref(), Some("A"));
-        assert_eq!(c.secret_access_key.unwrap().expose(), "S");
-        assert_eq!(region(&env("ci")).unwrap().as_deref(), Some("us-west-2"));
-        assert_eq!(
-            credentials(&env("ci"))
-                .unwrap()
-                .unwrap()
-                .access_key_id
-                .as_deref(),
-            Some("B")
-        );
-        assert!(credentials(&env("none")).unwrap().is_none());
+        let credentials = |p: &str| profile(&env(p)).unwrap().keys().unwrap();
+        let region = |p: &str| profile(&env(p)).unwrap().region().map(str::to_string);
+        let c = credentials("default").unwrap();
+        assert_eq!(c.access_key_id, "A");
+        assert_eq!(c.secret_access_key, "S");
+        assert_eq!(region("ci").as_deref(), Some("us-west-2"));
+        assert_eq!(credentials("ci").unwrap().access_key_id, "B");
+        assert!(credentials("none").is_none());
     }
 }

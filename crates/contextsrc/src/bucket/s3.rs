@@ -27,19 +27,28 @@ pub(super) fn store(
             }
         }
     }
-    if env.get("AWS_ACCESS_KEY_ID").is_none() {
-        if let Some(c) = aws_files::credentials(env)? {
-            b = b.with_access_key_id(c.access_key_id.unwrap_or_default());
-            if let Some(s) = c.secret_access_key {
-                b = b.with_secret_access_key(s.expose());
-            }
-            if let Some(t) = c.session_token {
-                b = b.with_token(t.expose());
+    let (has_keys, has_region) = (
+        env.get("AWS_ACCESS_KEY_ID").is_some(),
+        env.get("AWS_REGION").is_some() || env.get("AWS_DEFAULT_REGION").is_some(),
+    );
+    // The shared files are read only for what the environment does not give.
+    if !(has_keys && has_region) {
+        let shared = aws_files::profile(env)?;
+        let keys = match has_keys {
+            true => None,
+            false => shared.keys()?,
+        };
+        if let Some(k) = keys {
+            b = b
+                .with_access_key_id(k.access_key_id)
+                .with_secret_access_key(k.secret_access_key);
+            if let Some(t) = k.session_token {
+                b = b.with_token(t);
             }
         }
-    }
-    if env.get("AWS_REGION").is_none() && env.get("AWS_DEFAULT_REGION").is_none() {
-        b = b.with_region(aws_files::region(env)?.unwrap_or_else(|| "us-east-1".into()));
+        if !has_region {
+            b = b.with_region(shared.region().unwrap_or("us-east-1"));
+        }
     }
     let (endpoint, allow_http) = match env.get("S3_ENDPOINT") {
         Some(ep) => {

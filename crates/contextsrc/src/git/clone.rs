@@ -3,30 +3,14 @@
 //! credentials callback and TLS setting, and no git configuration read from the machine.
 
 use super::errors::{classify, refused_by_id};
+use super::link::Link;
 use super::{Auth, Plan, Want};
 use crate::Error;
 use gix::protocol::transport::client::blocking_io::http;
 use gix::remote::fetch::Shallow;
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-
-/// Where to fetch from and how.
-pub(crate) struct Link {
-    /// `https://host/org/repo.git`, without user or password.
-    pub url: String,
-    pub auth: Option<Auth>,
-    pub insecure: bool,
-    /// The context as the user wrote it, without credentials, for messages.
-    pub location: String,
-    /// Raised to stop the fetch (by the watchdog).
-    pub interrupt: Arc<AtomicBool>,
-    /// The longest any one request may take, its body included.
-    pub timeout: std::time::Duration,
-    /// How the transport resolves names.
-    pub resolver: resolve::Resolver,
-}
 
 /// Fetches what `plan` names into `dest` and checks it out.
 pub(crate) fn checkout(link: &Link, plan: &Plan, dest: &Path) -> Result<gix::Repository, Error> {

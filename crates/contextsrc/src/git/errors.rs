@@ -2,7 +2,7 @@
 //! credentials, an unreachable or untrusted server. The URL in them never has credentials
 //! (they travel apart from it).
 
-use super::clone::Link;
+use super::link::Link;
 use crate::Error;
 
 /// The error chain of a gix error, as one line.

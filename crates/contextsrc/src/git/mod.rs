@@ -11,6 +11,7 @@
 mod auth;
 mod clone;
 mod errors;
+mod link;
 mod submodules;
 mod watchdog;
 
@@ -94,7 +95,7 @@ pub(crate) fn fetch(url: &GitUrl, opts: &Options, dest: &Path) -> Result<(), Err
     tracing::debug!("Getting source from reference {:?}", plan.want);
     let limits = watchdog::Limits::from_env(&opts.env)?;
     let dog = watchdog::Watchdog::start(dest, limits);
-    let link = clone::Link {
+    let link = link::Link {
         url: remote,
         auth,
         insecure: opts.git.insecure_skip_tls,

@@ -4,7 +4,8 @@
 //! http(s) URLs are fetched: a `file://` URL, a local path or an `ssh://` remote (which
 //! would read the machine's files or start a program) fails the fetch.
 
-use super::clone::{self, Link};
+use super::clone;
+use super::link::Link;
 use super::{Plan, Want};
 use crate::Error;
 

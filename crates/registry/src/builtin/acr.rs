@@ -9,7 +9,7 @@
 
 use super::web::{fail, form, json};
 use super::{Ctx, Snapshot};
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::Error;
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,7 @@
 //! AWS credentials for the `ecr` helper, in the AWS SDKs' order: the environment
-//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the shared
-//! credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `$HOME/.aws/credentials`; profile
-//! `AWS_PROFILE`, else `default`; static keys), web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`
-//! with `AWS_ROLE_ARN`, exchanged at STS by AssumeRoleWithWebIdentity: EKS IRSA), container
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the profile's
+//! static keys in the shared files (read by the SDKs' rules: the `awsfiles` crate), web
+//! identity (`AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`, exchanged at STS by AssumeRoleWithWebIdentity: EKS IRSA), container
 //! credentials (`AWS_CONTAINER_CREDENTIALS_FULL_URI` or `_RELATIVE_URI`, with
 //! `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` or `_TOKEN`: EKS Pod Identity, ECS), then the
 //! EC2 instance metadata service (IMDSv2; `AWS_EC2_METADATA_DISABLED=true` skips it).
@@ -19,30 +18,16 @@ const HELPER: &str = "ecr";
 /// How long an absent metadata service is waited for (as the AWS SDKs do).
 const METADATA_WAIT: Duration = Duration::from_secs(2);
 
-/// An access key, its secret and the session token of temporary credentials.
-pub(crate) struct Keys {
-    pub id: String,
-    pub secret: String,
-    pub token: Option<String>,
-}
+pub(crate) use awsfiles::Keys;
 
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Keys({}, <redacted>)", self.id)
-    }
-}
-
-fn shared_file(env: &Snapshot) -> Option<PathBuf> {
-    match env.var("AWS_SHARED_CREDENTIALS_FILE") {
-        Some(f) => Some(PathBuf::from(f)),
-        None => env
-            .var("HOME")
-            .map(|h| PathBuf::from(h).join(".aws/credentials")),
-    }
+/// The shared files and profile the environment names.
+fn shared_files(env: &Snapshot) -> awsfiles::Files {
+    awsfiles::Files::from_env(|k| env.var(k).map(str::to_string))
 }
 
 /// The files the chain may read.
 pub(crate) fn files(env: &Snapshot) -> Vec<PathBuf> {
+    let shared = shared_files(env);
     let named = [
         "AWS_WEB_IDENTITY_TOKEN_FILE",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
@@ -50,7 +35,8 @@ pub(crate) fn files(env: &Snapshot) -> Vec<PathBuf> {
     named
         .iter()
         .filter_map(|v| env.var(v).map(PathBuf::from))
-        .chain(shared_file(env))
+        .chain(shared.config)
+        .chain(shared.credentials)
         .collect()
 }
 
@@ -81,12 +67,12 @@ pub(crate) async fn keys(
         env.var("AWS_SECRET_ACCESS_KEY"),
     ) {
         return Ok(Some(Keys {
-            id: id.into(),
-            secret: secret.into(),
-            token: env.var("AWS_SESSION_TOKEN").map(str::to_string),
+            access_key_id: id.into(),
+            secret_access_key: secret.into(),
+            session_token: env.var("AWS_SESSION_TOKEN").map(str::to_string),
         }));
     }
-    if let Some(k) = shared_file(env).and_then(|f| profile_keys(env, &f)) {
+    if let Some(k) = profile_keys(env)? {
         return Ok(Some(k));
     }
     if let Some(file) = env.var("AWS_WEB_IDENTITY_TOKEN_FILE") {
@@ -111,35 +97,21 @@ pub(crate) async fn keys(
     instance_keys(env, web).await
 }
 
-/// Static keys of the profile in the shared credentials file, if it has them.
-fn profile_keys(env: &Snapshot, file: &std::path::Path) -> Option<Keys> {
-    let text = String::from_utf8_lossy(env.file(file).ok()?).into_owned();
-    let profile = env
-        .var("AWS_PROFILE")
-        .or_else(|| env.var("AWS_DEFAULT_PROFILE"))
-        .unwrap_or("default");
-    let mut current = String::new();
-    let (mut id, mut secret, mut token) = (None, None, None);
-    for line in text.lines().map(str::trim) {
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = name.trim().to_string();
-        } else if current == profile {
-            if let Some((k, v)) = line.split_once('=') {
-                let v = Some(v.trim().to_string());
-                match k.trim() {
-                    "aws_access_key_id" => id = v,
-                    "aws_secret_access_key" => secret = v,
-                    "aws_session_token" => token = v,
-                    _ => {}
-                }
-            }
-        }
-    }
-    Some(Keys {
-        id: id?,
-        secret: secret?,
-        token,
-    })
+/// Static keys of the profile in the shared files, if it has them. Files that could not be
+/// read at start count as empty, as in the SDKs.
+fn profile_keys(env: &Snapshot) -> Result<Option<Keys>, Error> {
+    let shared = shared_files(env);
+    let source = |p: &Option<PathBuf>| {
+        let p = p.as_ref()?;
+        Some(awsfiles::Source {
+            name: p.display().to_string(),
+            text: String::from_utf8_lossy(env.file(p).ok()?).into_owned(),
+        })
+    };
+    let (config, credentials) = (source(&shared.config), source(&shared.credentials));
+    awsfiles::Profile::read(&shared.profile, config.as_ref(), credentials.as_ref())
+        .and_then(|p| p.keys())
+        .map_err(|e| fail(HELPER, e.to_string()))
 }
 
 /// STS AssumeRoleWithWebIdentity with the token file's JWT (the request is not signed).
@@ -179,9 +151,9 @@ async fn web_identity(
             .ok_or_else(|| fail(HELPER, format!("STS answer from {url} has no {tag}")))
     };
     Ok(Keys {
-        id: field("AccessKeyId")?,
-        secret: field("SecretAccessKey")?,
-        token: Some(field("SessionToken")?),
+        access_key_id: field("AccessKeyId")?,
+        secret_access_key: field("SecretAccessKey")?,
+        session_token: Some(field("SessionToken")?),
     })
 }
 
@@ -196,9 +168,9 @@ struct Issued {
 impl From<Issued> for Keys {
     fn from(i: Issued) -> Keys {
         Keys {
-            id: i.access_key_id,
-            secret: i.secret_access_key,
-            token: i.token,
+            access_key_id: i.access_key_id,
+            secret_access_key: i.secret_access_key,
+            session_token: i.token,
         }
     }
 }
@@ -286,16 +258,22 @@ mod tests {
             f.display().to_string(),
         )]);
         let b = Builtins::new(Some(&[]), vars.clone());
-        let k = profile_keys(&b.env, &f).unwrap();
-        assert_eq!((k.id.as_str(), k.token), ("AKIDDEFAULT", None));
+        let k = profile_keys(&b.env).unwrap().unwrap();
+        assert_eq!(
+            (k.access_key_id.as_str(), k.session_token),
+            ("AKIDDEFAULT", None)
+        );
         vars.insert("AWS_PROFILE".into(), "ci".into());
         let b = Builtins::new(Some(&[]), vars.clone());
-        let k = profile_keys(&b.env, &f).unwrap();
-        assert_eq!((k.id.as_str(), k.token.as_deref()), ("AKIDCI", Some("t")));
+        let k = profile_keys(&b.env).unwrap().unwrap();
+        assert_eq!(
+            (k.access_key_id.as_str(), k.session_token.as_deref()),
+            ("AKIDCI", Some("t"))
+        );
         assert!(!format!("{k:?}").contains("s2"));
         vars.insert("AWS_PROFILE".into(), "none".into());
         let b = Builtins::new(Some(&[]), vars);
-        assert!(profile_keys(&b.env, &f).is_none());
+        assert!(profile_keys(&b.env).unwrap().is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::web::{fail, json};
 use super::{aws, Ctx, Snapshot};
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::Error;
 use base64::Engine;
 use std::time::SystemTime;
@@ -76,9 +76,9 @@ pub(crate) fn signed_headers(
 ) -> Result<Vec<(String, String)>, Error> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     let identity = aws_credential_types::Credentials::new(
-        &keys.id,
-        &keys.secret,
-        keys.token.clone(),
+        &keys.access_key_id,
+        &keys.secret_access_key,
+        keys.session_token.clone(),
         None,
         "kaniko-rs",
     )
@@ -212,9 +212,9 @@ mod tests {
     #[test]
     fn signature_is_sigv4() {
         let keys = aws::Keys {
-            id: "AKIDEXAMPLE".into(),
-            secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-            token: Some("session".into()),
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            session_token: Some("session".into()),
         };
         let h = signed_headers(
             &keys,

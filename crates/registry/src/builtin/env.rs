@@ -11,7 +11,7 @@
 //! `KANIKO_REGISTRY_EXAMPLE_COM_5000_USER`.
 
 use super::Snapshot;
-use crate::keychain::Credential;
+use crate::credential::Credential;
 
 /// The `KANIKO_<HOST>` prefixes tried for `registry` (`host[:port]`), in order.
 pub(crate) fn prefixes(registry: &str) -> Vec<String> {

@@ -5,7 +5,7 @@
 //! `CI_DEPENDENCY_PROXY_USER`/`CI_DEPENDENCY_PROXY_PASSWORD`.
 
 use super::{hostname, Snapshot};
-use crate::keychain::Credential;
+use crate::credential::Credential;
 
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);

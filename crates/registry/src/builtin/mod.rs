@@ -19,7 +19,7 @@ mod google;
 mod google_sources;
 mod web;
 
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::transport::Endpoint;
 use crate::Error;
 use std::collections::HashMap;

@@ -3,10 +3,9 @@
 //! refusal named by its URL (no query), status and the service's own error code and
 //! message. Request bodies and answers hold secrets and are never put in an error.
 
-use crate::auth::urlencode;
 use crate::body::{Answer, Clock, Kind};
-use crate::client::strip_query;
 use crate::transport::Transports;
+use crate::url::{strip_query, urlencode};
 use crate::{Error, Tuning};
 
 /// Where the built-in helpers' requests go through.

@@ -5,7 +5,7 @@
 //! a layer or a RUN) is refused, never run, and a helper not found at start is never looked
 //! for again, so a base image cannot plant one and receive the user's secrets.
 
-use crate::keychain::Credential;
+use crate::credential::Credential;
 use crate::Error;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -114,22 +114,6 @@ fn program(name: &str) -> String {
     format!("docker-credential-{name}")
 }
 
-/// Starts `cmd`, again after a moment when the program is "text file busy": a file
-/// written just before (as tests do) can still be open for writing in a child another
-/// thread forked and has not exec'd yet.
-fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
-    let mut tries = 0;
-    loop {
-        match cmd.spawn() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(25));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Runs `program get` with `server` on stdin and reads its `{Username, Secret}` answer.
 /// Its output never goes into an error: it may hold the secret.
 pub(crate) fn run_program(program: &Path, server: &str) -> Result<Option<Credential>, Error> {
@@ -139,7 +123,7 @@ pub(crate) fn run_program(program: &Path, server: &str) -> Result<Option<Credent
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = spawn(&mut cmd).map_err(|e| fail(e.to_string()))?;
+    let mut child = programs::spawn(&mut cmd).map_err(|e| fail(e.to_string()))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits without reading stdin is judged by its exit status below.
         let _ = stdin.write_all(server.as_bytes());
