@@ -18,7 +18,7 @@ pub fn plan(
     let mut scopes: std::collections::HashMap<usize, StageScope> = Default::default();
     for i in needed {
         let stage = &df.stages[i];
-        let base = global.expand_base(stage)?;
+        let base = df.base(i, &global)?;
         let name = stage
             .name
             .as_deref()
@@ -28,9 +28,9 @@ pub fn plan(
             .expand_platform(stage)?
             .map(|p| format!("--platform={p} "))
             .unwrap_or_default();
-        out.push(format!("stage {i}: FROM {platform}{base}{name}"));
+        out.push(format!("stage {i}: FROM {platform}{}{name}", base.name));
         // A stage FROM a stage starts with its variables (the image's Env is unknown here).
-        let mut scope = match df.base_stage(i, &base).and_then(|b| scopes.get(&b)) {
+        let mut scope = match base.stage.and_then(|b| scopes.get(&b)) {
             Some(parent) => parent.clone(),
             None => StageScope::new(&global, &[]),
         };
