@@ -4,10 +4,10 @@
 //! the `--dryrun` plan.
 
 mod expand;
+mod expand_instruction;
 mod flags;
 mod healthcheck;
 mod heredocs;
-mod instr;
 mod lines;
 mod model;
 mod mounts;
@@ -17,6 +17,7 @@ mod ports;
 mod run_copy;
 mod scope;
 mod stages;
+mod syntax;
 
 pub use expand::{expand_heredoc, expand_word, expand_words, ExpandError};
 pub use model::*;
