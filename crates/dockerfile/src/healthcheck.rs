@@ -2,7 +2,7 @@
 
 use crate::flags::{split_flags, take_flags, Flags, Kind};
 use crate::model::{Healthcheck, Instruction};
-use crate::parser::{command_line, keyword};
+use crate::syntax::{command_line, keyword};
 use crate::Error;
 use std::time::Duration;
 

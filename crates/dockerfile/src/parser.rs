@@ -6,6 +6,7 @@ use crate::healthcheck::healthcheck;
 use crate::lines::{split, Lines, Logical};
 use crate::model::*;
 use crate::run_copy::{copy, run};
+use crate::syntax::{command_line, json_or_fields, keyword, words};
 use crate::Error;
 
 pub fn parse(text: &str) -> Result<Dockerfile, Error> {
@@ -59,15 +60,6 @@ pub fn parse(text: &str) -> Result<Dockerfile, Error> {
     Ok(df)
 }
 
-/// Splits a logical line into its keyword and the rest.
-pub(crate) fn keyword(text: &str) -> (&str, &str) {
-    let t = text.trim_start();
-    match t.find(char::is_whitespace) {
-        Some(i) => (&t[..i], t[i..].trim_start()),
-        None => (t, ""),
-    }
-}
-
 fn from(l: &Logical, index: usize, escape: char) -> Result<Stage, Error> {
     let (_, rest) = keyword(&l.text);
     let (flags, rest) = take_flags(rest, l.line, &[("platform", Kind::Str)], escape)?;
@@ -99,85 +91,6 @@ fn from(l: &Logical, index: usize, escape: char) -> Result<Stage, Error> {
         line: l.line,
         commands: Vec::new(),
     })
-}
-
-/// Exec form when the text is a JSON array of strings, else shell form.
-pub(crate) fn command_line(rest: &str) -> CommandLine {
-    let t = rest.trim();
-    if t.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<Vec<String>>(t) {
-            return CommandLine::Exec(v);
-        }
-    }
-    CommandLine::Shell(t.to_string())
-}
-
-/// The arguments of COPY, ADD and VOLUME as BuildKit's `parseMaybeJSONToList` reads them:
-/// a JSON array of strings, else the text split at whitespace, quotes or not (expansion
-/// then processes each word's quotes, so `"a b"` is two words and an unmatched quote).
-pub(crate) fn json_or_fields(t: &str) -> Result<Vec<String>, String> {
-    if t.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<Vec<serde_json::Value>>(t) {
-            return v
-                .into_iter()
-                .map(|x| match x {
-                    serde_json::Value::String(s) => Ok(s),
-                    _ => Err(
-                        "when using JSON array syntax, arrays must be comprised of strings only"
-                            .to_string(),
-                    ),
-                })
-                .collect();
-        }
-    }
-    Ok(t.split_whitespace().map(String::from).collect())
-}
-
-/// Splits on whitespace outside quotes, keeping quotes and escapes (for later expansion).
-pub(crate) fn words(s: &str, escape: char) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars();
-    let mut in_word = false;
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                cur.push(c);
-                if c == escape && q == '"' {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            None => {
-                in_word = true;
-                cur.push(c);
-                if c == escape {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
-                } else if c == '"' || c == '\'' {
-                    quote = Some(c);
-                }
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err("unterminated quote".into());
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
 }
 
 /// `k=v k2=v2` or the legacy `k v` form (ENV, LABEL).
@@ -302,18 +215,7 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
             Instruction::Workdir(rest.trim().to_string())
         }
         "COPY" | "ADD" => copy(&upper, rest, l, lines, escape)?,
-        "SHELL" => {
-            let t = rest.trim();
-            match serde_json::from_str::<Vec<String>>(t) {
-                Ok(v) if !v.is_empty() => Instruction::Shell(v),
-                _ => {
-                    return Err(Error::new(
-                        line,
-                        "SHELL requires the arguments to be in JSON form",
-                    ))
-                }
-            }
-        }
+        "SHELL" => shell(rest, line)?,
         "STOPSIGNAL" => {
             need(rest)?;
             Instruction::StopSignal(rest.trim().to_string())
@@ -321,19 +223,7 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
         "HEALTHCHECK" => healthcheck(rest, line, escape)?,
         "ONBUILD" => {
             need(rest)?;
-            let (inner_kw, _) = keyword(rest);
-            let inner_upper = inner_kw.to_ascii_uppercase();
-            if ["ONBUILD", "FROM", "MAINTAINER"].contains(&inner_upper.as_str()) {
-                return Err(Error::new(
-                    line,
-                    format!("{inner_upper} isn't allowed as an ONBUILD trigger"),
-                ));
-            }
-            let inner = Logical {
-                line,
-                text: rest.to_string(),
-            };
-            Instruction::Onbuild(Box::new(command(&inner, lines, escape)?))
+            onbuild(rest, line, lines, escape)?
         }
         _ => return Err(Error::new(line, format!("unknown instruction: {upper}"))),
     };
@@ -342,4 +232,39 @@ pub(crate) fn command(l: &Logical, lines: &mut Lines<'_>, escape: char) -> Resul
         original: l.text.trim().to_string(),
         instruction,
     })
+}
+
+/// `SHELL ["executable", "parameters"]`: JSON form only.
+fn shell(rest: &str, line: usize) -> Result<Instruction, Error> {
+    match serde_json::from_str::<Vec<String>>(rest.trim()) {
+        Ok(v) if !v.is_empty() => Ok(Instruction::Shell(v)),
+        _ => Err(Error::new(
+            line,
+            "SHELL requires the arguments to be in JSON form",
+        )),
+    }
+}
+
+/// `ONBUILD <instruction>`: any instruction but ONBUILD, FROM and MAINTAINER.
+fn onbuild(
+    rest: &str,
+    line: usize,
+    lines: &mut Lines<'_>,
+    escape: char,
+) -> Result<Instruction, Error> {
+    let (inner_kw, _) = keyword(rest);
+    let inner_upper = inner_kw.to_ascii_uppercase();
+    if ["ONBUILD", "FROM", "MAINTAINER"].contains(&inner_upper.as_str()) {
+        return Err(Error::new(
+            line,
+            format!("{inner_upper} isn't allowed as an ONBUILD trigger"),
+        ));
+    }
+    let inner = Logical {
+        line,
+        text: rest.to_string(),
+    };
+    Ok(Instruction::Onbuild(Box::new(command(
+        &inner, lines, escape,
+    )?)))
 }

@@ -18,7 +18,7 @@ pub fn plan(
     let mut scopes: std::collections::HashMap<usize, StageScope> = Default::default();
     for i in needed {
         let stage = &df.stages[i];
-        let base = global.expand_base(stage)?;
+        let base = df.base(i, &global)?;
         let name = stage
             .name
             .as_deref()
@@ -28,9 +28,9 @@ pub fn plan(
             .expand_platform(stage)?
             .map(|p| format!("--platform={p} "))
             .unwrap_or_default();
-        out.push(format!("stage {i}: FROM {platform}{base}{name}"));
+        out.push(format!("stage {i}: FROM {platform}{}{name}", base.name));
         // A stage FROM a stage starts with its variables (the image's Env is unknown here).
-        let mut scope = match df.base_stage(i, &base).and_then(|b| scopes.get(&b)) {
+        let mut scope = match base.stage.and_then(|b| scopes.get(&b)) {
             Some(parent) => parent.clone(),
             None => StageScope::new(&global, &[]),
         };
@@ -80,83 +80,92 @@ fn render(c: &Command, i: &Instruction) -> String {
         Instruction::Shell(s) => format!("SHELL {}", json(s)),
         Instruction::Cmd(x) => format!("CMD {}", command_line(x)),
         Instruction::Entrypoint(x) => format!("ENTRYPOINT {}", command_line(x)),
-        Instruction::Run(r) => {
-            let mut flags = String::new();
-            for m in &r.mounts {
-                flags.push_str(&format!("--mount={} ", mount(m)));
-            }
-            for (n, v) in [("network", &r.network), ("security", &r.security)] {
-                if let Some(v) = v {
-                    flags.push_str(&format!("--{n}={v} "));
-                }
-            }
-            format!(
-                "RUN {flags}{}{}",
-                command_line(&r.command),
-                heredocs(&r.heredocs)
-            )
-        }
-        Instruction::Copy(cp) | Instruction::Add(cp) => {
-            let mut flags = String::new();
-            for (n, v) in [
-                ("from", &cp.from),
-                ("chown", &cp.chown),
-                ("chmod", &cp.chmod),
-                ("checksum", &cp.checksum),
-            ] {
-                if let Some(v) = v {
-                    flags.push_str(&format!("--{n}={v} "));
-                }
-            }
-            for (n, on) in [
-                ("link", cp.link),
-                ("parents", cp.parents),
-                ("keep-git-dir", cp.keep_git_dir),
-            ] {
-                if on {
-                    flags.push_str(&format!("--{n} "));
-                }
-            }
-            if let Some(u) = cp.unpack {
-                flags.push_str(&format!("--unpack={u} "));
-            }
-            for e in &cp.exclude {
-                flags.push_str(&format!("--exclude={e} "));
-            }
-            format!(
-                "{kw} {flags}{} -> {}{}",
-                json(&cp.sources),
-                cp.dest,
-                heredocs(&cp.heredocs)
-            )
-        }
-        Instruction::Healthcheck(Healthcheck::None) => "HEALTHCHECK NONE".into(),
-        Instruction::Healthcheck(Healthcheck::Cmd {
-            test,
-            interval,
-            timeout,
-            start_period,
-            start_interval,
-            retries,
-        }) => {
-            let mut flags = String::new();
-            for (n, v) in [
-                ("interval", interval),
-                ("timeout", timeout),
-                ("start-period", start_period),
-                ("start-interval", start_interval),
-            ] {
-                if let Some(d) = v {
-                    flags.push_str(&format!("--{n}={}ms ", d.as_millis()));
-                }
-            }
-            if let Some(r) = retries {
-                flags.push_str(&format!("--retries={r} "));
-            }
-            format!("HEALTHCHECK {flags}CMD {}", command_line(test))
-        }
+        Instruction::Run(r) => render_run(r),
+        Instruction::Copy(cp) | Instruction::Add(cp) => render_copy(&kw, cp),
+        Instruction::Healthcheck(h) => render_healthcheck(h),
         Instruction::Onbuild(inner) => format!("ONBUILD {}", render(inner, &inner.instruction)),
     }
+}
+
+fn render_run(r: &Run) -> String {
+    let mut flags = String::new();
+    for m in &r.mounts {
+        flags.push_str(&format!("--mount={} ", mount(m)));
+    }
+    for (n, v) in [("network", &r.network), ("security", &r.security)] {
+        if let Some(v) = v {
+            flags.push_str(&format!("--{n}={v} "));
+        }
+    }
+    format!(
+        "RUN {flags}{}{}",
+        command_line(&r.command),
+        heredocs(&r.heredocs)
+    )
+}
+
+fn render_copy(kw: &str, cp: &Copy) -> String {
+    let mut flags = String::new();
+    for (n, v) in [
+        ("from", &cp.from),
+        ("chown", &cp.chown),
+        ("chmod", &cp.chmod),
+        ("checksum", &cp.checksum),
+    ] {
+        if let Some(v) = v {
+            flags.push_str(&format!("--{n}={v} "));
+        }
+    }
+    for (n, on) in [
+        ("link", cp.link),
+        ("parents", cp.parents),
+        ("keep-git-dir", cp.keep_git_dir),
+    ] {
+        if on {
+            flags.push_str(&format!("--{n} "));
+        }
+    }
+    if let Some(u) = cp.unpack {
+        flags.push_str(&format!("--unpack={u} "));
+    }
+    for e in &cp.exclude {
+        flags.push_str(&format!("--exclude={e} "));
+    }
+    format!(
+        "{kw} {flags}{} -> {}{}",
+        json(&cp.sources),
+        cp.dest,
+        heredocs(&cp.heredocs)
+    )
+}
+
+fn render_healthcheck(h: &Healthcheck) -> String {
+    let Healthcheck::Cmd {
+        test,
+        interval,
+        timeout,
+        start_period,
+        start_interval,
+        retries,
+    } = h
+    else {
+        return "HEALTHCHECK NONE".into();
+    };
+    let mut flags = String::new();
+    for (n, v) in [
+        ("interval", interval),
+        ("timeout", timeout),
+        ("start-period", start_period),
+        ("start-interval", start_interval),
+    ] {
+        if let Some(d) = v {
+            flags.push_str(&format!("--{n}={}ms ", d.as_millis()));
+        }
+    }
+    if let Some(r) = retries {
+        flags.push_str(&format!("--retries={r} "));
+    }
+    format!("HEALTHCHECK {flags}CMD {}", command_line(test))
 }
 
 fn json(v: &[String]) -> String {

@@ -5,7 +5,7 @@ use crate::flags::{take_flags, Kind};
 use crate::heredocs::read_heredocs;
 use crate::lines::{Lines, Logical};
 use crate::model::*;
-use crate::parser::{command_line, json_or_fields};
+use crate::syntax::{command_line, json_or_fields};
 use crate::{mounts, Error};
 
 const RUN_FLAGS: [(&str, Kind); 3] = [

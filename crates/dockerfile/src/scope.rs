@@ -41,16 +41,23 @@ pub struct PlatformArgs {
     pub build_variant: String,
 }
 
-const PROXY_ARGS: [&str; 8] = [
+/// The proxy variables a build passes to every RUN from build args (BuildKit's
+/// `proxyEnvFromBuildArgs`), each also spelled in lower case. They never decide a step's
+/// cache key.
+pub const PROXY_KINDS: [&str; 5] = [
     "HTTP_PROXY",
-    "http_proxy",
     "HTTPS_PROXY",
-    "https_proxy",
     "FTP_PROXY",
-    "ftp_proxy",
     "NO_PROXY",
-    "no_proxy",
+    "ALL_PROXY",
 ];
+
+/// Whether `name` is a proxy variable: one of [`PROXY_KINDS`] in upper or lower case.
+pub fn is_proxy_var(name: &str) -> bool {
+    PROXY_KINDS
+        .iter()
+        .any(|k| name == *k || name == k.to_ascii_lowercase())
+}
 
 impl PlatformArgs {
     fn values(&self) -> Vec<(String, String)> {
@@ -85,21 +92,14 @@ impl PlatformArgs {
 /// any case sets both spellings (in name order, so a lower-case name given beside the
 /// upper-case one wins), after the stage's own variables.
 fn proxy_env(build_args: &BuildArgs) -> Vec<(String, String)> {
-    const KINDS: [&str; 5] = [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "FTP_PROXY",
-        "NO_PROXY",
-        "ALL_PROXY",
-    ];
     let mut values: [Option<&String>; 5] = [None; 5];
     for (k, v) in &build_args.values {
-        if let Some(i) = KINDS.iter().position(|p| p.eq_ignore_ascii_case(k)) {
+        if let Some(i) = PROXY_KINDS.iter().position(|p| p.eq_ignore_ascii_case(k)) {
             values[i] = Some(v);
         }
     }
     let mut out = Vec::new();
-    for (kind, v) in KINDS.iter().zip(values) {
+    for (kind, v) in PROXY_KINDS.iter().zip(values) {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             out.push((kind.to_string(), v.clone()));
             out.push((kind.to_ascii_lowercase(), v.clone()));
@@ -137,9 +137,12 @@ impl GlobalScope {
         escape: char,
     ) -> Result<GlobalScope, Error> {
         let mut predefined: BTreeMap<String, String> = platform.values().into_iter().collect();
-        for p in PROXY_ARGS {
-            if let Some(v) = build_args.get(p) {
-                predefined.insert(p.into(), v.clone());
+        // The predefined proxy ARGs (ALL_PROXY is not one here), in either spelling.
+        for kind in PROXY_KINDS.iter().filter(|k| **k != "ALL_PROXY") {
+            for p in [kind.to_string(), kind.to_ascii_lowercase()] {
+                if let Some(v) = build_args.get(&p) {
+                    predefined.insert(p, v.clone());
+                }
             }
         }
         let mut g = GlobalScope {

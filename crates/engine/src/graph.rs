@@ -14,7 +14,7 @@ use crate::stage::{build_stage, Base, Shared, StageOutput};
 use crate::stage_cache::materialize;
 use crate::stash::{Cleanup, StageFiles};
 use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
-use dockerfile::{Dockerfile, GlobalScope, Instruction};
+use dockerfile::{Dockerfile, GlobalScope};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -54,11 +54,9 @@ pub async fn build_cached(
     let plan = Plan::new(df, &global, &order)?;
     info!("Built cross stage deps: {}", plan.describe());
     let mut pending = prefetch(&plan, &source, opts);
-    let files = StageFiles::new(
-        &opts.work_dir,
-        df.stages.iter().map(|s| s.name.clone()).collect(),
-    );
+    let files = StageFiles::new(&opts.work_dir);
     let shared = Shared {
+        df,
         opts,
         ctx,
         source: source.as_ref(),
@@ -108,7 +106,6 @@ async fn run_stages(
         next = plan.base_stage.get(&i).copied().flatten();
     }
     for (pos, &i) in plan.order.iter().enumerate() {
-        files.set_current(i);
         let stage = &df.stages[i];
         let span = info_span!(
             "Stage",
@@ -267,13 +264,6 @@ struct Plan {
 
 impl Plan {
     fn new(df: &Dockerfile, global: &GlobalScope, order: &[usize]) -> Result<Plan, BuildError> {
-        let by_name = |name: &str, before: usize| {
-            df.stages[..before].iter().position(|s| {
-                s.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-        };
         let mut plan = Plan {
             order: order.to_vec(),
             base_name: HashMap::new(),
@@ -283,45 +273,26 @@ impl Plan {
             copied: BTreeMap::new(),
         };
         for (pos, &i) in order.iter().enumerate() {
-            let stage = &df.stages[i];
-            let base = global.expand_base(stage)?;
-            let from = df.base_stage(i, &base);
-            plan.base_name.insert(i, base);
-            plan.base_stage.insert(i, from);
+            let base = df.base(i, global)?;
+            plan.base_name.insert(i, base.name);
+            plan.base_stage.insert(i, base.stage);
             let mut reads: Vec<usize> = Vec::new();
-            for c in &stage.commands {
-                // Each stage (or image) read, with the paths read from it.
-                let froms: Vec<(&String, Vec<String>)> = match &c.instruction {
-                    Instruction::Copy(cp) | Instruction::Add(cp) => {
-                        cp.from.iter().map(|f| (f, cp.sources.clone())).collect()
+            for read in df.stages[i].reads() {
+                if read.from.contains('$') {
+                    reads.extend(0..i); // decided at run time: keep them all
+                } else {
+                    let idx = df.stage_ref(i, read.from);
+                    if let Some(idx) = idx {
+                        plan.copied.entry(idx).or_default().extend(read.paths);
                     }
-                    Instruction::Run(r) => r
-                        .mounts
-                        .iter()
-                        .filter_map(|m| {
-                            let src = m.source.clone().unwrap_or_else(|| "/".into());
-                            m.from.as_ref().map(|f| (f, vec![src]))
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                for (f, paths) in froms {
-                    if f.contains('$') {
-                        reads.extend(0..i); // decided at run time: keep them all
-                    } else {
-                        let idx = by_name(f, i).or_else(|| f.parse().ok().filter(|n| *n < i));
-                        if let Some(idx) = idx {
-                            plan.copied.entry(idx).or_default().extend(paths);
-                        }
-                        reads.extend(idx);
-                    }
+                    reads.extend(idx);
                 }
             }
             for r in reads {
                 plan.copiers.entry(r).or_default().push(pos);
                 plan.users.entry(r).or_default().push(pos);
             }
-            if let Some(b) = from {
+            if let Some(b) = base.stage {
                 plan.users.entry(b).or_default().push(pos);
             }
         }

@@ -89,23 +89,10 @@ impl KeyChain {
     }
 }
 
-/// Proxy variables: a build passes them to RUN, but they never decide a result (BuildKit
-/// leaves them out of its keys too), unless an ENV set them.
-const PROXY_VARS: [&str; 10] = [
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "FTP_PROXY",
-    "ftp_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
-
 /// The part of a RUN's environment `run_env` that goes into its key: everything but proxy
-/// variables that did not come from the image's ENV (`image_env`).
+/// variables ([`dockerfile::is_proxy_var`]: a build passes them to RUN, but they never
+/// decide a result, as BuildKit leaves them out of its keys too) that did not come from the
+/// image's ENV (`image_env`).
 pub fn keyed_env(
     run_env: &[(String, String)],
     image_env: &[(String, String)],
@@ -113,7 +100,7 @@ pub fn keyed_env(
     run_env
         .iter()
         .filter(|(k, v)| {
-            !PROXY_VARS.contains(&k.as_str()) || image_env.iter().any(|(ek, ev)| ek == k && ev == v)
+            !dockerfile::is_proxy_var(k) || image_env.iter().any(|(ek, ev)| ek == k && ev == v)
         })
         .cloned()
         .collect()

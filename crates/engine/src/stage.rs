@@ -14,7 +14,7 @@ use crate::stash::StageFiles;
 use crate::steps::{self, meta::MetaState, Snap};
 use crate::upload::SinkWriter;
 use crate::{clock, user, BuildError, BuildOptions};
-use dockerfile::{Command, GlobalScope, Instruction, Stage, StageScope};
+use dockerfile::{Command, Dockerfile, GlobalScope, Instruction, Stage, StageScope};
 use image::{Descriptor, Format, History, ImageConfig};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -54,6 +54,9 @@ pub struct StageOutput {
 
 /// Everything the stage's steps read and change.
 pub struct StageState<'a> {
+    pub df: &'a Dockerfile,
+    /// The stage's index: only earlier stages are visible to it.
+    pub index: usize,
     pub opts: &'a BuildOptions,
     pub ctx: &'a BuildContext,
     pub source: &'a dyn ImageSource,
@@ -76,6 +79,7 @@ pub struct StageState<'a> {
 
 /// The shared parts of a build each stage uses.
 pub struct Shared<'a> {
+    pub df: &'a Dockerfile,
     pub opts: &'a BuildOptions,
     pub ctx: &'a BuildContext,
     pub source: &'a dyn ImageSource,
@@ -117,6 +121,8 @@ pub async fn build_stage(
     let format = opts.image_format.unwrap_or(image.format);
     let commands = with_triggers(&mut config, stage)?;
     let mut st = StageState {
+        df: sh.df,
+        index: stage.index,
         opts,
         ctx: sh.ctx,
         source: sh.source,
@@ -260,6 +266,15 @@ impl StageState<'_> {
             Snap::Paths(p) => self.snapshot(Some(p), cmd.original.clone()).await?,
         }
         Ok(())
+    }
+
+    /// The tree `--from=<from>` reads: an earlier stage's files (by name or index), else
+    /// an image's.
+    pub async fn tree_from(&self, from: &str) -> Result<BuildContext, BuildError> {
+        match self.df.stage_ref(self.index, from) {
+            Some(i) => self.deps.stage_tree(i, self.source, self.opts).await,
+            None => self.deps.image_tree(from, self.source, self.opts).await,
+        }
     }
 
     /// The owner of directories WORKDIR creates: the stage's USER, if any.

@@ -65,7 +65,8 @@ impl StageState<'_> {
     /// What `--from=<from>` names, by content: the last key of that stage, or the manifest
     /// digest of that image.
     async fn source_of(&self, from: &str) -> Result<String, BuildError> {
-        if let Some(k) = self.deps.stage_key(from) {
+        let stage = self.df.stage_ref(self.index, from);
+        if let Some(k) = stage.and_then(|i| self.deps.stage_key(i)) {
             return Ok(format!("stage {k}"));
         }
         let img = self.source.resolve(from, &self.opts.platform).await?;

@@ -29,10 +29,6 @@ struct Kept {
 
 pub struct StageFiles {
     dir: PathBuf,
-    /// Stage names (lower case) by index.
-    names: Vec<Option<String>>,
-    /// Index of the stage now building: only earlier ones are visible.
-    current: Mutex<usize>,
     stashed: Mutex<HashMap<usize, Kept>>,
     /// The last cache key of each finished stage.
     keys: Mutex<HashMap<usize, CacheKey>>,
@@ -41,35 +37,14 @@ pub struct StageFiles {
 }
 
 impl StageFiles {
-    pub fn new(work_dir: &Path, names: Vec<Option<String>>) -> StageFiles {
+    pub fn new(work_dir: &Path) -> StageFiles {
         StageFiles {
             dir: work_dir.join("stages"),
-            names: names
-                .into_iter()
-                .map(|n| n.map(|n| n.to_ascii_lowercase()))
-                .collect(),
-            current: Mutex::new(0),
             stashed: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             images: tokio::sync::Mutex::new(HashMap::new()),
             cleaners: Mutex::new(Vec::new()),
         }
-    }
-
-    pub fn set_current(&self, idx: usize) {
-        if let Ok(mut c) = self.current.lock() {
-            *c = idx;
-        }
-    }
-
-    /// The earlier stage `from` names (by name, case-insensitive, or index), if any.
-    pub fn stage_index(&self, from: &str) -> Option<usize> {
-        let current = self.current.lock().map(|c| *c).unwrap_or(0);
-        let lower = from.to_ascii_lowercase();
-        self.names[..current.min(self.names.len())]
-            .iter()
-            .position(|n| n.as_deref() == Some(lower.as_str()))
-            .or_else(|| from.parse::<usize>().ok().filter(|i| *i < current))
     }
 
     /// Records the last cache key of finished stage `idx`.
@@ -79,38 +54,44 @@ impl StageFiles {
         }
     }
 
-    /// The last cache key of the earlier stage `from` names, if it names one.
-    pub fn stage_key(&self, from: &str) -> Option<CacheKey> {
-        let i = self.stage_index(from)?;
+    /// The last cache key of finished stage `i`.
+    pub fn stage_key(&self, i: usize) -> Option<CacheKey> {
         self.keys.lock().ok().and_then(|k| k.get(&i).cloned())
     }
 
-    /// The tree `COPY --from=<from>` reads: an earlier stage's files, or an image's.
-    pub async fn tree(
+    /// The tree `COPY --from=<stage>` reads: finished stage `i`'s files, its layers not on
+    /// disk unpacked first.
+    pub async fn stage_tree(
+        &self,
+        i: usize,
+        source: &dyn ImageSource,
+        opts: &BuildOptions,
+    ) -> Result<BuildContext, BuildError> {
+        let kept = self.stashed.lock().ok().and_then(|s| s.get(&i).cloned());
+        let kept = kept.ok_or_else(|| {
+            BuildError::Other(format!("internal: the files of stage {i} were not kept"))
+        })?;
+        if kept.on_disk < kept.layers.len() {
+            info!("Extracting the layers of stage {i} for COPY --from");
+            let mut root = RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
+            let pending = &kept.layers[kept.on_disk..];
+            crate::unpack::unpack(source, pending, &mut root, opts.unpack).await?;
+            if let Ok(mut s) = self.stashed.lock() {
+                if let Some(k) = s.get_mut(&i) {
+                    k.on_disk = k.layers.len();
+                }
+            }
+        }
+        Ok(BuildContext::tree(&kept.dir))
+    }
+
+    /// The tree `COPY --from=<image>` reads: the image's files, extracted once.
+    pub async fn image_tree(
         &self,
         from: &str,
         source: &dyn ImageSource,
         opts: &BuildOptions,
     ) -> Result<BuildContext, BuildError> {
-        if let Some(i) = self.stage_index(from) {
-            let kept = self.stashed.lock().ok().and_then(|s| s.get(&i).cloned());
-            let kept = kept.ok_or_else(|| {
-                BuildError::Other(format!("internal: the files of stage {i} were not kept"))
-            })?;
-            if kept.on_disk < kept.layers.len() {
-                info!("Extracting the layers of stage {i} for COPY --from");
-                let mut root =
-                    RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
-                let pending = &kept.layers[kept.on_disk..];
-                crate::unpack::unpack(source, pending, &mut root, opts.unpack).await?;
-                if let Ok(mut s) = self.stashed.lock() {
-                    if let Some(k) = s.get_mut(&i) {
-                        k.on_disk = k.layers.len();
-                    }
-                }
-            }
-            return Ok(BuildContext::tree(&kept.dir));
-        }
         let mut images = self.images.lock().await;
         if let Some(d) = images.get(from) {
             return Ok(BuildContext::tree(d));

@@ -155,15 +155,11 @@ pub fn dockerfile_bases(
     let pargs = crate::platform_args(platform);
     let global = GlobalScope::with_escape(&df.meta_args, build_args, &pargs, df.escape)?;
     let mut bases: Vec<String> = Vec::new();
-    for (i, stage) in df.stages.iter().enumerate() {
-        let base = global.expand_base(stage)?;
-        let is_stage = df.stages[..i].iter().any(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&base))
-        });
-        if !is_stage && !base.eq_ignore_ascii_case("scratch") && !bases.contains(&base) {
-            bases.push(base);
+    for i in 0..df.stages.len() {
+        let base = df.base(i, &global)?;
+        let name = base.name;
+        if base.stage.is_none() && !name.eq_ignore_ascii_case("scratch") && !bases.contains(&name) {
+            bases.push(name);
         }
     }
     Ok(bases)

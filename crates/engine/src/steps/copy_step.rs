@@ -270,7 +270,7 @@ async fn source_tree(
                     .map_err(|e| BuildError::step(cmd, &e))?;
             BuildContext::tree(&dir)
         }
-        (Some(from), None) => st.deps.tree(from, st.source, st.opts).await?,
+        (Some(from), None) => st.tree_from(from).await?,
         (None, None) => st.ctx.clone(),
     })
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// The tree `from` names (an earlier stage or an image), or the build context.
 pub async fn tree(st: &StageState<'_>, from: Option<&str>) -> Result<BuildContext, BuildError> {
     match from {
-        Some(f) => st.deps.tree(f, st.source, st.opts).await,
+        Some(f) => st.tree_from(f).await,
         None => Ok(st.ctx.clone()),
     }
 }
