@@ -172,7 +172,7 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
             destinations.clone(),
         ))
     });
-    build_opts.uploads = streams.clone().map(engine::Uploads);
+    build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
     let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
     let built = engine::build_cached(&df, &ctx, source, cache.as_ref(), &build_opts).await;
     let mut cleanup = None;

@@ -5,9 +5,9 @@
 //! the caller uploads the blob from its file as usual.
 
 use crate::body::Kind;
-use crate::client::{absolute, with_query};
 use crate::exchange::{Req, Target};
 use crate::push::empty_post;
+use crate::url::{absolute, with_query};
 use crate::{Client, Error, Reference};
 use futures_util::Stream;
 use image::Digest;
