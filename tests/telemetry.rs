@@ -155,6 +155,7 @@ fn a_two_stage_build_is_one_trace_under_traceparent_over_http_then_grpc() {
         "Snapshotting FS",
         "Compressing layer",
         "Pushing blob",
+        "Streaming layer",
         "Total Push Time",
         "Pushing manifest",
         "Pushing cached layer",

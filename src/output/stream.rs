@@ -10,7 +10,7 @@ use registry::{Client, Reference};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::debug;
+use tracing::{debug, info_span, Instrument};
 
 /// Chunks (about 1 MiB each: one gzip member) waiting per upload.
 const QUEUED: usize = 4;
@@ -60,7 +60,10 @@ impl LayerUploads for StreamedUploads {
                 rx.recv().await.map(|c| (Ok(c), rx))
             });
             let (client, dest) = (self.client.clone(), dest.clone());
-            let task = rt.spawn(async move {
+            // Under the span writing the layer (current on the writer's thread), so the
+            // upload's requests stay in the build's trace.
+            let span = info_span!("Streaming layer", kaniko.destination = %dest);
+            let upload = async move {
                 match client
                     .stream_blob(&dest, body, async { done.await.ok() })
                     .await
@@ -69,7 +72,8 @@ impl LayerUploads for StreamedUploads {
                     Ok(false) => debug!("layer stream to {dest} abandoned"),
                     Err(e) => debug!("layer stream to {dest} failed ({e}); the push sends it"),
                 }
-            });
+            };
+            let task = rt.spawn(upload.instrument(span));
             if let Ok(mut r) = self.running.lock() {
                 r.push(task);
             }
