@@ -20,9 +20,7 @@ mod options;
 pub mod root;
 pub mod source;
 mod stage;
-mod stage_cache;
-mod stage_key;
-mod stash;
+mod stage_files;
 pub mod steps;
 mod unpack;
 pub mod upload;
@@ -36,7 +34,7 @@ pub use graph::{build, build_cached};
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
 pub use root::RootFs;
 pub use source::{ImageSource, RegistrySource, SourceImage};
-pub use stash::Cleanup;
+pub use stage_files::Cleanup;
 pub use upload::{LayerSink, LayerUploads, Uploads};
 
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.

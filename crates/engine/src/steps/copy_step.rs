@@ -9,7 +9,7 @@ use super::copy::{copy, Content, CopySpec, Item};
 use super::Snap;
 use crate::context::{glob, BuildContext, ContextError, DockerIgnore};
 use crate::root::RootFs;
-use crate::stage::StageState;
+use crate::stage::state::StageState;
 use crate::{user, BuildError};
 use dockerfile::Command;
 use tracing::info;
@@ -206,7 +206,7 @@ async fn fetch_all(
     for src in sources.iter().filter(|s| downloads(c, is_add, s)) {
         let checksum = c.checksum.as_deref();
         let (name, path) =
-            super::download::fetch(st.source, src, checksum, &st.opts.work_dir).await?;
+            super::download::fetch(st.sh.source, src, checksum, &st.sh.opts.work_dir).await?;
         let unpack = c.unpack == Some(true) && super::archive::is_archive(&path);
         let unpack = unpack.then(|| BuildContext::tree(path.parent().unwrap_or(&path)));
         out.push(Download { name, path, unpack });
@@ -263,15 +263,15 @@ async fn source_tree(
                 "Cloning {}",
                 redact::url(src.split('#').next().unwrap_or(src))
             );
-            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
-            let remote = &st.opts.remote;
+            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.sh.opts.work_dir.clone());
+            let remote = &st.sh.opts.remote;
             let dir =
                 tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work, remote))
                     .map_err(|e| BuildError::step(cmd, &e))?;
             BuildContext::tree(&dir)
         }
         (Some(from), None) => st.tree_from(from).await?,
-        (None, None) => st.ctx.clone(),
+        (None, None) => st.sh.ctx.clone(),
     })
 }
 

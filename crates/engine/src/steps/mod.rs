@@ -17,7 +17,7 @@ pub mod mounts;
 mod netfilter;
 pub mod run;
 
-use crate::stage::StageState;
+use crate::stage::state::StageState;
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
 use std::path::PathBuf;

@@ -6,12 +6,12 @@
 //! unless `--materialize` asks for the final filesystem. After a step ran, its result is
 //! stored under its key on a task of its own.
 
+use super::{StageOutput, StageState};
 use crate::built::{new_layer_type, BuiltImage};
 use crate::key::CacheKey;
 use crate::options::UnpackLimits;
 use crate::root::RootFs;
 use crate::source::ImageSource;
-use crate::stage::{StageOutput, StageState};
 use crate::steps::{self, meta};
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
@@ -29,8 +29,8 @@ impl StageState<'_> {
             Some(_) => info!("Found cached layer, extracting to filesystem"),
         }
         let have = self.on_disk.unwrap_or(0);
-        let limits = self.opts.unpack;
-        catch_up(self.source, &self.layers[have..], self.root, limits).await?;
+        let limits = self.sh.opts.unpack;
+        catch_up(self.sh.source, &self.layers[have..], self.root, limits).await?;
         self.on_disk = Some(self.layers.len());
         Ok(())
     }
@@ -65,7 +65,7 @@ impl StageState<'_> {
             return false;
         };
         // A layer compressed otherwise than this build's layers would mix formats.
-        let want = new_layer_type(Format::Oci, self.opts.layer.compression);
+        let want = new_layer_type(Format::Oci, self.sh.opts.layer.compression);
         if layers
             .iter()
             .any(|l| Format::Oci.convert_layer_type(&l.desc.media_type) != want)
