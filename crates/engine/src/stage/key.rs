@@ -5,12 +5,9 @@
 
 use super::StageState;
 use crate::key::{keyed_env, run_inputs, sources_digest, CacheKey};
+use crate::steps::copy::is_url;
 use crate::BuildError;
 use dockerfile::{Command, Instruction, MountKind, Run};
-
-fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://")
-}
 
 /// A step's keys: where it moves the chain, and what the cache looks it up by (the same,
 /// but for `COPY --link`, whose layer does not depend on what is below it).

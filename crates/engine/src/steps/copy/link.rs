@@ -6,7 +6,7 @@
 //! directory comes from the instruction and the first source alone: a trailing slash, or a
 //! directory copied first).
 
-use super::copy::{CopyError, CopySpec, Item};
+use super::spec::{CopyError, CopySpec, Item};
 use crate::root::RootFs;
 use std::fs;
 use std::path::PathBuf;
