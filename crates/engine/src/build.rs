@@ -1,4 +1,4 @@
-//! The stage graph: which stages run (every stage up to the target, as kaniko does, or
+//! The build: which stages run (every stage up to the target, as kaniko does, or
 //! only those it needs with `--skip-unused-stages`), in order, over one root. Every image
 //! base is resolved up front, concurrently. Between stages the root is handed on in place
 //! (the next stage is `FROM` this one and nothing else reads it), stashed outside the root
@@ -12,12 +12,13 @@ use crate::root::RootFs;
 use crate::source::{ImageSource, SourceImage};
 use crate::stage::{build_stage, materialize, Base, Shared, StageOutput};
 use crate::stage_files::{Cleanup, StageFiles};
+use crate::stage_plan::Plan;
 use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
 use dockerfile::{Dockerfile, GlobalScope};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-use tracing::{info, info_span, Instrument};
+use tracing::{info, info_span, Instrument, Span};
 
 /// Builds the target stage of `df` (and the stages before it) and returns its image.
 pub async fn build(
@@ -83,27 +84,38 @@ pub async fn build_cached(
     }
 }
 
+type Pending = HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>;
+
+/// The stage loop's state: the root, the outputs so far, and which stage the root holds
+/// in place.
+struct Stages<'a, 'b> {
+    shared: &'a Shared<'b>,
+    plan: &'a Plan,
+    root: RootFs,
+    outputs: HashMap<usize, StageOutput>,
+    in_place: Option<usize>,
+}
+
 async fn run_stages(
     df: &Dockerfile,
     shared: &Shared<'_>,
     plan: &Plan,
-    pending: &mut HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>,
+    pending: &mut Pending,
 ) -> Result<HashMap<usize, StageOutput>, BuildError> {
-    let (opts, files) = (shared.opts, shared.deps);
+    let opts = shared.opts;
     let mut root = RootFs::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
     if opts.pre_cleanup {
         info!("Cleaning the filesystem before the build");
         root.clear()?;
     }
-    let mut outputs: HashMap<usize, StageOutput> = HashMap::new();
-    let mut in_place: Option<usize> = None;
-    // The final image holds the layers of the target and of the stages it is FROM.
-    let mut final_chain = Vec::new();
-    let mut next = plan.order.last().copied();
-    while let Some(i) = next {
-        final_chain.push(i);
-        next = plan.base_stage.get(&i).copied().flatten();
-    }
+    let mut run = Stages {
+        shared,
+        plan,
+        root,
+        outputs: HashMap::new(),
+        in_place: None,
+    };
+    let final_chain = plan.final_chain();
     for (pos, &i) in plan.order.iter().enumerate() {
         let stage = &df.stages[i];
         let span = info_span!(
@@ -112,53 +124,80 @@ async fn run_stages(
             kaniko.stage.name = stage.name.as_deref().unwrap_or(""),
             kaniko.stage.base = %plan.base_name[&i],
         );
-        let base = match plan.base_stage[&i] {
-            Some(b) => {
-                info!(
-                    "Building stage '{}' [idx: '{i}', base-idx: '{b}']",
-                    plan.base_name[&i]
-                );
-                let prev = outputs.get(&b).ok_or_else(|| {
-                    BuildError::Other(format!("internal: stage {b} was not built before {i}"))
-                })?;
-                let on_disk = if in_place == Some(b) {
-                    prev.on_disk
-                } else {
-                    restore(files, b, pos, plan, &mut root)
-                        .instrument(span.clone())
-                        .await?
-                };
-                Base::Stage {
-                    image: prev.image.clone(),
-                    key: prev.key.clone(),
-                    on_disk,
-                    scope: Box::new(prev.scope.clone()),
-                }
-            }
-            None => {
-                info!(
-                    "Building stage '{}' [idx: '{i}', base-idx: '-1']",
-                    plan.base_name[&i]
-                );
-                image_base(i, &plan.base_name[&i], pending)
-                    .instrument(span.clone())
-                    .await?
-            }
-        };
+        let base = run.base(i, pos, pending, &span).await?;
         let streamed = final_chain.contains(&i);
-        let mut out = build_stage(stage, base, shared, &mut root, streamed)
+        let mut out = build_stage(stage, base, shared, &mut run.root, streamed)
             .instrument(span.clone())
             .await?;
+        run.hand_on(i, pos, &out)?;
+        if opts.materialize && pos + 1 == plan.order.len() {
+            materialize(shared.source, &mut out, &mut run.root, opts.unpack)
+                .instrument(span)
+                .await?;
+        }
+        run.outputs.insert(i, out);
+    }
+    Ok(run.outputs)
+}
+
+impl Stages<'_, '_> {
+    /// What stage `i` (at `pos`) starts from: an earlier stage's output, its files in the
+    /// root (in place or restored) when it is their last user, or an image; its waits run
+    /// in the stage's `span`.
+    async fn base(
+        &mut self,
+        i: usize,
+        pos: usize,
+        pending: &mut Pending,
+        span: &Span,
+    ) -> Result<Base, BuildError> {
+        let plan = self.plan;
+        let Some(b) = plan.base_stage[&i] else {
+            info!(
+                "Building stage '{}' [idx: '{i}', base-idx: '-1']",
+                plan.base_name[&i]
+            );
+            return image_base(i, &plan.base_name[&i], pending)
+                .instrument(span.clone())
+                .await;
+        };
+        info!(
+            "Building stage '{}' [idx: '{i}', base-idx: '{b}']",
+            plan.base_name[&i]
+        );
+        let prev = self.outputs.get(&b).ok_or_else(|| {
+            BuildError::Other(format!("internal: stage {b} was not built before {i}"))
+        })?;
+        let on_disk = if self.in_place == Some(b) {
+            prev.on_disk
+        } else {
+            restore(self.shared.deps, b, pos, plan, &mut self.root)
+                .instrument(span.clone())
+                .await?
+        };
+        Ok(Base::Stage {
+            image: prev.image.clone(),
+            key: prev.key.clone(),
+            on_disk,
+            scope: Box::new(prev.scope.clone()),
+        })
+    }
+
+    /// After stage `i` (at `pos`): hands the root on in place to the next stage, stashes
+    /// the stage's files for a later reader, or clears the root; forgets the files of
+    /// stages no later stage reads.
+    fn hand_on(&mut self, i: usize, pos: usize, out: &StageOutput) -> Result<(), BuildError> {
+        let (plan, files) = (self.plan, self.shared.deps);
         files.set_key(i, out.key.clone());
-        in_place = None;
+        self.in_place = None;
         if let Some(&next) = plan.order.get(pos + 1) {
             if plan.base_stage[&next] == Some(i) && plan.takes_over(i, pos + 1) {
-                in_place = Some(i);
+                self.in_place = Some(i);
             } else if plan.used_after(i, pos) {
-                files.stash(i, &mut root, out.on_disk, out.image.layers.clone())?;
+                files.stash(i, &mut self.root, out.on_disk, out.image.layers.clone())?;
             } else {
                 info!("Deleting filesystem...");
-                root.clear()?;
+                self.root.clear()?;
             }
         }
         for j in plan.order[..=pos].iter().copied() {
@@ -166,14 +205,8 @@ async fn run_stages(
                 files.forget(j);
             }
         }
-        if opts.materialize && pos + 1 == plan.order.len() {
-            materialize(shared.source, &mut out, &mut root, opts.unpack)
-                .instrument(span)
-                .await?;
-        }
-        outputs.insert(i, out);
+        Ok(())
     }
-    Ok(outputs)
 }
 
 /// Brings stage `b`'s stashed files back into the root when stage at `pos` is their last
@@ -200,11 +233,7 @@ async fn restore(
     Ok(Some(on_disk))
 }
 
-async fn image_base(
-    i: usize,
-    name: &str,
-    pending: &mut HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>,
-) -> Result<Base, BuildError> {
+async fn image_base(i: usize, name: &str, pending: &mut Pending) -> Result<Base, BuildError> {
     if name.eq_ignore_ascii_case("scratch") {
         return Ok(Base::Scratch);
     }
@@ -228,11 +257,7 @@ async fn image_base(
 }
 
 /// Starts resolving every image base at once; each stage awaits its own.
-fn prefetch(
-    plan: &Plan,
-    source: &Arc<dyn ImageSource>,
-    opts: &BuildOptions,
-) -> HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>> {
+fn prefetch(plan: &Plan, source: &Arc<dyn ImageSource>, opts: &BuildOptions) -> Pending {
     let mut tasks = HashMap::new();
     for &i in &plan.order {
         let name = plan.base_name[&i].clone();
@@ -245,84 +270,4 @@ fn prefetch(
         tasks.insert(i, tokio::spawn(resolve.instrument(span)));
     }
     tasks
-}
-
-/// Who starts from whom and who reads whose files.
-struct Plan {
-    order: Vec<usize>,
-    base_name: HashMap<usize, String>,
-    /// The earlier stage a stage is `FROM`, if any.
-    base_stage: HashMap<usize, Option<usize>>,
-    /// For each stage, the positions in `order` of the stages that read it.
-    users: BTreeMap<usize, Vec<usize>>,
-    /// For each stage, the positions of the stages that copy or mount its files.
-    copiers: BTreeMap<usize, Vec<usize>>,
-    /// For each stage, the paths later stages name in it, as written (for the log).
-    copied: BTreeMap<usize, Vec<String>>,
-}
-
-impl Plan {
-    fn new(df: &Dockerfile, global: &GlobalScope, order: &[usize]) -> Result<Plan, BuildError> {
-        let mut plan = Plan {
-            order: order.to_vec(),
-            base_name: HashMap::new(),
-            base_stage: HashMap::new(),
-            users: BTreeMap::new(),
-            copiers: BTreeMap::new(),
-            copied: BTreeMap::new(),
-        };
-        for (pos, &i) in order.iter().enumerate() {
-            let base = df.base(i, global)?;
-            plan.base_name.insert(i, base.name);
-            plan.base_stage.insert(i, base.stage);
-            let mut reads: Vec<usize> = Vec::new();
-            for read in df.stages[i].reads() {
-                if read.from.contains('$') {
-                    reads.extend(0..i); // decided at run time: keep them all
-                } else {
-                    let idx = df.stage_ref(i, read.from);
-                    if let Some(idx) = idx {
-                        plan.copied.entry(idx).or_default().extend(read.paths);
-                    }
-                    reads.extend(idx);
-                }
-            }
-            for r in reads {
-                plan.copiers.entry(r).or_default().push(pos);
-                plan.users.entry(r).or_default().push(pos);
-            }
-            if let Some(b) = base.stage {
-                plan.users.entry(b).or_default().push(pos);
-            }
-        }
-        Ok(plan)
-    }
-
-    /// Whether a stage at a position after `pos` reads stage `i`.
-    fn used_after(&self, i: usize, pos: usize) -> bool {
-        self.users
-            .get(&i)
-            .is_some_and(|u| u.iter().any(|p| *p > pos))
-    }
-
-    /// Whether the stage at `pos` copies or mounts stage `i`'s files.
-    fn copies_at(&self, i: usize, pos: usize) -> bool {
-        self.copiers.get(&i).is_some_and(|u| u.contains(&pos))
-    }
-
-    /// Whether the stage at `pos` can take over stage `i`'s root as its own.
-    fn takes_over(&self, i: usize, pos: usize) -> bool {
-        !self.copies_at(i, pos) && !self.used_after(i, pos)
-    }
-
-    /// kaniko's log form: `map[0:[/app /etc/x]]` (stage → the paths later stages copy
-    /// from it).
-    fn describe(&self) -> String {
-        let parts: Vec<String> = self
-            .copied
-            .iter()
-            .map(|(i, paths)| format!("{i}:[{}]", paths.join(" ")))
-            .collect();
-        format!("map[{}]", parts.join(" "))
-    }
 }
