@@ -8,7 +8,7 @@
 
 use crate::cache::LayerCache;
 use crate::context::BuildContext;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::{ImageSource, SourceImage};
 use crate::stage::{build_stage, materialize, Base, Shared, StageOutput};
 use crate::stage_files::{Cleanup, StageFiles};
@@ -91,7 +91,7 @@ type Pending = HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>;
 struct Stages<'a, 'b> {
     shared: &'a Shared<'b>,
     plan: &'a Plan,
-    root: RootFs,
+    root: BuildRoot,
     outputs: HashMap<usize, StageOutput>,
     in_place: Option<usize>,
 }
@@ -103,7 +103,7 @@ async fn run_stages(
     pending: &mut Pending,
 ) -> Result<HashMap<usize, StageOutput>, BuildError> {
     let opts = shared.opts;
-    let mut root = RootFs::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
+    let mut root = BuildRoot::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
     if opts.pre_cleanup {
         info!("Cleaning the filesystem before the build");
         root.clear()?;
@@ -217,7 +217,7 @@ async fn restore(
     b: usize,
     pos: usize,
     plan: &Plan,
-    root: &mut RootFs,
+    root: &mut BuildRoot,
 ) -> Result<Option<usize>, BuildError> {
     if !plan.takes_over(b, pos) {
         return Ok(None);
@@ -225,11 +225,9 @@ async fn restore(
     let Some(on_disk) = files.restore(b, root)? else {
         return Ok(None);
     };
-    let mut snap = root.take_snapshotter();
-    let snap = tokio::task::spawn_blocking(move || snap.init_from_walk().map(|_| snap))
+    root.with_snapshotter(|snap| snap.init_from_walk())
         .await
         .map_err(BuildError::task)??;
-    root.put_snapshotter(snap);
     Ok(Some(on_disk))
 }
 

@@ -33,7 +33,7 @@ pub use cache::{CacheSettings, LayerCache, WarmedSource};
 pub use context::BuildContext;
 pub use error::BuildError;
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
-pub use root::RootFs;
+pub use root::BuildRoot;
 pub use source::{ImageSource, RegistrySource, SourceImage};
 pub use stage_files::Cleanup;
 pub use upload::{LayerSink, LayerUploads, Uploads};

@@ -9,7 +9,7 @@
 use crate::built::Layer;
 use crate::context::BuildContext;
 use crate::key::CacheKey;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::ImageSource;
 use crate::{BuildError, BuildOptions};
 use std::collections::HashMap;
@@ -73,7 +73,7 @@ impl StageFiles {
         })?;
         if kept.on_disk < kept.layers.len() {
             info!("Extracting the layers of stage {i} for COPY --from");
-            let mut root = RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
+            let mut root = BuildRoot::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
             let pending = &kept.layers[kept.on_disk..];
             crate::unpack::unpack(source, pending, &mut root, opts.unpack).await?;
             if let Ok(mut s) = self.stashed.lock() {
@@ -111,7 +111,7 @@ impl StageFiles {
         let img = source.resolve(name, &opts.platform).await?;
         let dir = self.dir.join(format!("image-{n}"));
         fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let mut root = RootFs::new(dir.clone(), Default::default(), opts.snapshot_mode);
+        let mut root = BuildRoot::new(dir.clone(), Default::default(), opts.snapshot_mode);
         info!("Extracting {} for COPY --from", img.name);
         crate::unpack::unpack(source, &img.layers, &mut root, opts.unpack).await?;
         Ok(dir)
@@ -122,7 +122,7 @@ impl StageFiles {
     pub fn stash(
         &self,
         idx: usize,
-        root: &mut RootFs,
+        root: &mut BuildRoot,
         on_disk: Option<usize>,
         layers: Vec<Layer>,
     ) -> Result<(), BuildError> {
@@ -146,7 +146,7 @@ impl StageFiles {
 
     /// Moves a stashed stage's files back into the (cleared) root; returns how many of its
     /// layers they hold, `None` when there was nothing on disk to bring back.
-    pub fn restore(&self, idx: usize, root: &mut RootFs) -> Result<Option<usize>, BuildError> {
+    pub fn restore(&self, idx: usize, root: &mut BuildRoot) -> Result<Option<usize>, BuildError> {
         let Some(kept) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
             return Ok(None);
         };
@@ -215,7 +215,7 @@ fn io_error(p: &Path, e: io::Error) -> BuildError {
 
 /// Moves the children of container dir `dir` into host dir `dest`, sparing ignored paths:
 /// a directory with an ignored path below is recreated and entered instead of moved.
-fn move_tree(root: &RootFs, dir: &Path, dest: &Path) -> io::Result<()> {
+fn move_tree(root: &BuildRoot, dir: &Path, dest: &Path) -> io::Result<()> {
     let host = root.host(dir);
     for e in fs::read_dir(&host)? {
         let e = e?;

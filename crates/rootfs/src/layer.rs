@@ -27,7 +27,7 @@ pub struct LayerOptions {
 #[derive(Clone, Debug)]
 pub struct LayerBlob {
     pub path: PathBuf,
-    pub digest: String,
+    pub digest: Digest,
     pub diff_id: String,
     pub size: u64,
     pub compression: Compression,
@@ -100,7 +100,7 @@ pub fn write_layer_to(
         .map_err(|e| Error::io("writing", &path)(e.into_error()))?;
     Ok(LayerBlob {
         path,
-        digest: digest.to_string(),
+        digest,
         diff_id: diff_id.to_string(),
         size,
         compression: opts.compression,

@@ -83,7 +83,7 @@ fn layer_contents_and_digests() {
         let blob = write_layer(d.path(), &changes, &opts(c, false), tmp.path()).unwrap();
         assert!(blob.path.starts_with(tmp.path()));
         let raw = fs::read(&blob.path).unwrap();
-        assert_eq!(blob.digest, sha(&raw), "{c:?}");
+        assert_eq!(blob.digest.to_string(), sha(&raw), "{c:?}");
         assert_eq!(blob.size, raw.len() as u64);
         let tar = decompress(&blob.path, c);
         assert_eq!(blob.diff_id, sha(&tar), "{c:?}");

@@ -10,7 +10,7 @@ use super::{StageOutput, StageState};
 use crate::built::{new_layer_type, BuiltImage};
 use crate::key::CacheKey;
 use crate::options::UnpackLimits;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::ImageSource;
 use crate::steps::{self, meta};
 use crate::BuildError;
@@ -113,7 +113,7 @@ impl StageState<'_> {
 async fn catch_up(
     source: &dyn ImageSource,
     layers: &[crate::built::Layer],
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
     let bytes: u64 = layers.iter().map(|l| l.desc.size).sum();
@@ -121,13 +121,10 @@ async fn catch_up(
     crate::unpack::unpack(source, layers, root, limits)
         .instrument(span)
         .await?;
-    let mut snap = root.take_snapshotter();
     let span = info_span!("Initial FS snapshot");
-    let snap =
-        tokio::task::spawn_blocking(move || span.in_scope(|| snap.init_from_walk().map(|_| snap)))
-            .await
-            .map_err(BuildError::task)??;
-    root.put_snapshotter(snap);
+    root.with_snapshotter(move |snap| span.in_scope(|| snap.init_from_walk()))
+        .await
+        .map_err(BuildError::task)??;
     Ok(())
 }
 
@@ -135,7 +132,7 @@ async fn catch_up(
 pub(crate) async fn materialize(
     source: &dyn ImageSource,
     out: &mut StageOutput,
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
     let image: &BuiltImage = &out.image;

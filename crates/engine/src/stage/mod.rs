@@ -14,7 +14,7 @@ pub use state::{Shared, StageOutput, StageState};
 
 use crate::built::BuiltImage;
 use crate::key::{CacheKey, KeyChain};
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::steps::run::DEFAULT_PATH;
 use crate::steps::{self, meta::MetaState, Snap};
 use crate::{clock, BuildError, BuildOptions};
@@ -51,7 +51,7 @@ pub async fn build_stage(
     stage: &Stage,
     base: Base,
     sh: &Shared<'_>,
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     streamed: bool,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;

@@ -23,14 +23,14 @@ impl StageState<'_> {
             self.history(created_by, false);
             return Ok(());
         }
-        let mut snap = self.root.take_snapshotter();
         let root = self.root.dir().to_path_buf();
         let layer_opts = self.sh.opts.layer.clone();
         let work = self.sh.opts.work_dir.clone();
         let uploads = self.uploads.clone();
         let parent = Span::current();
-        let (snap, blob) = tokio::task::spawn_blocking(move || {
-            let result = (|| -> Result<Option<rootfs::LayerBlob>, rootfs::Error> {
+        let blob = self
+            .root
+            .with_snapshotter(move |snap| -> Result<Option<rootfs::LayerBlob>, rootfs::Error> {
                 let span = info_span!(parent: &parent, "Snapshotting FS", kaniko.files = Empty, kaniko.files.deleted = Empty);
                 let changes = match &paths {
                     Some(p) => span.in_scope(|| snap.take_paths(p))?,
@@ -46,19 +46,16 @@ impl StageState<'_> {
                 let blob = span.in_scope(|| write_streamed(&root, &changes, &layer_opts, &work, uploads))?;
                 span.record("bytes", blob.size);
                 Ok(Some(blob))
-            })();
-            (snap, result)
-        })
-        .await
-        .map_err(BuildError::task)?;
-        self.root.put_snapshotter(snap);
+            })
+            .await
+            .map_err(BuildError::task)?;
         match blob? {
             None => {
                 info!("No files were changed, appending empty layer to config. No layer added to image.");
                 self.history(created_by, true);
             }
             Some(blob) => {
-                self.layers.push(new_layer(blob)?);
+                self.layers.push(new_layer(blob));
                 self.history(created_by, false);
             }
         }
@@ -79,28 +76,22 @@ fn write_streamed(
     };
     let mut tee = SinkWriter::new(sink);
     let blob = rootfs::write_layer_to(root, changes, opts, work, Some(&mut tee))?;
-    if let Ok(d) = blob.digest.parse() {
-        tee.finish(&d);
-    }
+    tee.finish(&blob.digest);
     Ok(blob)
 }
 
 /// A layer written by this build.
-fn new_layer(blob: rootfs::LayerBlob) -> Result<Layer, BuildError> {
-    let digest = blob
-        .digest
-        .parse()
-        .map_err(|e: image::DigestError| BuildError::Other(e.to_string()))?;
-    Ok(Layer {
+fn new_layer(blob: rootfs::LayerBlob) -> Layer {
+    Layer {
         desc: Descriptor {
             media_type: new_layer_type(Format::Oci, blob.compression).to_string(),
-            digest,
+            digest: blob.digest,
             size: blob.size,
             urls: None,
             annotations: None,
             platform: None,
         },
-        diff_id: blob.diff_id.clone(),
+        diff_id: blob.diff_id,
         source: LayerSource::Local(blob.path),
-    })
+    }
 }

@@ -5,7 +5,7 @@ use crate::built::{BuiltImage, Layer};
 use crate::cache::LayerCache;
 use crate::context::BuildContext;
 use crate::key::{CacheKey, KeyChain};
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::ImageSource;
 use crate::stage_files::StageFiles;
 use crate::steps::meta::MetaState;
@@ -30,7 +30,7 @@ pub struct StageState<'a> {
     pub sh: &'a Shared<'a>,
     /// The stage's index: only earlier stages are visible to it.
     pub index: usize,
-    pub root: &'a mut RootFs,
+    pub root: &'a mut BuildRoot,
     pub config: ImageConfig,
     pub meta: MetaState,
     pub scope: StageScope,

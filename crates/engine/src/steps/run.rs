@@ -8,7 +8,7 @@
 
 use super::child::ChildSetup;
 use super::{mounts, netfilter, Snap};
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::stage::state::StageState;
 use crate::user::{self, Identity};
 use crate::BuildError;
@@ -38,7 +38,7 @@ pub fn kill_running(signal: nix::sys::signal::Signal) {
 }
 
 pub struct Process<'a> {
-    pub root: &'a RootFs,
+    pub root: &'a BuildRoot,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     pub workdir: String,

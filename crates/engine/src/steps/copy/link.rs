@@ -7,14 +7,14 @@
 //! directory copied first).
 
 use super::spec::{CopyError, CopySpec, Item};
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use std::fs;
 use std::path::PathBuf;
 
 /// Prepares `dest_dir` (a cleaned absolute container path) for the `--link` copy `spec`;
 /// `into_dir` when the destination is written as a directory. Returns the directories made.
 pub fn prepare(
-    root: &RootFs,
+    root: &BuildRoot,
     spec: &CopySpec<'_>,
     dest_dir: &str,
     into_dir: bool,

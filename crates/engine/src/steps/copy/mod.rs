@@ -15,7 +15,7 @@ mod write;
 
 use super::Snap;
 use crate::context::{glob, BuildContext, ContextError, DockerIgnore};
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::stage::state::StageState;
 use crate::{user, BuildError};
 use chmod::Chmod;
@@ -189,7 +189,7 @@ pub async fn apply(
         // BuildKit copies --link with --chmod as an ordinary COPY.
         link: c.link && c.chmod.is_none(),
     };
-    let root: &RootFs = st.root;
+    let root: &BuildRoot = st.root;
     let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
     info!("Taking snapshot of files...");
     Ok(Snap::Paths(written))

@@ -12,7 +12,7 @@ use super::entry::DirTimes;
 use super::entry::{copy_entry, remove_non_dir, set_times, times_of, write_file, Attrs};
 use super::spec::{absolute_dest, io_err, CopyError, CopySpec, Item};
 use crate::context::BuildContext;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// As in BuildKit, each item is copied in turn: without a trailing slash the destination
 /// takes a file as itself unless it is a directory by then (so of several files the last
 /// one stays, and a directory copied first makes the destination a directory).
-pub fn copy(root: &RootFs, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyError> {
+pub fn copy(root: &BuildRoot, spec: &CopySpec<'_>) -> Result<Vec<PathBuf>, CopyError> {
     let dest = absolute_dest(spec.dest, spec.workdir);
     let dir_syntax = dest.ends_with('/') || spec.dest == "." || spec.dest.ends_with("/.");
     let dest_dir = format!("/{}", crate::context::glob::clean(&dest));
@@ -79,7 +79,7 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 struct Writer<'a> {
-    root: &'a RootFs,
+    root: &'a BuildRoot,
     spec: &'a CopySpec<'a>,
     written: Vec<PathBuf>,
     /// Files with more than one link already copied by this step, by (device, inode): a
