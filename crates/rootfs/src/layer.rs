@@ -28,7 +28,7 @@ pub struct LayerOptions {
 pub struct LayerBlob {
     pub path: PathBuf,
     pub digest: Digest,
-    pub diff_id: String,
+    pub diff_id: Digest,
     pub size: u64,
     pub compression: Compression,
 }
@@ -101,7 +101,7 @@ pub fn write_layer_to(
     Ok(LayerBlob {
         path,
         digest,
-        diff_id: diff_id.to_string(),
+        diff_id,
         size,
         compression: opts.compression,
     })

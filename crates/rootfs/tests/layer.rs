@@ -86,7 +86,7 @@ fn layer_contents_and_digests() {
         assert_eq!(blob.digest.to_string(), sha(&raw), "{c:?}");
         assert_eq!(blob.size, raw.len() as u64);
         let tar = decompress(&blob.path, c);
-        assert_eq!(blob.diff_id, sha(&tar), "{c:?}");
+        assert_eq!(blob.diff_id.to_string(), sha(&tar), "{c:?}");
         // Also through the crate's own detection.
         let mut via = Vec::new();
         rootfs::decompressor(std::io::BufReader::new(&raw[..]))

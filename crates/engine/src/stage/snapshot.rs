@@ -91,7 +91,7 @@ fn new_layer(blob: rootfs::LayerBlob) -> Layer {
             annotations: None,
             platform: None,
         },
-        diff_id: blob.diff_id,
+        diff_id: blob.diff_id.to_string(),
         source: LayerSource::Local(blob.path),
     }
 }
