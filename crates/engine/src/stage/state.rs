@@ -56,11 +56,6 @@ pub struct StageOutput {
 }
 
 impl StageState<'_> {
-    /// The build's options.
-    pub fn opts(&self) -> &BuildOptions {
-        self.sh.opts
-    }
-
     /// The tree `--from=<from>` reads: an earlier stage's files (by name or index), else
     /// an image's.
     pub async fn tree_from(&self, from: &str) -> Result<BuildContext, BuildError> {
