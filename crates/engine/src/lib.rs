@@ -20,7 +20,6 @@ mod options;
 pub mod root;
 pub mod source;
 mod stage;
-mod stage_files;
 mod stage_plan;
 pub mod steps;
 mod unpack;
@@ -35,7 +34,7 @@ pub use error::BuildError;
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
 pub use root::BuildRoot;
 pub use source::{ImageSource, RegistrySource, SourceImage};
-pub use stage_files::Cleanup;
+pub use stage::files::Cleanup;
 pub use upload::{LayerSink, LayerUploads, Uploads};
 
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.

@@ -5,6 +5,7 @@
 //! and the filesystem is unpacked only when a step must really run (`cache.rs`).
 
 mod cache;
+pub(crate) mod files;
 mod key;
 mod snapshot;
 pub(crate) mod state;
@@ -45,7 +46,7 @@ pub enum Base {
 
 /// Builds `stage` from `base` in `root`. A stage no instruction of which needs the
 /// filesystem is not unpacked: a later stage that copies its files has its layers unpacked
-/// for that (`stage_files.rs`). `streamed`: its layers belong to the final image, and go to the
+/// for that (`files.rs`). `streamed`: its layers belong to the final image, and go to the
 /// build's uploads as they are written.
 pub async fn build_stage(
     stage: &Stage,

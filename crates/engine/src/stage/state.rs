@@ -7,7 +7,7 @@ use crate::context::BuildContext;
 use crate::key::{CacheKey, KeyChain};
 use crate::root::BuildRoot;
 use crate::source::ImageSource;
-use crate::stage_files::StageFiles;
+use crate::stage::files::StageFiles;
 use crate::steps::meta::MetaState;
 use crate::{user, BuildError, BuildOptions};
 use dockerfile::{Dockerfile, GlobalScope, StageScope};

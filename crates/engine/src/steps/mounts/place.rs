@@ -188,7 +188,7 @@ fn fill(
         Content::Cache {
             dir,
             readonly: true,
-        } => crate::stage_files::copy_tree(&dir.path, host, &|_| true).map_err(io),
+        } => crate::stage::files::copy_tree(&dir.path, host, &|_| true).map_err(io),
         Content::Copy { src, hidden } => {
             let visible = |rel: &Path| match hidden {
                 Some(h) => {
@@ -197,7 +197,7 @@ fn fill(
                 }
                 None => true,
             };
-            crate::stage_files::copy_tree(src, host, &visible).map_err(io)
+            crate::stage::files::copy_tree(src, host, &visible).map_err(io)
         }
         Content::Empty => fs::create_dir(host)
             .and_then(|()| fs::set_permissions(host, fs::Permissions::from_mode(0o1777)))
