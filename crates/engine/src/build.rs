@@ -12,7 +12,7 @@ use crate::root::BuildRoot;
 use crate::source::{ImageSource, SourceImage};
 use crate::stage::files::{Cleanup, StageFiles};
 use crate::stage::{build_stage, materialize, Base, Shared, StageOutput};
-use crate::stage_plan::Plan;
+use crate::stage_plan::StagePlan;
 use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
 use dockerfile::{Dockerfile, GlobalScope};
 use std::collections::HashMap;
@@ -51,7 +51,7 @@ pub async fn build_cached(
     } else {
         (0..=target).collect()
     };
-    let plan = Plan::new(df, &global, &order)?;
+    let plan = StagePlan::new(df, &global, &order)?;
     info!("Built cross stage deps: {}", plan.describe());
     let mut pending = prefetch(&plan, &source, opts);
     let files = StageFiles::new(&opts.work_dir);
@@ -90,7 +90,7 @@ type Pending = HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>;
 /// in place.
 struct Stages<'a, 'b> {
     shared: &'a Shared<'b>,
-    plan: &'a Plan,
+    plan: &'a StagePlan,
     root: BuildRoot,
     outputs: HashMap<usize, StageOutput>,
     in_place: Option<usize>,
@@ -99,7 +99,7 @@ struct Stages<'a, 'b> {
 async fn run_stages(
     df: &Dockerfile,
     shared: &Shared<'_>,
-    plan: &Plan,
+    plan: &StagePlan,
     pending: &mut Pending,
 ) -> Result<HashMap<usize, StageOutput>, BuildError> {
     let opts = shared.opts;
@@ -216,7 +216,7 @@ async fn restore(
     files: &StageFiles,
     b: usize,
     pos: usize,
-    plan: &Plan,
+    plan: &StagePlan,
     root: &mut BuildRoot,
 ) -> Result<Option<usize>, BuildError> {
     if !plan.takes_over(b, pos) {
@@ -255,7 +255,7 @@ async fn image_base(i: usize, name: &str, pending: &mut Pending) -> Result<Base,
 }
 
 /// Starts resolving every image base at once; each stage awaits its own.
-fn prefetch(plan: &Plan, source: &Arc<dyn ImageSource>, opts: &BuildOptions) -> Pending {
+fn prefetch(plan: &StagePlan, source: &Arc<dyn ImageSource>, opts: &BuildOptions) -> Pending {
     let mut tasks = HashMap::new();
     for &i in &plan.order {
         let name = plan.base_name[&i].clone();

@@ -7,7 +7,7 @@ use dockerfile::{Dockerfile, GlobalScope};
 use std::collections::{BTreeMap, HashMap};
 
 /// Who starts from whom and who reads whose files.
-pub(crate) struct Plan {
+pub(crate) struct StagePlan {
     pub(crate) order: Vec<usize>,
     pub(crate) base_name: HashMap<usize, String>,
     /// The earlier stage a stage is `FROM`, if any.
@@ -20,13 +20,13 @@ pub(crate) struct Plan {
     pub(crate) copied: BTreeMap<usize, Vec<String>>,
 }
 
-impl Plan {
+impl StagePlan {
     pub(crate) fn new(
         df: &Dockerfile,
         global: &GlobalScope,
         order: &[usize],
-    ) -> Result<Plan, BuildError> {
-        let mut plan = Plan {
+    ) -> Result<StagePlan, BuildError> {
+        let mut plan = StagePlan {
             order: order.to_vec(),
             base_name: HashMap::new(),
             base_stage: HashMap::new(),
