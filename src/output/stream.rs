@@ -10,7 +10,7 @@ use registry::{Client, Reference};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::debug;
+use tracing::{debug, Instrument};
 
 /// Chunks (about 1 MiB each: one gzip member) waiting per upload.
 const QUEUED: usize = 4;
@@ -60,16 +60,20 @@ impl LayerUploads for StreamedUploads {
                 rx.recv().await.map(|c| (Ok(c), rx))
             });
             let (client, dest) = (self.client.clone(), dest.clone());
-            let task = rt.spawn(async move {
-                match client
-                    .stream_blob(&dest, body, async { done.await.ok() })
-                    .await
-                {
-                    Ok(true) => debug!("layer streamed to {dest}"),
-                    Ok(false) => debug!("layer stream to {dest} abandoned"),
-                    Err(e) => debug!("layer stream to {dest} failed ({e}); the push sends it"),
+            let task = rt.spawn(
+                async move {
+                    match client
+                        .stream_blob(&dest, body, async { done.await.ok() })
+                        .await
+                    {
+                        Ok(true) => debug!("layer streamed to {dest}"),
+                        Ok(false) => debug!("layer stream to {dest} abandoned"),
+                        Err(e) => debug!("layer stream to {dest} failed ({e}); the push sends it"),
+                    }
                 }
-            });
+                // Its requests belong to the build's trace, under the layer being written.
+                .instrument(tracing::Span::current()),
+            );
             if let Ok(mut r) = self.running.lock() {
                 r.push(task);
             }
