@@ -192,8 +192,9 @@ impl StageFiles {
     }
 }
 
-/// Removals of what the stages left outside the root, still running.
-#[must_use = "wait for the removals, or the stage files may outlive the build"]
+/// Removals of what the stages left outside the root, still running. Dropping it waits
+/// for them too, so no caller can leave the stage files behind.
+#[must_use = "the removals run until this is waited for or dropped"]
 pub struct Cleanup {
     handles: Vec<std::thread::JoinHandle<()>>,
     dir: PathBuf,
@@ -202,7 +203,13 @@ pub struct Cleanup {
 impl Cleanup {
     /// Waits for every removal (blocking).
     pub fn wait(self) {
-        for h in self.handles {
+        drop(self);
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for h in self.handles.drain(..) {
             let _ = h.join();
         }
         let _ = fs::remove_dir_all(&self.dir);
@@ -310,4 +317,20 @@ fn copy_metadata(dst: &Path, m: &fs::Metadata) -> io::Result<()> {
         nix::sys::stat::UtimensatFlags::NoFollowSymlink,
     )
     .map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_cleanup_removes_the_stage_files() {
+        let work = tempfile::tempdir().unwrap();
+        let files = StageFiles::new(work.path());
+        let left = work.path().join("stages/0/etc");
+        fs::create_dir_all(&left).unwrap();
+        fs::write(left.join("f"), "x").unwrap();
+        drop(files.finish());
+        assert!(!work.path().join("stages").exists());
+    }
 }
