@@ -2,41 +2,39 @@
 //! knows nothing of the command line: the executor turns flags into [`BuildOptions`] and
 //! calls [`build`].
 //!
-//! The data path, one module each: the build [`context`] → the stage graph ([`graph`]) →
-//! one stage at a time ([`stage`]) over a root filesystem value ([`root`]), its base image
-//! read through an image [`source`] and unpacked ([`unpack`]) → one [`steps`] entry per
-//! instruction (what it changes, and the cache [`key`] of its result) → layers and config
-//! ([`built`]). A layer [`cache`] spares the steps whose keys it holds. Nothing assumes
+//! The data path, one module each: the build [`context`] → the build's stages (`build.rs`,
+//! planned in `stage_plan.rs`) → one stage at a time ([`stage`]) over a root filesystem
+//! value ([`root`]), its base image read through an image [`source`] and unpacked
+//! ([`unpack`]) → one [`steps`] entry per instruction (what it changes, and the cache
+//! [`key`] of its result) → layers and config ([`built`]). A layer [`cache`] spares the steps whose keys it holds. Nothing assumes
 //! the root is `/`: tests build into any directory.
 
+mod build;
 pub mod built;
 pub mod cache;
 pub mod clock;
 pub mod context;
 mod error;
-mod graph;
 pub mod key;
 mod options;
 pub mod root;
 pub mod source;
 mod stage;
-mod stage_cache;
-mod stage_key;
-mod stash;
+mod stage_plan;
 pub mod steps;
 mod unpack;
 pub mod upload;
 pub mod user;
 
+pub use build::{build, build_cached};
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
 pub use cache::{CacheSettings, LayerCache, WarmedSource};
 pub use context::BuildContext;
 pub use error::BuildError;
-pub use graph::{build, build_cached};
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
-pub use root::RootFs;
+pub use root::BuildRoot;
 pub use source::{ImageSource, RegistrySource, SourceImage};
-pub use stash::Cleanup;
+pub use stage::files::Cleanup;
 pub use upload::{LayerSink, LayerUploads, Uploads};
 
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.

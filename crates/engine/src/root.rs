@@ -24,16 +24,20 @@ fn io_err(path: impl std::fmt::Display) -> impl FnOnce(io::Error) -> RootError {
     move |source| RootError::Io { path, source }
 }
 
-pub struct RootFs {
+/// The root filesystem of a build (the `rootfs` crate holds its mechanics; `image`'s
+/// `RootFs` is the config's list of diff_ids).
+pub struct BuildRoot {
     dir: PathBuf,
     ignore: IgnoreList,
+    /// The snapshot table's one owner; lent to a blocking thread only by
+    /// [`BuildRoot::with_snapshotter`].
     snap: Snapshotter,
 }
 
-impl RootFs {
-    pub fn new(dir: PathBuf, ignore: IgnoreList, mode: SnapshotMode) -> RootFs {
+impl BuildRoot {
+    pub fn new(dir: PathBuf, ignore: IgnoreList, mode: SnapshotMode) -> BuildRoot {
         let snap = Snapshotter::new(dir.clone(), ignore.clone(), mode);
-        RootFs { dir, ignore, snap }
+        BuildRoot { dir, ignore, snap }
     }
 
     /// The root directory on the host.
@@ -49,15 +53,27 @@ impl RootFs {
         &mut self.snap
     }
 
-    /// Takes the snapshotter out (to run it on a blocking thread); give it back with
-    /// [`put_snapshotter`](Self::put_snapshotter).
-    pub fn take_snapshotter(&mut self) -> Snapshotter {
-        let fresh = Snapshotter::new(self.dir.clone(), self.ignore.clone(), SnapshotMode::Full);
-        std::mem::replace(&mut self.snap, fresh)
+    /// The directory, the ignore list and the snapshotter at once (an unpack records what
+    /// it writes under the directory in the table).
+    pub fn parts_mut(&mut self) -> (&Path, &IgnoreList, &mut Snapshotter) {
+        (&self.dir, &self.ignore, &mut self.snap)
     }
 
-    pub fn put_snapshotter(&mut self, snap: Snapshotter) {
+    /// Runs `f` with the snapshotter on a blocking thread (a walk or a layer write takes
+    /// long) and keeps it after; if the thread panicked, the table starts over empty.
+    pub async fn with_snapshotter<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Snapshotter) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let fresh = Snapshotter::new(self.dir.clone(), self.ignore.clone(), SnapshotMode::Full);
+        let mut snap = std::mem::replace(&mut self.snap, fresh);
+        let (snap, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&mut snap);
+            (snap, out)
+        })
+        .await?;
         self.snap = snap;
+        Ok(out)
     }
 
     /// The container path `p` (absolute; relative ones are taken from `/`) resolved inside
@@ -161,12 +177,12 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
-    fn root() -> (tempfile::TempDir, RootFs) {
+    fn root() -> (tempfile::TempDir, BuildRoot) {
         let d = tempfile::tempdir().unwrap();
         fs::create_dir_all(d.path().join("kaniko")).unwrap();
         fs::create_dir_all(d.path().join("workspace")).unwrap();
         let ignore = IgnoreList::new(["/kaniko".into(), "/workspace".into()]);
-        let r = RootFs::new(d.path().to_path_buf(), ignore, SnapshotMode::Full);
+        let r = BuildRoot::new(d.path().to_path_buf(), ignore, SnapshotMode::Full);
         (d, r)
     }
 

@@ -6,7 +6,7 @@
 
 use crate::built::Layer;
 use crate::options::UnpackLimits;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::{open_layer, BlobStream, ImageSource};
 use crate::BuildError;
 use rootfs::{IgnoreList, Snapshotter};
@@ -18,13 +18,11 @@ use tokio_util::io::SyncIoBridge;
 pub async fn unpack(
     source: &dyn ImageSource,
     layers: &[Layer],
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
-    let mut snap = root.take_snapshotter();
-    let result = unpack_into(source, layers, root.dir(), root.ignore(), &mut snap, limits).await;
-    root.put_snapshotter(snap);
-    result
+    let (dir, ignore, snap) = root.parts_mut();
+    unpack_into(source, layers, dir, ignore, snap, limits).await
 }
 
 async fn unpack_into(

@@ -1,7 +1,7 @@
 //! Resolving `USER` and `--chown` values through the build root's /etc/passwd and
 //! /etc/group (read through the root, so a symlinked /etc stays inside it).
 
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -26,7 +26,7 @@ impl Identity {
 
 /// Who runs a RUN when the stage sets no USER: user 0 as BuildKit looks it up (with the
 /// groups that list its passwd name, as Alpine lists root), home /root unless passwd says.
-pub fn default_user(root: &RootFs) -> Identity {
+pub fn default_user(root: &BuildRoot) -> Identity {
     let mut id = resolve_user(root, "0").unwrap_or_else(|_| Identity::root());
     id.home.get_or_insert_with(|| "/root".into());
     id
@@ -47,7 +47,7 @@ struct PasswdEntry {
     home: String,
 }
 
-fn passwd(root: &RootFs) -> Vec<PasswdEntry> {
+fn passwd(root: &BuildRoot) -> Vec<PasswdEntry> {
     let text = root.read_to_string("/etc/passwd").unwrap_or_default();
     text.lines()
         .filter_map(|l| {
@@ -66,7 +66,7 @@ fn passwd(root: &RootFs) -> Vec<PasswdEntry> {
 }
 
 /// (name, gid, members) of every group.
-fn groups(root: &RootFs) -> Vec<(String, u32, Vec<String>)> {
+fn groups(root: &BuildRoot) -> Vec<(String, u32, Vec<String>)> {
     let text = root.read_to_string("/etc/group").unwrap_or_default();
     text.lines()
         .filter_map(|l| {
@@ -90,7 +90,7 @@ fn groups(root: &RootFs) -> Vec<(String, u32, Vec<String>)> {
 }
 
 /// Resolves `user[:group]` as Docker does for USER: names must exist; numeric ids need not.
-pub fn resolve_user(root: &RootFs, spec: &str) -> Result<Identity, UserError> {
+pub fn resolve_user(root: &BuildRoot, spec: &str) -> Result<Identity, UserError> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -135,7 +135,7 @@ fn resolve_group_in(all: &[(String, u32, Vec<String>)], g: &str) -> Result<u32, 
 
 /// Resolves a `--chown` value: like USER, but a user without a group gets its primary group,
 /// and a numeric user that is not in passwd gets gid = uid's group 0 only when given alone.
-pub fn resolve_chown(root: &RootFs, spec: &str) -> Result<(u32, u32), UserError> {
+pub fn resolve_chown(root: &BuildRoot, spec: &str) -> Result<(u32, u32), UserError> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -165,7 +165,7 @@ pub fn resolve_chown(root: &RootFs, spec: &str) -> Result<(u32, u32), UserError>
 mod tests {
     use super::*;
 
-    fn root() -> (tempfile::TempDir, RootFs) {
+    fn root() -> (tempfile::TempDir, BuildRoot) {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("etc")).unwrap();
         std::fs::write(
@@ -178,7 +178,7 @@ mod tests {
             "root:x:0:\napp:x:1000:\nstaff:x:50:app\n",
         )
         .unwrap();
-        let r = RootFs::new(
+        let r = BuildRoot::new(
             d.path().to_path_buf(),
             Default::default(),
             rootfs::SnapshotMode::Full,

@@ -27,8 +27,8 @@ pub struct LayerOptions {
 #[derive(Clone, Debug)]
 pub struct LayerBlob {
     pub path: PathBuf,
-    pub digest: String,
-    pub diff_id: String,
+    pub digest: Digest,
+    pub diff_id: Digest,
     pub size: u64,
     pub compression: Compression,
 }
@@ -100,8 +100,8 @@ pub fn write_layer_to(
         .map_err(|e| Error::io("writing", &path)(e.into_error()))?;
     Ok(LayerBlob {
         path,
-        digest: digest.to_string(),
-        diff_id: diff_id.to_string(),
+        digest,
+        diff_id,
         size,
         compression: opts.compression,
     })

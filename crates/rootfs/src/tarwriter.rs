@@ -93,31 +93,38 @@ impl<W: Write> TarWriter<W> {
         }
         h.set_cksum();
         self.w.write_all(h.as_bytes())?;
-        let mut short = false;
-        if m.size > 0 {
-            let mut left = m.size;
-            if let Some(r) = data {
-                while left > 0 {
-                    let want = self
-                        .buf
-                        .len()
-                        .min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let n = match r.read(&mut self.buf[..want]) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
-                    };
-                    self.w.write_all(&self.buf[..n])?;
-                    left -= n as u64;
-                }
-            }
-            if left > 0 {
-                short = true;
-                self.zeros(left)?;
-            }
-            self.pad(m.size)?;
+        if m.size == 0 {
+            return Ok(false);
         }
+        self.body(m.size, data)
+    }
+
+    /// Writes `size` bytes of `data` and the padding after them; a source shorter than
+    /// `size` is filled up with zeros, and `Ok(true)` says so.
+    fn body(&mut self, size: u64, data: Option<&mut dyn Read>) -> io::Result<bool> {
+        let mut short = false;
+        let mut left = size;
+        if let Some(r) = data {
+            while left > 0 {
+                let want = self
+                    .buf
+                    .len()
+                    .min(usize::try_from(left).unwrap_or(usize::MAX));
+                let n = match r.read(&mut self.buf[..want]) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                self.w.write_all(&self.buf[..n])?;
+                left -= n as u64;
+            }
+        }
+        if left > 0 {
+            short = true;
+            self.zeros(left)?;
+        }
+        self.pad(size)?;
         Ok(short)
     }
 

@@ -3,21 +3,14 @@
 //! `apply` reports what to snapshot; the stage turns that into a layer or an empty history
 //! entry.
 
-mod archive;
 mod child;
-mod chmod;
 pub mod copy;
-mod copy_entry;
-mod copy_step;
-mod download;
-mod git_source;
-mod link;
 pub mod meta;
 pub mod mounts;
 mod netfilter;
 pub mod run;
 
-use crate::stage::StageState;
+use crate::stage::state::StageState;
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
 use std::path::PathBuf;
@@ -52,8 +45,8 @@ pub async fn apply(
     let config_only = meta::apply(&mut st.config, &mut st.meta, instr, &env);
     match instr {
         Instruction::Run(run) => run::apply(st, cmd, run).await,
-        Instruction::Copy(c) => copy_step::apply(st, cmd, c, false).await,
-        Instruction::Add(c) => copy_step::apply(st, cmd, c, true).await,
+        Instruction::Copy(c) => copy::apply(st, cmd, c, false).await,
+        Instruction::Add(c) => copy::apply(st, cmd, c, true).await,
         Instruction::Workdir(dir) => workdir(st, cmd, dir),
         _ if config_only => Ok(Snap::Config),
         other => Err(BuildError::step(
@@ -67,7 +60,7 @@ pub async fn apply(
 pub fn workdir_path(current: &str, dir: &str) -> String {
     format!(
         "/{}",
-        crate::context::glob::clean(&copy::absolute_dest(dir, current))
+        crate::context::glob::clean(&copy::spec::absolute_dest(dir, current))
     )
 }
 

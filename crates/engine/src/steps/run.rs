@@ -8,8 +8,8 @@
 
 use super::child::ChildSetup;
 use super::{mounts, netfilter, Snap};
-use crate::root::RootFs;
-use crate::stage::StageState;
+use crate::root::BuildRoot;
+use crate::stage::state::StageState;
 use crate::user::{self, Identity};
 use crate::BuildError;
 use dockerfile::{Command as DfCommand, CommandLine};
@@ -38,7 +38,7 @@ pub fn kill_running(signal: nix::sys::signal::Signal) {
 }
 
 pub struct Process<'a> {
-    pub root: &'a RootFs,
+    pub root: &'a BuildRoot,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     pub workdir: String,
@@ -242,7 +242,7 @@ pub async fn apply(
     // kaniko's form: Go's print of the argv, `[/bin/sh -c echo hi]`.
     info!("Running: [{}]", argv.join(" "));
     let extra_env = std::mem::take(&mut prepared.env);
-    let work = st.opts.work_dir.clone();
+    let work = st.sh.opts.work_dir.clone();
     // The command blocks this thread; the build waits for it anyway. The mounts are taken
     // away before the snapshot, also when the command failed.
     let result = tokio::task::block_in_place(|| {

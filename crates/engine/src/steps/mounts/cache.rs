@@ -170,7 +170,7 @@ fn create(caches: &Path, path: &Path, spec: &Spec, seed: Option<&Path>) -> io::R
         .tempdir_in(caches)?;
     let dir = tmp.path().join("c");
     match seed {
-        Some(s) => crate::stash::copy_tree(s, &dir, &|_| true)?,
+        Some(s) => crate::stage::files::copy_tree(s, &dir, &|_| true)?,
         None => fs::create_dir(&dir)?,
     }
     if seed.is_none() || spec.mode.is_some() {

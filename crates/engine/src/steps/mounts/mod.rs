@@ -20,7 +20,7 @@ pub mod spec;
 
 use crate::context::BuildContext;
 use crate::root::RootError;
-use crate::stage::StageState;
+use crate::stage::state::StageState;
 use crate::{BuildError, SecretValue};
 use dockerfile::{Command, MountKind, Run};
 pub use place::Placed;
@@ -196,7 +196,7 @@ async fn cache_content(
         }
         None => None,
     };
-    let caches = &st.opts.cache_mounts;
+    let caches = &st.sh.opts.cache_mounts;
     let _ = std::fs::create_dir_all(caches); // errors are cache::open's to report
     let shares_root = place::same_device(caches, st.root.dir());
     let dir = Arc::new(cache::open(caches, spec, seed.as_deref(), shares_root).await?);

@@ -9,7 +9,7 @@
 use super::journal::{Journal, Record};
 use super::points::{self, Point};
 use super::{Content, MountError, Planned, Prepared};
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::SecretValue;
 use std::fs;
 use std::io::{self, Write};
@@ -27,7 +27,7 @@ pub struct Placed {
 
 impl Prepared {
     /// Puts every mount in place in `root`, recording each step in a journal under `work`.
-    pub fn place(&mut self, root: &RootFs, work: &Path) -> Result<Placed, MountError> {
+    pub fn place(&mut self, root: &BuildRoot, work: &Path) -> Result<Placed, MountError> {
         let mut planned = std::mem::take(&mut self.planned);
         if planned.is_empty() {
             return Ok(Placed::default());
@@ -48,7 +48,7 @@ impl Prepared {
 }
 
 impl Placed {
-    fn put(&mut self, root: &RootFs, p: Planned) -> Result<(), MountError> {
+    fn put(&mut self, root: &BuildRoot, p: Planned) -> Result<(), MountError> {
         let point = points::resolve(root, &p.target)?;
         let Some(journal) = self.journal.as_mut() else {
             return Ok(());
@@ -98,7 +98,7 @@ impl Placed {
 
     /// Takes every mount away (children first), gives the directories they changed their
     /// times back and records them in the snapshot table as they are now.
-    pub fn finish(mut self, root: &mut RootFs) -> Result<(), MountError> {
+    pub fn finish(mut self, root: &mut BuildRoot) -> Result<(), MountError> {
         self.finished = true;
         let undone = match self.journal.as_mut() {
             Some(j) => j.undo_all(),
@@ -151,7 +151,7 @@ fn move_aside(journal: &mut Journal, n: usize, host: &Path) -> io::Result<()> {
 
 /// Puts mount `n`'s content at `host` (its target, now free).
 fn fill(
-    root: &RootFs,
+    root: &BuildRoot,
     journal: &mut Journal,
     n: usize,
     target: &str,
@@ -188,7 +188,7 @@ fn fill(
         Content::Cache {
             dir,
             readonly: true,
-        } => crate::stash::copy_tree(&dir.path, host, &|_| true).map_err(io),
+        } => crate::stage::files::copy_tree(&dir.path, host, &|_| true).map_err(io),
         Content::Copy { src, hidden } => {
             let visible = |rel: &Path| match hidden {
                 Some(h) => {
@@ -197,7 +197,7 @@ fn fill(
                 }
                 None => true,
             };
-            crate::stash::copy_tree(src, host, &visible).map_err(io)
+            crate::stage::files::copy_tree(src, host, &visible).map_err(io)
         }
         Content::Empty => fs::create_dir(host)
             .and_then(|()| fs::set_permissions(host, fs::Permissions::from_mode(0o1777)))
@@ -234,7 +234,7 @@ fn write_secret(path: &Path, value: &SecretValue, mode: u32, uid: u32, gid: u32)
 
 /// The root's /dev/shm when it is a tmpfs (Docker and Kubernetes give every container
 /// one): secrets written there never reach a disk and die with the container.
-fn shm_dir(root: &RootFs) -> Option<PathBuf> {
+fn shm_dir(root: &BuildRoot) -> Option<PathBuf> {
     let dir = root.dir().join("dev/shm");
     let m = fs::symlink_metadata(&dir).ok()?;
     let fs = nix::sys::statfs::statfs(&dir).ok()?;
@@ -255,7 +255,7 @@ fn secret_name() -> String {
 }
 
 /// The container path of a host path, when the root shows it.
-fn inside_root(root: &RootFs, host: &Path) -> Option<PathBuf> {
+fn inside_root(root: &BuildRoot, host: &Path) -> Option<PathBuf> {
     if root.dir() == Path::new("/") {
         return Some(host.to_path_buf());
     }

@@ -8,7 +8,7 @@
 //! or be made inside an ignored path (the executor's directory, the context, a mount).
 
 use super::MountError;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub struct Anchor {
 }
 
 impl Anchor {
-    fn read(root: &RootFs, path: PathBuf) -> Option<Anchor> {
+    fn read(root: &BuildRoot, path: PathBuf) -> Option<Anchor> {
         let host = root.host(&path);
         Some(Anchor {
             names: names(&host)?,
@@ -46,7 +46,7 @@ impl Anchor {
 
     /// Gives the directory its times back when only the mount's entries came and went, and
     /// records it in the snapshot table as it is now.
-    pub fn restore(&self, root: &mut RootFs) {
+    pub fn restore(&self, root: &mut BuildRoot) {
         let host = root.host(&self.path);
         let Ok(now) = fs::symlink_metadata(&host) else {
             return;
@@ -81,7 +81,7 @@ fn names(host: &Path) -> Option<Vec<std::ffi::OsString>> {
 }
 
 /// The point for `target` (an absolute container path) as the root is now.
-pub fn resolve(root: &RootFs, target: &str) -> Result<Point, MountError> {
+pub fn resolve(root: &BuildRoot, target: &str) -> Result<Point, MountError> {
     let resolved = root.resolve(target, true)?;
     let ignore = root.ignore();
     if ignore.is_ignored(&resolved) || ignore.has_ignored_below(&resolved) {

@@ -5,7 +5,7 @@
 
 use super::spec::Spec;
 use super::{Content, MountError, Prepared};
-use crate::stage::StageState;
+use crate::stage::state::StageState;
 use std::ffi::OsString;
 use tracing::{debug, warn};
 
@@ -15,7 +15,7 @@ impl Prepared {
         st: &StageState<'_>,
         spec: &Spec,
     ) -> Result<Option<Content>, MountError> {
-        let Some(value) = st.opts.secrets.get(&spec.id) else {
+        let Some(value) = st.sh.opts.secrets.get(&spec.id) else {
             if spec.required {
                 return Err(MountError::Secret(spec.id.clone()));
             }
@@ -46,7 +46,7 @@ impl Prepared {
         index: usize,
         run_env: &[(String, String)],
     ) -> Result<Option<Content>, MountError> {
-        let Some(agent) = st.opts.ssh_agent.as_deref().filter(|a| a.exists()) else {
+        let Some(agent) = st.sh.opts.ssh_agent.as_deref().filter(|a| a.exists()) else {
             if spec.required {
                 return Err(MountError::Ssh(spec.id.clone()));
             }

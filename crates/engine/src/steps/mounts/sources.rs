@@ -4,7 +4,7 @@
 
 use super::MountError;
 use crate::context::BuildContext;
-use crate::stage::StageState;
+use crate::stage::state::StageState;
 use crate::BuildError;
 use std::path::PathBuf;
 
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub async fn tree(st: &StageState<'_>, from: Option<&str>) -> Result<BuildContext, BuildError> {
     match from {
         Some(f) => st.tree_from(f).await,
-        None => Ok(st.ctx.clone()),
+        None => Ok(st.sh.ctx.clone()),
     }
 }
 

@@ -121,7 +121,7 @@ impl Spec {
         };
         let target = match target {
             Some(t) => {
-                let abs = clean_abs(&super::super::copy::absolute_dest(&t, base));
+                let abs = clean_abs(&crate::steps::copy::spec::absolute_dest(&t, base));
                 if abs == "/" {
                     return Err(SpecError::Target(abs));
                 }

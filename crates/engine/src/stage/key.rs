@@ -3,14 +3,11 @@
 //! costly inputs (source contents, the digest of a `COPY --from` image) are only computed
 //! for a build with a cache.
 
+use super::StageState;
 use crate::key::{keyed_env, run_inputs, sources_digest, CacheKey};
-use crate::stage::StageState;
+use crate::steps::copy::is_url;
 use crate::BuildError;
 use dockerfile::{Command, Instruction, MountKind, Run};
-
-fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://")
-}
 
 /// A step's keys: where it moves the chain, and what the cache looks it up by (the same,
 /// but for `COPY --link`, whose layer does not depend on what is below it).
@@ -65,11 +62,11 @@ impl StageState<'_> {
     /// What `--from=<from>` names, by content: the last key of that stage, or the manifest
     /// digest of that image.
     async fn source_of(&self, from: &str) -> Result<String, BuildError> {
-        let stage = self.df.stage_ref(self.index, from);
-        if let Some(k) = stage.and_then(|i| self.deps.stage_key(i)) {
+        let stage = self.sh.df.stage_ref(self.index, from);
+        if let Some(k) = stage.and_then(|i| self.sh.deps.stage_key(i)) {
             return Ok(format!("stage {k}"));
         }
-        let img = self.source.resolve(from, &self.opts.platform).await?;
+        let img = self.sh.source.resolve(from, &self.sh.opts.platform).await?;
         let digest = img
             .name
             .rsplit_once('@')
@@ -82,7 +79,7 @@ impl StageState<'_> {
     /// secret's value (the instruction holds its id).
     async fn mount_inputs(&self, cmd: &Command, r: &Run) -> Result<Vec<String>, BuildError> {
         let mut out = Vec::new();
-        if !self.opts.hash_sources {
+        if !self.sh.opts.hash_sources {
             return Ok(out);
         }
         for (i, m) in r.mounts.iter().enumerate() {
@@ -92,7 +89,7 @@ impl StageState<'_> {
                 }
                 (MountKind::Bind, None) => {
                     let rel = crate::context::glob::clean(m.source.as_deref().unwrap_or(""));
-                    let ctx = self.ctx;
+                    let ctx = self.sh.ctx;
                     let d = tokio::task::block_in_place(|| {
                         sources_digest(ctx, std::slice::from_ref(&rel), false)
                     })
@@ -113,7 +110,7 @@ impl StageState<'_> {
         c: &dockerfile::Copy,
         is_add: bool,
     ) -> Result<Option<Vec<String>>, BuildError> {
-        if !self.opts.hash_sources {
+        if !self.sh.opts.hash_sources {
             return Ok(Some(Vec::new()));
         }
         if let Some(from) = &c.from {
@@ -124,9 +121,9 @@ impl StageState<'_> {
         }
         let mut rels = Vec::new();
         for s in c.sources.iter().filter(|s| !is_url(s)) {
-            rels.extend(self.ctx.resolve(s).unwrap_or_default());
+            rels.extend(self.sh.ctx.resolve(s).unwrap_or_default());
         }
-        let ctx = self.ctx;
+        let ctx = self.sh.ctx;
         let d = tokio::task::block_in_place(|| sources_digest(ctx, &rels, false))
             .map_err(|e| BuildError::step(cmd, e))?;
         Ok(Some(vec![format!("sources {d}")]))

@@ -6,15 +6,15 @@
 //! directory comes from the instruction and the first source alone: a trailing slash, or a
 //! directory copied first).
 
-use super::copy::{CopyError, CopySpec, Item};
-use crate::root::RootFs;
+use super::spec::{CopyError, CopySpec, Item};
+use crate::root::BuildRoot;
 use std::fs;
 use std::path::PathBuf;
 
 /// Prepares `dest_dir` (a cleaned absolute container path) for the `--link` copy `spec`;
 /// `into_dir` when the destination is written as a directory. Returns the directories made.
 pub fn prepare(
-    root: &RootFs,
+    root: &BuildRoot,
     spec: &CopySpec<'_>,
     dest_dir: &str,
     into_dir: bool,

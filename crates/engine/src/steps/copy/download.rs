@@ -41,15 +41,7 @@ pub async fn fetch(
                 .map_err(|_| DownloadError::BadChecksum(c.to_string()))
         })
         .transpose()?;
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| {
-                u.port()
-                    .map_or_else(|| h.to_string(), |p| format!("{h}:{p}"))
-            })
-        })
-        .ok_or_else(|| fail("not a URL with a host".into()))?;
+    let host = host_of(url).ok_or_else(|| fail("not a URL with a host".into()))?;
     let client = source
         .download_client(&host)
         .map_err(|e| fail(e.to_string()))?;
@@ -68,13 +60,7 @@ pub async fn fetch(
         .get(reqwest::header::LAST_MODIFIED)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok());
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let name = path
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("index.html")
-        .to_string();
+    let name = file_name(url);
     let file = tempfile::Builder::new()
         .prefix("download-")
         .tempfile_in(work)
@@ -115,6 +101,26 @@ pub async fn fetch(
         }
     }
     Ok((name, dest))
+}
+
+/// The URL's `host[:port]`.
+fn host_of(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let h = u.host_str()?;
+    Some(
+        u.port()
+            .map_or_else(|| h.to_string(), |p| format!("{h}:{p}")),
+    )
+}
+
+/// The file name the URL's path ends with (`index.html` when it ends with `/`).
+fn file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("index.html")
+        .to_string()
 }
 
 /// A transfer error's text, naming the setting when the overall time ran out.

@@ -2,27 +2,28 @@
 //! an instruction needs the filesystem, run each instruction as a step, snapshot after each
 //! one that touched the filesystem, and collect layers, history and cache keys. With a
 //! layer cache, a step whose key hits takes its layer from the cache instead of running,
-//! and the filesystem is unpacked only when a step must really run (`stage_cache.rs`).
+//! and the filesystem is unpacked only when a step must really run (`cache.rs`).
 
-use crate::built::{new_layer_type, BuiltImage, Layer, LayerSource};
-use crate::cache::LayerCache;
-use crate::context::BuildContext;
+mod cache;
+pub(crate) mod files;
+mod key;
+mod snapshot;
+pub(crate) mod state;
+
+pub(crate) use cache::materialize;
+pub use state::{Shared, StageOutput, StageState};
+
+use crate::built::BuiltImage;
 use crate::key::{CacheKey, KeyChain};
-use crate::root::RootFs;
-use crate::source::ImageSource;
-use crate::stash::StageFiles;
+use crate::root::BuildRoot;
+use crate::steps::run::DEFAULT_PATH;
 use crate::steps::{self, meta::MetaState, Snap};
-use crate::upload::SinkWriter;
-use crate::{clock, user, BuildError, BuildOptions};
-use dockerfile::{Command, Dockerfile, GlobalScope, Instruction, Stage, StageScope};
-use image::{Descriptor, Format, History, ImageConfig};
-use std::path::PathBuf;
+use crate::{clock, BuildError, BuildOptions};
+use dockerfile::{Command, Instruction, Stage, StageScope};
+use image::{Format, ImageConfig};
 use std::time::SystemTime;
 use tracing::field::Empty;
 use tracing::{info, info_span, Instrument, Span};
-
-/// Docker's PATH for an image whose config sets none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What a stage starts from.
 pub enum Base {
@@ -43,60 +44,15 @@ pub enum Base {
     },
 }
 
-/// What a stage hands on: its image, the key of its last step, how many of its layers
-/// the root holds (`None`: the stage never needed its files), and its variables.
-pub struct StageOutput {
-    pub image: BuiltImage,
-    pub key: CacheKey,
-    pub on_disk: Option<usize>,
-    pub scope: StageScope,
-}
-
-/// Everything the stage's steps read and change.
-pub struct StageState<'a> {
-    pub df: &'a Dockerfile,
-    /// The stage's index: only earlier stages are visible to it.
-    pub index: usize,
-    pub opts: &'a BuildOptions,
-    pub ctx: &'a BuildContext,
-    pub source: &'a dyn ImageSource,
-    pub deps: &'a StageFiles,
-    pub root: &'a mut RootFs,
-    pub config: ImageConfig,
-    pub meta: MetaState,
-    pub scope: StageScope,
-    pub layers: Vec<Layer>,
-    pub created: String,
-    pub keys: KeyChain,
-    /// The layer cache, when on for this stage.
-    pub cache: Option<&'a LayerCache>,
-    /// How many of `layers` the root holds, with a snapshot table of them; `None` before
-    /// the stage unpacked anything.
-    pub on_disk: Option<usize>,
-    /// Where this stage's new layers are streamed while written (stages of the final image).
-    pub uploads: Option<crate::Uploads>,
-}
-
-/// The shared parts of a build each stage uses.
-pub struct Shared<'a> {
-    pub df: &'a Dockerfile,
-    pub opts: &'a BuildOptions,
-    pub ctx: &'a BuildContext,
-    pub source: &'a dyn ImageSource,
-    pub deps: &'a StageFiles,
-    pub global: &'a GlobalScope,
-    pub cache: Option<&'a LayerCache>,
-}
-
 /// Builds `stage` from `base` in `root`. A stage no instruction of which needs the
 /// filesystem is not unpacked: a later stage that copies its files has its layers unpacked
-/// for that (`stash.rs`). `streamed`: its layers belong to the final image, and go to the
+/// for that (`files.rs`). `streamed`: its layers belong to the final image, and go to the
 /// build's uploads as they are written.
 pub async fn build_stage(
     stage: &Stage,
     base: Base,
     sh: &Shared<'_>,
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     streamed: bool,
 ) -> Result<StageOutput, BuildError> {
     let opts = sh.opts;
@@ -121,12 +77,8 @@ pub async fn build_stage(
     let format = opts.image_format.unwrap_or(image.format);
     let commands = with_triggers(&mut config, stage)?;
     let mut st = StageState {
-        df: sh.df,
+        sh,
         index: stage.index,
-        opts,
-        ctx: sh.ctx,
-        source: sh.source,
-        deps: sh.deps,
         // A stage FROM a stage starts with its ARG values too, as in BuildKit.
         scope: inherited.unwrap_or_else(|| StageScope::new(sh.global, &config.config.env_pairs())),
         meta: MetaState::new(&config),
@@ -258,7 +210,7 @@ impl StageState<'_> {
             .await?;
         match applied {
             Snap::Config => {
-                if self.opts.force_build_metadata {
+                if self.sh.opts.force_build_metadata {
                     self.history(cmd.original.clone(), true);
                 }
             }
@@ -268,90 +220,8 @@ impl StageState<'_> {
         Ok(())
     }
 
-    /// The tree `--from=<from>` reads: an earlier stage's files (by name or index), else
-    /// an image's.
-    pub async fn tree_from(&self, from: &str) -> Result<BuildContext, BuildError> {
-        match self.df.stage_ref(self.index, from) {
-            Some(i) => self.deps.stage_tree(i, self.source, self.opts).await,
-            None => self.deps.image_tree(from, self.source, self.opts).await,
-        }
-    }
-
-    /// The owner of directories WORKDIR creates: the stage's USER, if any.
-    pub fn user_owner(&self) -> Result<Option<(u32, u32)>, user::UserError> {
-        match self.config.config.user.as_deref() {
-            None | Some("") => Ok(None),
-            Some(u) => user::resolve_user(self.root, u).map(|id| Some((id.uid, id.gid))),
-        }
-    }
-
-    /// Takes a snapshot (of `paths`, or of everything) and appends a layer, or an empty
-    /// history entry when nothing changed.
-    async fn snapshot(
-        &mut self,
-        paths: Option<Vec<PathBuf>>,
-        created_by: String,
-    ) -> Result<(), BuildError> {
-        if self.opts.single_snapshot && created_by != "single snapshot" {
-            self.history(created_by, false);
-            return Ok(());
-        }
-        let mut snap = self.root.take_snapshotter();
-        let root = self.root.dir().to_path_buf();
-        let layer_opts = self.opts.layer.clone();
-        let work = self.opts.work_dir.clone();
-        let uploads = self.uploads.clone();
-        let parent = Span::current();
-        let (snap, blob) = tokio::task::spawn_blocking(move || {
-            let result = (|| -> Result<Option<rootfs::LayerBlob>, rootfs::Error> {
-                let span = info_span!(parent: &parent, "Snapshotting FS", kaniko.files = Empty, kaniko.files.deleted = Empty);
-                let changes = match &paths {
-                    Some(p) => span.in_scope(|| snap.take_paths(p))?,
-                    None => span.in_scope(|| snap.take_full())?,
-                };
-                span.record("kaniko.files", changes.entries.len());
-                span.record("kaniko.files.deleted", changes.deleted.len());
-                drop(span);
-                if changes.is_empty() {
-                    return Ok(None);
-                }
-                let span = info_span!(parent: &parent, "Compressing layer", kaniko.files = changes.entries.len(), bytes = Empty);
-                let blob = span.in_scope(|| write_streamed(&root, &changes, &layer_opts, &work, uploads))?;
-                span.record("bytes", blob.size);
-                Ok(Some(blob))
-            })();
-            (snap, result)
-        })
-        .await
-        .map_err(BuildError::task)?;
-        self.root.put_snapshotter(snap);
-        match blob? {
-            None => {
-                info!("No files were changed, appending empty layer to config. No layer added to image.");
-                self.history(created_by, true);
-            }
-            Some(blob) => {
-                self.layers.push(new_layer(blob)?);
-                self.history(created_by, false);
-            }
-        }
-        Ok(())
-    }
-
-    /// A history entry; a URL's credentials in the instruction are not kept (the image is
-    /// published, and ADD's URL may hold a user, password or token).
-    pub(crate) fn history(&mut self, created_by: String, empty_layer: bool) {
-        self.config.history.push(History {
-            created: Some(self.created.clone()),
-            created_by: Some(redact::urls_in(&created_by)),
-            author: Some("kaniko".into()),
-            comment: None,
-            empty_layer,
-        });
-    }
-
     fn finish(mut self, format: Format) -> StageOutput {
-        for (k, v) in &self.opts.labels {
+        for (k, v) in &self.sh.opts.labels {
             self.config
                 .config
                 .labels
@@ -380,43 +250,4 @@ impl StageState<'_> {
             },
         }
     }
-}
-
-/// Writes a layer, streaming it to `uploads` as it is written when given.
-fn write_streamed(
-    root: &std::path::Path,
-    changes: &rootfs::Changes,
-    opts: &rootfs::LayerOptions,
-    work: &std::path::Path,
-    uploads: Option<crate::Uploads>,
-) -> Result<rootfs::LayerBlob, rootfs::Error> {
-    let Some(sink) = uploads.and_then(|u| u.0.begin()) else {
-        return rootfs::write_layer(root, changes, opts, work);
-    };
-    let mut tee = SinkWriter::new(sink);
-    let blob = rootfs::write_layer_to(root, changes, opts, work, Some(&mut tee))?;
-    if let Ok(d) = blob.digest.parse() {
-        tee.finish(&d);
-    }
-    Ok(blob)
-}
-
-/// A layer written by this build.
-fn new_layer(blob: rootfs::LayerBlob) -> Result<Layer, BuildError> {
-    let digest = blob
-        .digest
-        .parse()
-        .map_err(|e: image::DigestError| BuildError::Other(e.to_string()))?;
-    Ok(Layer {
-        desc: Descriptor {
-            media_type: new_layer_type(Format::Oci, blob.compression).to_string(),
-            digest,
-            size: blob.size,
-            urls: None,
-            annotations: None,
-            platform: None,
-        },
-        diff_id: blob.diff_id.clone(),
-        source: LayerSource::Local(blob.path),
-    })
 }

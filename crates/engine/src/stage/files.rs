@@ -9,7 +9,7 @@
 use crate::built::Layer;
 use crate::context::BuildContext;
 use crate::key::CacheKey;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::ImageSource;
 use crate::{BuildError, BuildOptions};
 use std::collections::HashMap;
@@ -73,7 +73,7 @@ impl StageFiles {
         })?;
         if kept.on_disk < kept.layers.len() {
             info!("Extracting the layers of stage {i} for COPY --from");
-            let mut root = RootFs::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
+            let mut root = BuildRoot::new(kept.dir.clone(), Default::default(), opts.snapshot_mode);
             let pending = &kept.layers[kept.on_disk..];
             crate::unpack::unpack(source, pending, &mut root, opts.unpack).await?;
             if let Ok(mut s) = self.stashed.lock() {
@@ -111,7 +111,7 @@ impl StageFiles {
         let img = source.resolve(name, &opts.platform).await?;
         let dir = self.dir.join(format!("image-{n}"));
         fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let mut root = RootFs::new(dir.clone(), Default::default(), opts.snapshot_mode);
+        let mut root = BuildRoot::new(dir.clone(), Default::default(), opts.snapshot_mode);
         info!("Extracting {} for COPY --from", img.name);
         crate::unpack::unpack(source, &img.layers, &mut root, opts.unpack).await?;
         Ok(dir)
@@ -122,7 +122,7 @@ impl StageFiles {
     pub fn stash(
         &self,
         idx: usize,
-        root: &mut RootFs,
+        root: &mut BuildRoot,
         on_disk: Option<usize>,
         layers: Vec<Layer>,
     ) -> Result<(), BuildError> {
@@ -146,7 +146,7 @@ impl StageFiles {
 
     /// Moves a stashed stage's files back into the (cleared) root; returns how many of its
     /// layers they hold, `None` when there was nothing on disk to bring back.
-    pub fn restore(&self, idx: usize, root: &mut RootFs) -> Result<Option<usize>, BuildError> {
+    pub fn restore(&self, idx: usize, root: &mut BuildRoot) -> Result<Option<usize>, BuildError> {
         let Some(kept) = self.stashed.lock().ok().and_then(|mut s| s.remove(&idx)) else {
             return Ok(None);
         };
@@ -192,8 +192,9 @@ impl StageFiles {
     }
 }
 
-/// Removals of what the stages left outside the root, still running.
-#[must_use = "wait for the removals, or the stage files may outlive the build"]
+/// Removals of what the stages left outside the root, still running. Dropping it waits
+/// for them too, so no caller can leave the stage files behind.
+#[must_use = "the removals run until this is waited for or dropped"]
 pub struct Cleanup {
     handles: Vec<std::thread::JoinHandle<()>>,
     dir: PathBuf,
@@ -202,7 +203,13 @@ pub struct Cleanup {
 impl Cleanup {
     /// Waits for every removal (blocking).
     pub fn wait(self) {
-        for h in self.handles {
+        drop(self);
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for h in self.handles.drain(..) {
             let _ = h.join();
         }
         let _ = fs::remove_dir_all(&self.dir);
@@ -215,7 +222,7 @@ fn io_error(p: &Path, e: io::Error) -> BuildError {
 
 /// Moves the children of container dir `dir` into host dir `dest`, sparing ignored paths:
 /// a directory with an ignored path below is recreated and entered instead of moved.
-fn move_tree(root: &RootFs, dir: &Path, dest: &Path) -> io::Result<()> {
+fn move_tree(root: &BuildRoot, dir: &Path, dest: &Path) -> io::Result<()> {
     let host = root.host(dir);
     for e in fs::read_dir(&host)? {
         let e = e?;
@@ -310,4 +317,20 @@ fn copy_metadata(dst: &Path, m: &fs::Metadata) -> io::Result<()> {
         nix::sys::stat::UtimensatFlags::NoFollowSymlink,
     )
     .map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_cleanup_removes_the_stage_files() {
+        let work = tempfile::tempdir().unwrap();
+        let files = StageFiles::new(work.path());
+        let left = work.path().join("stages/0/etc");
+        fs::create_dir_all(&left).unwrap();
+        fs::write(left.join("f"), "x").unwrap();
+        drop(files.finish());
+        assert!(!work.path().join("stages").exists());
+    }
 }

@@ -4,17 +4,29 @@
 //! the part of a source before a `/./` pivot is the base its path is kept below). `ADD` of
 //! a git repository copies its checkout (`git_source`).
 
-use super::chmod::Chmod;
-use super::copy::{copy, Content, CopySpec, Item};
+mod archive;
+mod chmod;
+mod download;
+mod entry;
+mod git_source;
+mod link;
+pub(crate) mod spec;
+mod write;
+
 use super::Snap;
 use crate::context::{glob, BuildContext, ContextError, DockerIgnore};
-use crate::root::RootFs;
-use crate::stage::StageState;
+use crate::root::BuildRoot;
+use crate::stage::state::StageState;
 use crate::{user, BuildError};
+use chmod::Chmod;
 use dockerfile::Command;
+use entry::Content;
+use spec::{CopySpec, Item};
 use tracing::info;
+use write::copy;
 
-fn is_url(s: &str) -> bool {
+/// Whether a COPY or ADD source is an HTTP(S) URL.
+pub fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
 }
 
@@ -177,7 +189,7 @@ pub async fn apply(
         // BuildKit copies --link with --chmod as an ordinary COPY.
         link: c.link && c.chmod.is_none(),
     };
-    let root: &RootFs = st.root;
+    let root: &BuildRoot = st.root;
     let written = tokio::task::block_in_place(|| copy(root, &spec)).map_err(|e| step(&e))?;
     info!("Taking snapshot of files...");
     Ok(Snap::Paths(written))
@@ -201,13 +213,13 @@ async fn fetch_all(
     c: &dockerfile::Copy,
     is_add: bool,
     sources: &[&String],
-) -> Result<Vec<Download>, super::download::DownloadError> {
+) -> Result<Vec<Download>, download::DownloadError> {
     let mut out = Vec::new();
     for src in sources.iter().filter(|s| downloads(c, is_add, s)) {
         let checksum = c.checksum.as_deref();
         let (name, path) =
-            super::download::fetch(st.source, src, checksum, &st.opts.work_dir).await?;
-        let unpack = c.unpack == Some(true) && super::archive::is_archive(&path);
+            download::fetch(st.sh.source, src, checksum, &st.sh.opts.work_dir).await?;
+        let unpack = c.unpack == Some(true) && archive::is_archive(&path);
         let unpack = unpack.then(|| BuildContext::tree(path.parent().unwrap_or(&path)));
         out.push(Download { name, path, unpack });
     }
@@ -263,15 +275,14 @@ async fn source_tree(
                 "Cloning {}",
                 redact::url(src.split('#').next().unwrap_or(src))
             );
-            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.opts.work_dir.clone());
-            let remote = &st.opts.remote;
-            let dir =
-                tokio::task::block_in_place(|| super::git_source::clone(&src, keep, &work, remote))
-                    .map_err(|e| BuildError::step(cmd, &e))?;
+            let (src, keep, work) = (src.clone(), c.keep_git_dir, st.sh.opts.work_dir.clone());
+            let remote = &st.sh.opts.remote;
+            let dir = tokio::task::block_in_place(|| git_source::clone(&src, keep, &work, remote))
+                .map_err(|e| BuildError::step(cmd, &e))?;
             BuildContext::tree(&dir)
         }
         (Some(from), None) => st.tree_from(from).await?,
-        (None, None) => st.ctx.clone(),
+        (None, None) => st.sh.ctx.clone(),
     })
 }
 

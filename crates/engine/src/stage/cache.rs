@@ -6,12 +6,12 @@
 //! unless `--materialize` asks for the final filesystem. After a step ran, its result is
 //! stored under its key on a task of its own.
 
+use super::{StageOutput, StageState};
 use crate::built::{new_layer_type, BuiltImage};
 use crate::key::CacheKey;
 use crate::options::UnpackLimits;
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use crate::source::ImageSource;
-use crate::stage::{StageOutput, StageState};
 use crate::steps::{self, meta};
 use crate::BuildError;
 use dockerfile::{Command, Instruction};
@@ -29,8 +29,8 @@ impl StageState<'_> {
             Some(_) => info!("Found cached layer, extracting to filesystem"),
         }
         let have = self.on_disk.unwrap_or(0);
-        let limits = self.opts.unpack;
-        catch_up(self.source, &self.layers[have..], self.root, limits).await?;
+        let limits = self.sh.opts.unpack;
+        catch_up(self.sh.source, &self.layers[have..], self.root, limits).await?;
         self.on_disk = Some(self.layers.len());
         Ok(())
     }
@@ -65,7 +65,7 @@ impl StageState<'_> {
             return false;
         };
         // A layer compressed otherwise than this build's layers would mix formats.
-        let want = new_layer_type(Format::Oci, self.opts.layer.compression);
+        let want = new_layer_type(Format::Oci, self.sh.opts.layer.compression);
         if layers
             .iter()
             .any(|l| Format::Oci.convert_layer_type(&l.desc.media_type) != want)
@@ -113,7 +113,7 @@ impl StageState<'_> {
 async fn catch_up(
     source: &dyn ImageSource,
     layers: &[crate::built::Layer],
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
     let bytes: u64 = layers.iter().map(|l| l.desc.size).sum();
@@ -121,13 +121,10 @@ async fn catch_up(
     crate::unpack::unpack(source, layers, root, limits)
         .instrument(span)
         .await?;
-    let mut snap = root.take_snapshotter();
     let span = info_span!("Initial FS snapshot");
-    let snap =
-        tokio::task::spawn_blocking(move || span.in_scope(|| snap.init_from_walk().map(|_| snap)))
-            .await
-            .map_err(BuildError::task)??;
-    root.put_snapshotter(snap);
+    root.with_snapshotter(move |snap| span.in_scope(|| snap.init_from_walk()))
+        .await
+        .map_err(BuildError::task)??;
     Ok(())
 }
 
@@ -135,7 +132,7 @@ async fn catch_up(
 pub(crate) async fn materialize(
     source: &dyn ImageSource,
     out: &mut StageOutput,
-    root: &mut RootFs,
+    root: &mut BuildRoot,
     limits: UnpackLimits,
 ) -> Result<(), BuildError> {
     let image: &BuiltImage = &out.image;

@@ -1,7 +1,7 @@
 //! ADD's local archives: recognised by content (a tar, plain or gzip, zstd, bzip2, xz), extracted
 //! through the root's contained extractor under the destination.
 
-use crate::root::RootFs;
+use crate::root::BuildRoot;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ fn tar_checksum_ok(block: &[u8; 512]) -> bool {
 /// ADD of a local archive: extracted under `dest` (resolved) with the root's ignore list,
 /// whiteout names taken as ordinary files (as Docker does). Returns the paths written,
 /// parents first.
-pub fn extract(src: &Path, root: &RootFs, dest: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn extract(src: &Path, root: &BuildRoot, dest: &Path) -> io::Result<Vec<PathBuf>> {
     let f = fs::File::open(src)?;
     let r = rootfs::decompressor(io::BufReader::with_capacity(1 << 20, f))?;
     let mut table = rootfs::FileTable::default();
