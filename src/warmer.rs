@@ -8,7 +8,7 @@ use crate::cli::WarmerOptions;
 use crate::executor::{client_for, docker_config_dir, known_build_args, target_platform};
 use crate::logging;
 use anyhow::{bail, Context as _};
-use engine::cache::warm::{dockerfile_bases, warm_image, WarmOptions};
+use engine::cache::warmer::{dockerfile_bases, warm_image, WarmOptions};
 use std::path::Path;
 use std::process::ExitCode;
 use tracing::{error, warn};

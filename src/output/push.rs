@@ -5,8 +5,8 @@
 //! push before any destination is tagged.
 
 use super::blobs::BlobCache;
-use super::image::{BuiltImage, Finished, Layer, LayerSource};
 use super::OutputError;
+use engine::{BuiltImage, Finished, Layer, LayerSource};
 use futures_util::future::try_join_all;
 use registry::{Client, Reference};
 use std::path::Path;

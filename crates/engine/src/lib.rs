@@ -29,13 +29,13 @@ pub mod upload;
 pub mod user;
 
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
-pub use cache::{CacheSettings, LayerCache, WarmedSource};
+pub use cache::{CacheSettings, LayerCache};
 pub use context::BuildContext;
 pub use error::BuildError;
 pub use graph::{build, build_cached};
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
 pub use root::RootFs;
-pub use source::{ImageSource, RegistrySource, SourceImage};
+pub use source::{ImageSource, RegistrySource, SourceImage, WarmedSource};
 pub use stash::Cleanup;
 pub use upload::{LayerSink, LayerUploads, Uploads};
 

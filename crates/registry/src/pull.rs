@@ -141,7 +141,8 @@ impl Client {
             )));
         }
         Ok(RemoteImage {
-            reference: r.with_digest(digest),
+            reference: r.with_digest(digest.clone()),
+            digest,
             manifest,
             manifest_bytes: bytes,
             media_type,

@@ -50,6 +50,7 @@ impl RegistryStore {
         }
         Ok(Some(Entry::of(SourceImage {
             name: remote.reference.to_string(),
+            digest: remote.digest,
             media_type: remote.media_type,
             manifest: remote.manifest,
             config: remote.config,
