@@ -4,9 +4,11 @@
 //! crate builds (over the `rootfs` crate, reading images through the `registry` crate), and
 //! `output` sends the image where the flags say. This binary turns flags into options.
 
+mod build_context;
 mod caching;
 mod cli;
 mod container;
+mod engine_options;
 mod executor;
 mod kaniko_dir;
 mod logging;
@@ -14,6 +16,7 @@ mod login;
 mod no_nss;
 mod observe;
 mod output;
+mod registry_client;
 mod signals;
 mod startup;
 mod summary;
