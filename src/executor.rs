@@ -1,9 +1,8 @@
 //! The executor's run from resolved options to pushed image: checks, context, Dockerfile,
 //! build, outputs. Errors end here as one line on stderr and a non-zero exit.
 
-use crate::build_context::prepare_context;
 use crate::cli::{Options, SecretSource};
-use crate::engine_options::{build_options, known_build_args, target_platform};
+use crate::engine_options::{build_options, known_build_args, remote_options, target_platform};
 use crate::observe::Observer;
 use crate::output;
 use crate::registry_client::registry_client;
@@ -106,7 +105,7 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
     let destinations = destinations(opts)?;
     let work = work_dir(opts)?;
     let context_dir = info_span!("Fetching context", kaniko.context = %opts.context.redacted())
-        .in_scope(|| prepare_context(opts, startup, work.path()))?;
+        .in_scope(|| context_dir(opts, startup, work.path()))?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let df = read_dockerfile(opts, &dockerfile_path, export_dockerfile)?;
     let platform = target_platform(opts.custom_platform.as_deref())?;
@@ -148,6 +147,17 @@ fn destinations(opts: &Options) -> anyhow::Result<Vec<Reference>> {
                 .map_err(|e| anyhow!("invalid --destination {d:?}: {e}"))
         })
         .collect()
+}
+
+/// The context directory (see [`contextsrc::ContextSource::prepare`]); the options of a
+/// remote fetch are made only for a remote context.
+fn context_dir(opts: &Options, startup: &Startup, work: &Path) -> anyhow::Result<PathBuf> {
+    let fetch = match opts.context.is_local() {
+        true => contextsrc::Options::default(),
+        false => remote_options(opts, startup)?,
+    };
+    let sub_path = opts.context_sub_path.as_deref();
+    Ok(opts.context.prepare(sub_path, &fetch, work)?)
 }
 
 /// A fresh work directory in the kaniko dir, after putting back what a killed build's

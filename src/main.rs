@@ -4,7 +4,6 @@
 //! crate builds (over the `rootfs` crate, reading images through the `registry` crate), and
 //! `output` sends the image where the flags say. This binary turns flags into options.
 
-mod build_context;
 mod caching;
 mod cli;
 mod container;
@@ -20,7 +19,6 @@ mod registry_client;
 mod signals;
 mod startup;
 mod summary;
-mod tar_end;
 mod telemetry;
 mod warmer;
 

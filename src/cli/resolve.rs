@@ -368,7 +368,7 @@ fn context(ctx: Option<&str>, bucket: Option<&str>) -> Result<ContextSource, Cli
         }
         _ => ("context", ctx.to_string()),
     };
-    let src = parse_context(&value).map_err(|e| invalid(flag, &value, e))?;
+    let src = ContextSource::parse(&value).map_err(|e| invalid(flag, &value, e))?;
     match src {
         // As kaniko: a relative directory (`rel`, `dir://rel`) is taken from the working
         // directory, absolute ones are kept as written.
@@ -378,37 +378,6 @@ fn context(ctx: Option<&str>, bucket: Option<&str>) -> Result<ContextSource, Cli
             Ok(ContextSource::Dir(values::absolute(&p, &cwd)))
         }
         other => Ok(other),
-    }
-}
-
-/// A context string by its scheme prefix; no scheme means a local directory.
-pub fn parse_context(s: &str) -> Result<ContextSource, String> {
-    let Some((scheme, rest)) = s.split_once("://") else {
-        return Ok(ContextSource::Dir(PathBuf::from(s)));
-    };
-    let need_rest = |r: &str| {
-        if r.is_empty() {
-            Err(format!("{scheme}:// needs a location"))
-        } else {
-            Ok(())
-        }
-    };
-    match scheme {
-        "dir" => need_rest(rest).map(|_| ContextSource::Dir(PathBuf::from(rest))),
-        "tar" if rest == "stdin" => Ok(ContextSource::TarStdin),
-        "tar" => need_rest(rest).map(|_| ContextSource::Tar(PathBuf::from(rest))),
-        "git" => {
-            need_rest(rest)?;
-            let mut parts = rest.splitn(3, '#');
-            let repo = parts.next().unwrap_or_default().to_string();
-            let reference = parts.next().filter(|p| !p.is_empty()).map(str::to_string);
-            let commit = parts.next().filter(|p| !p.is_empty()).map(str::to_string);
-            Ok(ContextSource::Git { repo, reference, commit })
-        }
-        "gs" => need_rest(rest).map(|_| ContextSource::Gcs(s.to_string())),
-        "s3" => need_rest(rest).map(|_| ContextSource::S3(s.to_string())),
-        "https" | "http" => need_rest(rest).map(|_| ContextSource::Https(s.to_string())),
-        _ => Err("unknown context scheme: want a directory, dir://, tar://, git://, gs://, s3:// or https://".into()),
     }
 }
 
