@@ -2,7 +2,7 @@
 //! once, the paths a build must not touch, and what remote contexts fetch with.
 
 use crate::caching;
-use crate::cli::{Compression, ContextSource, Options, Secret, SecretSource, SnapshotMode};
+use crate::cli::{ContextSource, Options, Secret, SecretSource, SnapshotMode};
 use crate::startup::Startup;
 use anyhow::{anyhow, bail, Context as _};
 use engine::BuildOptions;
@@ -48,17 +48,14 @@ pub(crate) fn build_options(
         build_args,
         target: opts.target.clone(),
         skip_unused_stages: opts.skip_unused_stages,
-        snapshot_mode: match (opts.snapshot_mode, opts.use_new_run) {
-            (_, true) | (SnapshotMode::Time, _) => rootfs::SnapshotMode::Time,
-            (SnapshotMode::Redo, _) => rootfs::SnapshotMode::Redo,
-            (SnapshotMode::Full, _) => rootfs::SnapshotMode::Full,
+        // `--use-new-run` snapshots by modification time.
+        snapshot_mode: match opts.use_new_run {
+            true => SnapshotMode::Time,
+            false => opts.snapshot_mode,
         },
         single_snapshot: opts.single_snapshot,
         layer: rootfs::LayerOptions {
-            compression: match opts.compression {
-                Compression::Gzip => rootfs::Compression::Gzip,
-                Compression::Zstd => rootfs::Compression::Zstd,
-            },
+            compression: opts.compression,
             level: opts.compression_level,
             reproducible: opts.reproducible,
         },

@@ -10,20 +10,8 @@ pub use contextsrc::ContextSource;
 /// `--git` options for git contexts: the context fetcher's own type.
 pub use contextsrc::GitOptions;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Compression {
-    #[default]
-    Gzip,
-    Zstd,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SnapshotMode {
-    #[default]
-    Full,
-    Redo,
-    Time,
-}
+/// `--compression` and `--snapshot-mode`: the layer writer's and the snapshotter's types.
+pub use rootfs::{Compression, SnapshotMode};
 
 /// logrus' levels, as `--verbosity` names them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]

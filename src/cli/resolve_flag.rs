@@ -87,6 +87,8 @@ pub(super) fn compression_level(c: Compression, v: &str) -> Result<i32, CliError
     let (max, name) = match c {
         Compression::Gzip => (9, "gzip"),
         Compression::Zstd => (22, "zstd"),
+        // Not a `--compression` value.
+        Compression::None => (0, "no compression"),
     };
     if level < -1 || level > max {
         return Err(invalid(

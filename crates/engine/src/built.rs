@@ -2,7 +2,7 @@
 //! registry, or files of an OCI layout) and the new layers (blob files in the work
 //! directory), a config, and the manifest family. No I/O here.
 
-use image::{media, Descriptor, Digest, Format, ImageConfig, Manifest};
+use image::{Descriptor, Digest, Format, ImageConfig, Manifest};
 use registry::Reference;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,10 +93,5 @@ pub struct Finished {
 
 /// The media type of a new layer in `format` for the given compression.
 pub fn new_layer_type(format: Format, c: rootfs::Compression) -> &'static str {
-    let c = match c {
-        rootfs::Compression::Gzip => media::LayerCompression::Gzip,
-        rootfs::Compression::Zstd => media::LayerCompression::Zstd,
-        rootfs::Compression::None => media::LayerCompression::None,
-    };
     format.layer_type(c)
 }
