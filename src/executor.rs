@@ -116,7 +116,7 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
     let client = Arc::new(registry_client(opts, startup)?);
     check_push_permission(opts, &client, &destinations).await?;
-    let cache = caching::layer_cache(opts, &client, &destinations, &platform, work.path())?;
+    let cache = caching::layer_cache(opts, &client, &destinations, &platform)?;
     let build_opts = build_options(
         opts,
         startup,

@@ -23,6 +23,17 @@ pub struct Layer {
     pub source: LayerSource,
 }
 
+impl Layer {
+    /// The layer as a registry push takes it: its blob file, or its base repository.
+    pub fn push_data(&self) -> (&Descriptor, registry::LayerData<'_>) {
+        let data = match &self.source {
+            LayerSource::Local(p) => registry::LayerData::Blob(p.into()),
+            LayerSource::Remote(from) => registry::LayerData::Repository(from),
+        };
+        (&self.desc, data)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct BuiltImage {
     pub format: Format,

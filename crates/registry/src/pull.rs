@@ -17,7 +17,7 @@ impl Client {
         scopes: &'a [String],
         path: &'a str,
         kind: Kind,
-        build: &'a Builder,
+        build: &'a Builder<'a>,
     ) -> Req<'a> {
         Req {
             registry: &r.registry,

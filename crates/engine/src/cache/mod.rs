@@ -74,8 +74,6 @@ pub struct CacheSettings {
     pub push: bool,
     /// The platform entries are written for.
     pub platform: Platform,
-    /// Where small files for uploads are written (the build's work directory).
-    pub work_dir: PathBuf,
 }
 
 /// Where entries live: a registry repository or an OCI layout.
@@ -103,7 +101,7 @@ pub struct LayerCache {
 impl LayerCache {
     /// A cache in the registry repository `repo` (tags are keys).
     pub fn registry(client: Arc<Client>, repo: Reference, settings: CacheSettings) -> LayerCache {
-        let store = registry_store::RegistryStore::new(client, repo, settings.work_dir.clone());
+        let store = registry_store::RegistryStore::new(client, repo);
         LayerCache::with(Arc::new(store), settings)
     }
 
@@ -222,14 +220,13 @@ mod tests {
     use super::*;
     use image::{Descriptor, Digest};
 
-    fn settings(work: &std::path::Path, ttl: Duration) -> CacheSettings {
+    fn settings(_work: &std::path::Path, ttl: Duration) -> CacheSettings {
         CacheSettings {
             ttl,
             run_layers: true,
             copy_layers: false,
             push: true,
             platform: Platform::parse("linux/amd64").unwrap(),
-            work_dir: work.to_path_buf(),
         }
     }
 
