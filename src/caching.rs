@@ -8,7 +8,7 @@ use engine::{CacheSettings, ImageSource, LayerCache, WarmedSource};
 use image::Platform;
 use registry::{Client, Reference};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::warn;
 
@@ -53,7 +53,6 @@ pub fn layer_cache(
     client: &Arc<Client>,
     destinations: &[Reference],
     platform: &Platform,
-    work: &Path,
 ) -> anyhow::Result<Option<LayerCache>> {
     if !opts.cache.enabled {
         return Ok(None);
@@ -64,7 +63,6 @@ pub fn layer_cache(
         copy_layers: opts.cache.copy_layers,
         push: !opts.cache.no_push_cache,
         platform: platform.clone(),
-        work_dir: work.to_path_buf(),
     };
     Ok(cache_repo(opts, destinations)?.map(|repo| match repo {
         CacheRepo::Registry(r) => LayerCache::registry(client.clone(), r, settings),

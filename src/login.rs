@@ -19,7 +19,7 @@ use std::process::ExitCode;
 const MAX_PASSWORD: u64 = 64 * 1024;
 
 pub fn main(opts: LoginOptions) -> ExitCode {
-    let dir = crate::executor::docker_config_dir(&opts.kaniko_dir);
+    let dir = crate::registry_client::docker_config_dir(&opts.kaniko_dir);
     match run(&opts, &dir, &mut std::io::stdin().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

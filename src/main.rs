@@ -7,6 +7,7 @@
 mod caching;
 mod cli;
 mod container;
+mod engine_options;
 mod executor;
 mod kaniko_dir;
 mod logging;
@@ -14,10 +15,10 @@ mod login;
 mod no_nss;
 mod observe;
 mod output;
+mod registry_client;
 mod signals;
 mod startup;
 mod summary;
-mod tar_end;
 mod telemetry;
 mod warmer;
 

@@ -5,10 +5,11 @@
 //! no image could be warmed.
 
 use crate::cli::WarmerOptions;
-use crate::executor::{client_for, docker_config_dir, known_build_args, target_platform};
+use crate::engine_options::{known_build_args, target_platform};
 use crate::logging;
+use crate::registry_client::{client_for, docker_config_dir};
 use anyhow::{bail, Context as _};
-use engine::cache::warm::{dockerfile_bases, warm_image, WarmOptions};
+use engine::cache::warmer::{dockerfile_bases, warm_image, WarmOptions};
 use std::path::Path;
 use std::process::ExitCode;
 use tracing::{error, warn};

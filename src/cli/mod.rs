@@ -10,6 +10,7 @@ mod flags;
 mod options;
 mod positionals;
 mod resolve;
+mod resolve_flag;
 mod values;
 
 #[cfg(test)]
@@ -25,7 +26,7 @@ pub use options::*;
 
 use clap::{CommandFactory, Parser};
 use flags::{ExecutorCli, SubCommand, WarmerCli};
-use resolve::EnvLookup;
+use resolve_flag::EnvLookup;
 use std::ffi::OsString;
 use std::path::Path;
 

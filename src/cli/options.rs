@@ -4,46 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where the build context comes from (`--context`, or the hidden `--bucket`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContextSource {
-    /// A local directory (no scheme, or `dir://`).
-    Dir(PathBuf),
-    /// A tar archive, maybe gzipped (`tar://path`).
-    Tar(PathBuf),
-    /// A tar archive on standard input (`tar://stdin`).
-    TarStdin,
-    /// `git://host/repo.git[#ref[#commit]]`: `repo` is without the scheme.
-    Git {
-        repo: String,
-        reference: Option<String>,
-        commit: Option<String>,
-    },
-    /// `gs://bucket/path.tar.gz`, kept whole.
-    Gcs(String),
-    /// `s3://bucket/path.tar.gz`, kept whole.
-    S3(String),
-    /// `https://...` (Azure blob storage or a plain download), kept whole.
-    Https(String),
-}
+/// Where the build context comes from: the context fetcher's own type.
+pub use contextsrc::ContextSource;
 
 /// `--git` options for git contexts: the context fetcher's own type.
 pub use contextsrc::GitOptions;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Compression {
-    #[default]
-    Gzip,
-    Zstd,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SnapshotMode {
-    #[default]
-    Full,
-    Redo,
-    Time,
-}
+/// `--compression` and `--snapshot-mode`: the layer writer's and the snapshotter's types.
+pub use rootfs::{Compression, SnapshotMode};
 
 /// logrus' levels, as `--verbosity` names them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]

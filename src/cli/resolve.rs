@@ -4,37 +4,22 @@
 
 use super::flags::{BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags};
 use super::options::*;
+use super::resolve_flag::{
+    build_args, choose, compression_level, context, count, credential_helpers, env_bool,
+    git_options, invalid, non_empty, pairs, path, secret, ttl, EnvLookup,
+};
 use super::values;
 use super::CliError;
 use std::path::PathBuf;
 
-/// Looks up an environment variable (the process environment, or a test's map).
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> CliError {
-    CliError::Flag {
-        flag,
-        value: value.to_string(),
-        reason: reason.into(),
-    }
-}
-
 /// Executor flags → [`Options`].
-pub fn build_options(f: BuildFlags, env: EnvLookup) -> Result<Options, CliError> {
+pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliError> {
     let no_push = env_bool(f.no_push, "KANIKO_NO_PUSH", env)?;
     let cleanup = env_bool(f.cleanup, "KANIKO_CLEANUP", env)?;
-    let compression = match f.compression.as_deref() {
-        None => Compression::Gzip,
-        Some(v) => choose(
-            "compression",
-            v,
-            &[("gzip", Compression::Gzip), ("zstd", Compression::Zstd)],
-        )?,
-    };
-    let compression_level = match f.compression_level.as_deref() {
-        None => -1,
-        Some(v) => compression_level(compression, v)?,
-    };
+    // Its error is reported at `cache?` below, in the order of the fields.
+    let cache = cache_options(&mut f);
+    let (compression, compression_level) =
+        compression(f.compression.as_deref(), f.compression_level.as_deref())?;
     let (verbosity, log_format, log_timestamp) = log_options(&f.log)?;
     Ok(Options {
         context: context(f.context.as_deref(), f.bucket.as_deref())?,
@@ -64,17 +49,7 @@ pub fn build_options(f: BuildFlags, env: EnvLookup) -> Result<Options, CliError>
         digest_file: path(f.digest_file),
         image_name_with_digest_file: path(f.image_name_with_digest_file),
         image_name_tag_with_digest_file: path(f.image_name_tag_with_digest_file),
-        image_format: match f.image_format.as_deref() {
-            None | Some("") => None,
-            Some(v) => Some(choose(
-                "image-format",
-                v,
-                &[
-                    ("docker", image::Format::Docker),
-                    ("oci", image::Format::Oci),
-                ],
-            )?),
-        },
+        image_format: image_format(f.image_format.as_deref())?,
         compression,
         compression_level,
         reproducible: f.reproducible.unwrap_or(false),
@@ -84,18 +59,7 @@ pub fn build_options(f: BuildFlags, env: EnvLookup) -> Result<Options, CliError>
 
         registry: registry_options(f.registry, env)?,
 
-        snapshot_mode: match f.snapshot_mode.as_deref() {
-            None => SnapshotMode::Full,
-            Some(v) => choose(
-                "snapshot-mode",
-                v,
-                &[
-                    ("full", SnapshotMode::Full),
-                    ("redo", SnapshotMode::Redo),
-                    ("time", SnapshotMode::Time),
-                ],
-            )?,
-        },
+        snapshot_mode: snapshot_mode(f.snapshot_mode.as_deref())?,
         single_snapshot: f.single_snapshot.unwrap_or(false),
         use_new_run: f.use_new_run.unwrap_or(false),
         ignore_paths: f
@@ -116,25 +80,77 @@ pub fn build_options(f: BuildFlags, env: EnvLookup) -> Result<Options, CliError>
         preserve_context: f.preserve_context.unwrap_or(false),
         materialize: f.materialize.unwrap_or(false),
         dryrun: f.dryrun.unwrap_or(false),
-        kaniko_dir: match non_empty(f.kaniko_dir).or_else(|| non_empty(env("KANIKO_DIR"))) {
-            Some(d) => PathBuf::from(d),
-            None => PathBuf::from(DEFAULT_KANIKO_DIR),
-        },
+        kaniko_dir: non_empty(f.kaniko_dir)
+            .or_else(|| non_empty(env("KANIKO_DIR")))
+            .map_or_else(|| PathBuf::from(DEFAULT_KANIKO_DIR), PathBuf::from),
 
-        cache: CacheOptions {
-            enabled: f.cache.unwrap_or(false),
-            repo: non_empty(f.cache_repo),
-            dir: path(f.cache_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR)),
-            ttl: ttl(f.cache_ttl.as_deref())?,
-            copy_layers: f.cache_copy_layers.unwrap_or(false),
-            run_layers: f.cache_run_layers.unwrap_or(true),
-            compressed: f.compressed_caching.unwrap_or(true),
-            no_push_cache: f.no_push_cache.unwrap_or(false),
-        },
+        cache: cache?,
 
         verbosity,
         log_format,
         log_timestamp,
+    })
+}
+
+/// `--compression` (gzip by default) and `--compression-level` (-1: the default level).
+fn compression(kind: Option<&str>, level: Option<&str>) -> Result<(Compression, i32), CliError> {
+    let compression = match kind {
+        None => Compression::Gzip,
+        Some(v) => choose(
+            "compression",
+            v,
+            &[("gzip", Compression::Gzip), ("zstd", Compression::Zstd)],
+        )?,
+    };
+    let level = match level {
+        None => -1,
+        Some(v) => compression_level(compression, v)?,
+    };
+    Ok((compression, level))
+}
+
+/// `--image-format`: docker or oci; unset or empty means as the base image.
+fn image_format(v: Option<&str>) -> Result<Option<image::Format>, CliError> {
+    Ok(match v {
+        None | Some("") => None,
+        Some(v) => Some(choose(
+            "image-format",
+            v,
+            &[
+                ("docker", image::Format::Docker),
+                ("oci", image::Format::Oci),
+            ],
+        )?),
+    })
+}
+
+/// `--snapshot-mode`: full (the default), redo or time.
+fn snapshot_mode(v: Option<&str>) -> Result<SnapshotMode, CliError> {
+    match v {
+        None => Ok(SnapshotMode::Full),
+        Some(v) => choose(
+            "snapshot-mode",
+            v,
+            &[
+                ("full", SnapshotMode::Full),
+                ("redo", SnapshotMode::Redo),
+                ("time", SnapshotMode::Time),
+            ],
+        ),
+    }
+}
+
+/// The `--cache*` flags (taken out of `f`).
+fn cache_options(f: &mut BuildFlags) -> Result<CacheOptions, CliError> {
+    Ok(CacheOptions {
+        enabled: f.cache.unwrap_or(false),
+        repo: non_empty(f.cache_repo.take()),
+        dir: path(f.cache_dir.take()).unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR)),
+        ttl: ttl(f.cache_ttl.as_deref())?,
+        copy_layers: f.cache_copy_layers.unwrap_or(false),
+        run_layers: f.cache_run_layers.unwrap_or(true),
+        compressed: f.compressed_caching.unwrap_or(true),
+        no_push_cache: f.no_push_cache.unwrap_or(false),
     })
 }
 
@@ -253,265 +269,6 @@ fn log_options(f: &LogFlags) -> Result<(Level, LogFormat, bool), CliError> {
         )?,
     };
     Ok((level, format, f.log_timestamp.unwrap_or(false)))
-}
-
-/// One of `choices` by exact name; the error lists them ("want a, b or c").
-fn choose<T: Copy>(flag: &'static str, value: &str, choices: &[(&str, T)]) -> Result<T, CliError> {
-    if let Some((_, t)) = choices.iter().find(|(name, _)| *name == value) {
-        return Ok(*t);
-    }
-    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-    let want = match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("want {} or {last}", rest.join(", ")),
-        _ => format!("want {}", names.join("")),
-    };
-    Err(invalid(flag, value, want))
-}
-
-/// A boolean flag, else its environment variable, else false.
-fn env_bool(flag: Option<bool>, var: &'static str, env: EnvLookup) -> Result<bool, CliError> {
-    if let Some(b) = flag {
-        return Ok(b);
-    }
-    match env(var) {
-        Some(v) if !v.is_empty() => values::parse_bool(&v).map_err(|reason| CliError::Env {
-            var,
-            value: v.clone(),
-            reason,
-        }),
-        _ => Ok(false),
-    }
-}
-
-fn non_empty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.is_empty())
-}
-
-/// A path flag: an empty value means unset, as in kaniko.
-fn path(s: Option<String>) -> Option<PathBuf> {
-    non_empty(s).map(PathBuf::from)
-}
-
-fn count(flag: &'static str, v: Option<&str>) -> Result<u32, CliError> {
-    match v {
-        None => Ok(0),
-        Some(v) => v
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| invalid(flag, v, "want a non-negative integer")),
-    }
-}
-
-fn ttl(v: Option<&str>) -> Result<std::time::Duration, CliError> {
-    match v {
-        None => Ok(DEFAULT_CACHE_TTL),
-        Some(v) => values::parse_duration(v).map_err(|e| invalid("cache-ttl", v, e)),
-    }
-}
-
-fn compression_level(c: Compression, v: &str) -> Result<i32, CliError> {
-    let level: i32 = v
-        .trim()
-        .parse()
-        .map_err(|_| invalid("compression-level", v, "want an integer"))?;
-    let (max, name) = match c {
-        Compression::Gzip => (9, "gzip"),
-        Compression::Zstd => (22, "zstd"),
-    };
-    if level < -1 || level > max {
-        return Err(invalid(
-            "compression-level",
-            v,
-            format!("want -1 (default) or 0..={max} for {name}"),
-        ));
-    }
-    Ok(level)
-}
-
-fn pairs(flag: &'static str, vals: &[String]) -> Result<Vec<(String, String)>, CliError> {
-    vals.iter()
-        .map(|v| values::parse_key_value(v).map_err(|e| invalid(flag, v, e)))
-        .collect()
-}
-
-/// `K=V` as given; `K` alone takes the environment's value (`None` when unset there).
-fn build_args(
-    flag: &'static str,
-    vals: &[String],
-    env: EnvLookup,
-) -> Result<Vec<(String, Option<String>)>, CliError> {
-    vals.iter()
-        .map(|v| {
-            let (k, val) = values::parse_build_arg(v).map_err(|e| invalid(flag, v, e))?;
-            let val = val.or_else(|| env(&k));
-            Ok((k, val))
-        })
-        .collect()
-}
-
-/// `--context` (default /workspace/), or the deprecated `--bucket` when the context is empty
-/// or remote, as kaniko does.
-fn context(ctx: Option<&str>, bucket: Option<&str>) -> Result<ContextSource, CliError> {
-    let ctx = ctx.unwrap_or("/workspace/");
-    let bucket = bucket.filter(|b| !b.is_empty());
-    let (flag, value) = match bucket {
-        Some(b) if ctx.is_empty() || ctx.contains("://") => (
-            "bucket",
-            if b.contains("://") {
-                b.to_string()
-            } else {
-                format!("gs://{b}")
-            },
-        ),
-        _ if ctx.is_empty() => {
-            return Err(invalid("context", ctx, "want a build context path or URL"));
-        }
-        _ => ("context", ctx.to_string()),
-    };
-    let src = parse_context(&value).map_err(|e| invalid(flag, &value, e))?;
-    match src {
-        // As kaniko: a relative directory (`rel`, `dir://rel`) is taken from the working
-        // directory, absolute ones are kept as written.
-        ContextSource::Dir(p) if p.is_relative() => {
-            let cwd = std::env::current_dir()
-                .map_err(|e| invalid(flag, &value, format!("no working directory: {e}")))?;
-            Ok(ContextSource::Dir(values::absolute(&p, &cwd)))
-        }
-        other => Ok(other),
-    }
-}
-
-/// A context string by its scheme prefix; no scheme means a local directory.
-pub fn parse_context(s: &str) -> Result<ContextSource, String> {
-    let Some((scheme, rest)) = s.split_once("://") else {
-        return Ok(ContextSource::Dir(PathBuf::from(s)));
-    };
-    let need_rest = |r: &str| {
-        if r.is_empty() {
-            Err(format!("{scheme}:// needs a location"))
-        } else {
-            Ok(())
-        }
-    };
-    match scheme {
-        "dir" => need_rest(rest).map(|_| ContextSource::Dir(PathBuf::from(rest))),
-        "tar" if rest == "stdin" => Ok(ContextSource::TarStdin),
-        "tar" => need_rest(rest).map(|_| ContextSource::Tar(PathBuf::from(rest))),
-        "git" => {
-            need_rest(rest)?;
-            let mut parts = rest.splitn(3, '#');
-            let repo = parts.next().unwrap_or_default().to_string();
-            let reference = parts.next().filter(|p| !p.is_empty()).map(str::to_string);
-            let commit = parts.next().filter(|p| !p.is_empty()).map(str::to_string);
-            Ok(ContextSource::Git { repo, reference, commit })
-        }
-        "gs" => need_rest(rest).map(|_| ContextSource::Gcs(s.to_string())),
-        "s3" => need_rest(rest).map(|_| ContextSource::S3(s.to_string())),
-        "https" | "http" => need_rest(rest).map(|_| ContextSource::Https(s.to_string())),
-        _ => Err("unknown context scheme: want a directory, dir://, tar://, git://, gs://, s3:// or https://".into()),
-    }
-}
-
-/// `--git` values: `key=value` items, comma-separated or repeated.
-fn git_options(vals: &[String]) -> Result<GitOptions, CliError> {
-    let mut g = GitOptions::default();
-    for v in vals {
-        for item in v.split(',').filter(|i| !i.is_empty()) {
-            let (k, val) = item
-                .split_once('=')
-                .ok_or_else(|| invalid("git", v, format!("{item:?}: want key=value")))?;
-            let flag = |val: &str| {
-                values::parse_bool(val).map_err(|e| invalid("git", v, format!("{k}: {e}")))
-            };
-            match k {
-                "branch" => g.branch = Some(val.to_string()).filter(|b| !b.is_empty()),
-                "single-branch" => g.single_branch = flag(val)?,
-                "recurse-submodules" => g.recurse_submodules = flag(val)?,
-                "insecure-skip-tls" => g.insecure_skip_tls = flag(val)?,
-                _ => {
-                    return Err(invalid(
-                        "git",
-                        v,
-                        format!("unknown key {k:?}: want branch, single-branch, recurse-submodules or insecure-skip-tls"),
-                    ))
-                }
-            }
-        }
-    }
-    Ok(g)
-}
-
-/// `id=X[,src=path][,env=VAR][,type=file|env]`. Without src or env the value comes from the
-/// environment variable named like the id.
-fn secret(v: &str) -> Result<Secret, CliError> {
-    let (mut id, mut src, mut var, mut kind) = (None, None, None, None);
-    for item in v.split(',').filter(|i| !i.is_empty()) {
-        let (k, val) = item
-            .split_once('=')
-            .ok_or_else(|| invalid("secret", v, format!("{item:?}: want key=value")))?;
-        match k {
-            "id" => id = Some(val),
-            "src" | "source" => src = Some(val),
-            "env" => var = Some(val),
-            "type" => kind = Some(val),
-            _ => {
-                return Err(invalid(
-                    "secret",
-                    v,
-                    format!("unknown key {k:?}: want id, src, env or type"),
-                ))
-            }
-        }
-    }
-    let id = id
-        .filter(|i| !i.is_empty())
-        .ok_or_else(|| invalid("secret", v, "missing id=..."))?;
-    let source = match (kind, src, var) {
-        (Some("file"), Some(p), None) | (None, Some(p), None) if !p.is_empty() => {
-            SecretSource::File(PathBuf::from(p))
-        }
-        (Some("file"), _, _) => {
-            return Err(invalid(
-                "secret",
-                v,
-                "type=file needs src=path (and no env=)",
-            ))
-        }
-        (Some("env"), None, None) | (None, None, None) => SecretSource::Env(id.to_string()),
-        (Some("env"), Some(n), None) | (Some("env"), None, Some(n)) | (None, None, Some(n))
-            if !n.is_empty() =>
-        {
-            SecretSource::Env(n.to_string())
-        }
-        (Some(t), _, _) if t != "env" => {
-            return Err(invalid(
-                "secret",
-                v,
-                format!("unknown type {t:?}: want file or env"),
-            ))
-        }
-        _ => return Err(invalid("secret", v, "give one non-empty src= or env=")),
-    };
-    Ok(Secret {
-        id: id.to_string(),
-        source,
-    })
-}
-
-/// `--credential-helpers`: not given means all; `""` means none. Names are split at commas;
-/// an unknown name is warned about and skipped when the keychain is made, as kaniko does.
-fn credential_helpers(vals: &[String]) -> Result<Option<Vec<String>>, CliError> {
-    if vals.is_empty() {
-        return Ok(None);
-    }
-    let names = vals
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .collect();
-    Ok(Some(names))
 }
 
 /// `executor login`: docker's rules (`--password` and `--password-stdin` exclude each

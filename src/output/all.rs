@@ -1,9 +1,9 @@
 //! Every output a build asks for, in kaniko's order: the OCI layout and the tarball, the
 //! push (then Cloud Build's `$BUILDER_OUTPUT/images`), and last the digest files.
 
-use super::image::BuiltImage;
 use super::{builder_output, digest_files, layout, push, tarball, BlobCache, ImmutableTags};
 use crate::cli::Options;
+use engine::BuiltImage;
 use registry::{Client, Reference};
 use std::path::Path;
 use tracing::info;
@@ -32,7 +32,7 @@ pub async fn write_all(
         } else {
             ImmutableTags::Fail
         };
-        push::push_all(client, built, &fin, destinations, work, &cache, immutable).await?;
+        push::push_all(client, built, &fin, destinations, &cache, immutable).await?;
         // As kaniko: only once every destination was pushed.
         let dir = std::env::var_os(builder_output::BUILDER_OUTPUT).filter(|d| !d.is_empty());
         if let Some(dir) = dir {

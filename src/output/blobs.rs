@@ -3,7 +3,7 @@
 //! A blob file outside the work directory (an `oci:` cache entry, a warmed image) is hashed
 //! once before it is used: anyone who can write the cache directory could have changed it.
 
-use super::image::{Layer, LayerSource};
+use engine::{Layer, LayerSource};
 use image::Digest;
 use registry::Client;
 use std::collections::HashMap;

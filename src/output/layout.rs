@@ -1,9 +1,12 @@
-//! `--oci-layout-path`: an OCI image layout directory (oci-layout, index.json, blobs/).
+//! `--oci-layout-path`: an OCI image layout directory (oci-layout, index.json, blobs/),
+//! written through the `ocilayout` crate (files renamed into place); its index names the
+//! built image only.
 
 use super::blobs::BlobCache;
-use super::image::{BuiltImage, Finished};
 use super::OutputError;
-use image::{media, Digest};
+use engine::{BuiltImage, Finished};
+use image::Descriptor;
+use ocilayout::{Layout, Place};
 use registry::Client;
 use std::path::Path;
 
@@ -14,29 +17,22 @@ pub async fn write_layout(
     client: &Client,
     cache: &BlobCache,
 ) -> Result<(), OutputError> {
-    let io = |p: &Path, e| OutputError::Io(p.to_path_buf(), e);
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).map_err(|e| io(&blobs, e))?;
-    let put = |d: &Digest, bytes: &[u8]| {
-        let p = blobs.join(d.hex());
-        std::fs::write(&p, bytes).map_err(|e| io(&p, e))
-    };
+    let layout = Layout::new(dir);
+    layout.create()?;
     for layer in &built.layers {
         let src = cache.path(client, layer).await?;
-        let dst = blobs.join(layer.desc.digest.hex());
-        if !dst.exists() {
-            std::fs::copy(&src, &dst).map_err(|e| io(&dst, e))?;
-        }
+        layout.put_file(&layer.desc.digest, &src, Place::Copy)?;
     }
-    put(&fin.manifest.config.digest, &fin.config)?;
-    put(&fin.digest, &fin.manifest_bytes)?;
-    let layout = dir.join("oci-layout");
-    std::fs::write(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(|e| io(&layout, e))?;
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": media::OCI_INDEX,
-        "manifests": [{"mediaType": fin.media_type, "digest": fin.digest, "size": fin.manifest_bytes.len()}],
+    layout.put_bytes(&fin.config)?;
+    layout.put_bytes(&fin.manifest_bytes)?;
+    let mut index = ocilayout::empty_index();
+    index.manifests.push(Descriptor {
+        media_type: fin.media_type.to_string(),
+        digest: fin.digest.clone(),
+        size: fin.manifest_bytes.len() as u64,
+        urls: None,
+        annotations: None,
+        platform: None,
     });
-    let index_path = dir.join("index.json");
-    std::fs::write(&index_path, index.to_string()).map_err(|e| io(&index_path, e))
+    Ok(layout.write_index(&index)?)
 }

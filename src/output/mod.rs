@@ -6,7 +6,6 @@ mod all;
 mod blobs;
 mod builder_output;
 mod digest_files;
-pub mod image;
 mod layout;
 mod push;
 mod stream;
@@ -23,6 +22,8 @@ pub enum OutputError {
     Blob(#[from] BlobError),
     #[error(transparent)]
     Registry(#[from] registry::Error),
+    #[error(transparent)]
+    Layout(#[from] ocilayout::Error),
     #[error("writing {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
 }

@@ -2,14 +2,13 @@
 //! (concurrently per destination, as many at once as the client's transfer slots allow;
 //! existing ones skipped by HEAD, base layers mounted across repositories on the same
 //! registry), then the manifests by tag. A blob that cannot be uploaded anywhere fails the
-//! push before any destination is tagged.
+//! push before any destination is tagged. The blobs go through the registry client's
+//! `push_blobs`, which the registry layer cache shares.
 
 use super::blobs::BlobCache;
-use super::image::{BuiltImage, Finished, Layer, LayerSource};
 use super::OutputError;
-use futures_util::future::try_join_all;
-use registry::{Client, Reference};
-use std::path::Path;
+use engine::{BuiltImage, Finished, Layer};
+use registry::{Client, ImagePush, Reference};
 use tracing::{debug, info, info_span, Instrument};
 
 /// What to do with a manifest refused because its tag is immutable.
@@ -27,7 +26,6 @@ pub async fn push_all(
     built: &BuiltImage,
     fin: &Finished,
     destinations: &[Reference],
-    work: &Path,
     cache: &BlobCache,
     immutable: ImmutableTags,
 ) -> Result<(), OutputError> {
@@ -36,7 +34,7 @@ pub async fn push_all(
         kaniko.phase = "network",
         kaniko.destinations = destinations.len()
     );
-    push_phases(client, built, fin, destinations, work, cache, immutable)
+    push_phases(client, built, fin, destinations, cache, immutable)
         .instrument(span)
         .await
 }
@@ -46,23 +44,22 @@ async fn push_phases(
     built: &BuiltImage,
     fin: &Finished,
     destinations: &[Reference],
-    work: &Path,
     cache: &BlobCache,
     immutable: ImmutableTags,
 ) -> Result<(), OutputError> {
-    let config_path = work.join("config.json");
-    std::fs::write(&config_path, &fin.config)
-        .map_err(|e| OutputError::Io(config_path.clone(), e))?;
+    let image = ImagePush {
+        layers: built.layers.iter().map(Layer::push_data).collect(),
+        config: &fin.manifest.config,
+        config_bytes: &fin.config,
+        manifest: &fin.manifest_bytes,
+        media_type: fin.media_type,
+    };
+    // A base layer a destination neither has nor can mount: downloaded once, then uploaded.
+    let fetch =
+        |i: usize| async move { Ok::<_, OutputError>(cache.path(client, &built.layers[i]).await?) };
     for dest in destinations {
         info!("Pushing image to {dest}");
-        let layers = built
-            .layers
-            .iter()
-            .map(|layer| push_layer(client, dest, layer, cache));
-        try_join_all(layers).await?;
-        client
-            .upload_blob(dest, &fin.manifest.config, &config_path, None)
-            .await?;
+        client.push_blobs(dest, &image, fetch).await?;
     }
     for dest in destinations {
         let span = info_span!("Pushing manifest", kaniko.destination = %dest);
@@ -81,34 +78,6 @@ async fn push_phases(
                 debug!("{e}");
             }
             Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-/// One layer into `dest`: uploaded from its blob file, or for a base layer found there
-/// already, mounted from the base repository, or downloaded once and uploaded.
-async fn push_layer(
-    client: &Client,
-    dest: &Reference,
-    layer: &Layer,
-    cache: &BlobCache,
-) -> Result<(), OutputError> {
-    match &layer.source {
-        LayerSource::Local(p) => {
-            client.upload_blob(dest, &layer.desc, p, None).await?;
-        }
-        LayerSource::Remote(from) => {
-            if client.blob_exists(dest, &layer.desc.digest).await? {
-                return Ok(());
-            }
-            // Same registry: mount the base layer instead of sending it.
-            if client.mount_blob(dest, from, &layer.desc.digest).await? {
-                debug!("Mounted {} from {}", layer.desc.digest, from.repo_str());
-                return Ok(());
-            }
-            let path = cache.path(client, layer).await?;
-            client.upload_blob(dest, &layer.desc, &path, None).await?;
         }
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! layer blob) that `docker load` and `skopeo copy docker-archive:` accept.
 
 use super::blobs::BlobCache;
-use super::image::{BuiltImage, Finished};
 use super::OutputError;
+use engine::{BuiltImage, Finished};
 use registry::{Client, Reference};
 use std::path::Path;
 

@@ -30,6 +30,15 @@ pub enum Error {
     /// The archive could not be unpacked.
     #[error("unpacking the build context from {location}: {cause}")]
     Unpack { location: String, cause: String },
+    /// A local context archive could not be opened.
+    #[error("opening context archive {}: {source}", path.display())]
+    Archive {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A local context archive could not be unpacked.
+    #[error("unpacking the build context: {0}")]
+    UnpackLocal(String),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -1,4 +1,6 @@
-//! Remote build-context sources, read as kaniko reads them, unpacked into a directory:
+//! Build contexts, read as kaniko reads them: a local directory or tar archive (a file, or
+//! standard input up to the archive's end marker) ([`ContextSource::prepare`]), and remote
+//! sources unpacked into a directory:
 //!
 //! - `git://host/org/repo.git[#ref[#commit]]` over HTTPS (plain HTTP with
 //!   `GIT_PULL_METHOD=http`), fetched shallow where the ref or commit allows ([`git`]);
@@ -11,13 +13,17 @@
 //! environment ([`Env`]) and never reach a log line or an error message.
 
 pub mod bucket;
+mod context;
 mod env;
 mod error;
 pub mod git;
 pub mod https;
+mod local;
 mod source;
+mod tar_end;
 mod unpack;
 
+pub use context::ContextSource;
 pub use env::{Env, Secret};
 pub use error::Error;
 pub use git::GitOptions;

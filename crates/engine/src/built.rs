@@ -2,7 +2,7 @@
 //! registry, or files of an OCI layout) and the new layers (blob files in the work
 //! directory), a config, and the manifest family. No I/O here.
 
-use image::{media, Descriptor, Digest, Format, ImageConfig, Manifest};
+use image::{Descriptor, Digest, Format, ImageConfig, Manifest};
 use registry::Reference;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +21,17 @@ pub struct Layer {
     pub desc: Descriptor,
     pub diff_id: String,
     pub source: LayerSource,
+}
+
+impl Layer {
+    /// The layer as a registry push takes it: its blob file, or its base repository.
+    pub fn push_data(&self) -> (&Descriptor, registry::LayerData<'_>) {
+        let data = match &self.source {
+            LayerSource::Local(p) => registry::LayerData::Blob(p.into()),
+            LayerSource::Remote(from) => registry::LayerData::Repository(from),
+        };
+        (&self.desc, data)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -93,10 +104,5 @@ pub struct Finished {
 
 /// The media type of a new layer in `format` for the given compression.
 pub fn new_layer_type(format: Format, c: rootfs::Compression) -> &'static str {
-    let c = match c {
-        rootfs::Compression::Gzip => media::LayerCompression::Gzip,
-        rootfs::Compression::Zstd => media::LayerCompression::Zstd,
-        rootfs::Compression::None => media::LayerCompression::None,
-    };
     format.layer_type(c)
 }

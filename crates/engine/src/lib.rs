@@ -28,12 +28,12 @@ pub mod user;
 
 pub use build::{build, build_cached};
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
-pub use cache::{CacheSettings, LayerCache, WarmedSource};
+pub use cache::{CacheSettings, LayerCache};
 pub use context::BuildContext;
 pub use error::BuildError;
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
 pub use root::BuildRoot;
-pub use source::{ImageSource, RegistrySource, SourceImage};
+pub use source::{ImageSource, RegistrySource, SourceImage, WarmedSource};
 pub use stage::files::Cleanup;
 pub use upload::{LayerSink, LayerUploads, Uploads};
 

@@ -5,7 +5,7 @@
 use crate::exchange::Core;
 use crate::transport::Transports;
 use crate::{Error, Keychain, Options, Reference, Tuning};
-use image::{ImageConfig, Manifest};
+use image::{Digest, ImageConfig, Manifest};
 use std::sync::Arc;
 
 /// A registry client; cheap to share (`&Client`), its state lives behind an `Arc`.
@@ -18,6 +18,8 @@ pub struct Client {
 pub struct RemoteImage {
     /// Where the image was found (after mirrors and maps), with the manifest's digest.
     pub reference: Reference,
+    /// The manifest's digest (the one for the platform, after an index).
+    pub digest: Digest,
     pub manifest: Manifest,
     pub manifest_bytes: Vec<u8>,
     pub media_type: String,

@@ -18,8 +18,8 @@ use tokio::sync::Semaphore;
 use tracing::warn;
 
 /// Adds headers and a body to a request; called again for each retry and redirect.
-pub(crate) type Builder =
-    dyn Fn(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> + Send + Sync;
+pub(crate) type Builder<'b> =
+    dyn Fn(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Error> + Send + Sync + 'b;
 
 /// Redirects followed for one request.
 const MAX_REDIRECTS: usize = 10;
@@ -42,7 +42,7 @@ pub(crate) struct Req<'a> {
     pub method: &'static str,
     pub target: Target<'a>,
     pub kind: Kind,
-    pub build: &'a Builder,
+    pub build: &'a Builder<'a>,
 }
 
 /// What every request shares: transports, credentials, tokens, limits, transfer slots.

@@ -1,12 +1,14 @@
 //! The remote backend: image references as Docker writes them, credentials from a Docker
 //! config, and a client for the distribution API (pull manifests and blobs as streams,
-//! push blobs from files and manifests), with Basic and Bearer-token authentication.
+//! push blobs from files or bytes, manifests and whole images), with Basic and
+//! Bearer-token authentication.
 //!
 //! Every request goes through one path (`exchange`): credentials only to the registry's own
 //! origin, redirects followed there, size caps and timeouts ([`Tuning`]), and one retry
 //! policy (`retry`) driven by `--image-download-retry` and `--push-retry`.
 
 mod auth;
+mod blob_data;
 mod body;
 mod builtin;
 mod client;
@@ -18,6 +20,7 @@ mod keychain;
 mod mirrors;
 mod pull;
 mod push;
+mod push_image;
 mod reference;
 mod resume;
 mod retry;
@@ -27,12 +30,14 @@ mod tuning;
 mod url;
 mod verify;
 
+pub use blob_data::BlobData;
 pub use builtin::{Builtins, Kind as BuiltinHelper, ALL as BUILTIN_HELPERS};
 pub use client::{Client, RemoteImage, Uploaded};
 pub use credential::Credential;
 pub use error::Error;
 pub use helper_programs::default_helper_dirs;
 pub use keychain::Keychain;
+pub use push_image::{ImagePush, LayerData};
 pub use reference::Reference;
 pub use transport::Options;
 pub use tuning::{Tuning, VARIABLES as TUNING_VARIABLES};

@@ -17,7 +17,7 @@ impl Client {
         scopes: &'a [String],
         path: &'a str,
         kind: Kind,
-        build: &'a Builder,
+        build: &'a Builder<'a>,
     ) -> Req<'a> {
         Req {
             registry: &r.registry,
@@ -141,7 +141,8 @@ impl Client {
             )));
         }
         Ok(RemoteImage {
-            reference: r.with_digest(digest),
+            reference: r.with_digest(digest.clone()),
+            digest,
             manifest,
             manifest_bytes: bytes,
             media_type,

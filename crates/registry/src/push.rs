@@ -1,8 +1,9 @@
-//! Pushing: blob existence by HEAD, cross-repository mounts, uploads streamed from a file
+//! Pushing: blob existence by HEAD, cross-repository mounts, uploads from a file or bytes
 //! (POST, then one PUT with the whole body, restarted from the POST when the registry has
 //! lost the session), manifests by tag, and kaniko's push-permission check (start an
 //! upload, then cancel it). Every request goes through `exchange`, with its retries.
 
+use crate::blob_data::BlobData;
 use crate::body::Kind;
 use crate::exchange::{Req, Target};
 use crate::transport::Side;
@@ -10,7 +11,6 @@ use crate::url::{absolute, with_query};
 use crate::verify::check_digest;
 use crate::{Client, Error, Reference, Uploaded};
 use image::{Descriptor, Digest};
-use std::path::Path;
 use tracing::{debug, warn};
 
 /// A request builder that adds nothing.
@@ -29,7 +29,7 @@ impl Client {
         scopes: &'a [String],
         method: &'static str,
         target: Target<'a>,
-        build: &'a crate::exchange::Builder,
+        build: &'a crate::exchange::Builder<'a>,
     ) -> Req<'a> {
         Req {
             registry: &r.registry,
@@ -113,16 +113,17 @@ impl Client {
         Ok(self.start_upload(r, digest, Some(from)).await?.is_none())
     }
 
-    /// Uploads a blob from a file unless the repository has it (or can mount it from
-    /// `mount_from`, same registry only). Requests are retried as `--push-retry` allows; an
-    /// upload session the registry lost is started again from the POST.
-    pub async fn upload_blob(
+    /// Uploads a blob (from a file or bytes) unless the repository has it (or can mount it
+    /// from `mount_from`, same registry only). Requests are retried as `--push-retry`
+    /// allows; an upload session the registry lost is started again from the POST.
+    pub async fn upload_blob<'d>(
         &self,
         r: &Reference,
         desc: &Descriptor,
-        path: &Path,
+        data: impl Into<BlobData<'d>>,
         mount_from: Option<&Reference>,
     ) -> Result<Uploaded, Error> {
+        let data = data.into();
         let span = tracing::info_span!(
             "Pushing blob",
             digest = %desc.digest,
@@ -130,7 +131,7 @@ impl Client {
             kaniko.push.result = tracing::field::Empty,
         );
         let uploaded = tracing::Instrument::instrument(
-            self.upload_blob_unless_there(r, desc, path, mount_from),
+            self.upload_blob_unless_there(r, desc, data, mount_from),
             span.clone(),
         )
         .await?;
@@ -145,7 +146,7 @@ impl Client {
         &self,
         r: &Reference,
         desc: &Descriptor,
-        path: &Path,
+        data: BlobData<'_>,
         mount_from: Option<&Reference>,
     ) -> Result<Uploaded, Error> {
         if self.blob_exists(r, &desc.digest).await? {
@@ -155,7 +156,7 @@ impl Client {
         let policy = self.core.policy(Side::Push);
         let mut restarts = 0;
         loop {
-            match self.upload_once(r, desc, path, from).await {
+            match self.upload_once(r, desc, data, from).await {
                 Err(e) if restarts < policy.retries && session_lost(&e) => {
                     let wait = policy.delay(restarts, None);
                     restarts += 1;
@@ -171,16 +172,14 @@ impl Client {
         &self,
         r: &Reference,
         desc: &Descriptor,
-        path: &Path,
+        data: BlobData<'_>,
         from: Option<&Reference>,
     ) -> Result<Uploaded, Error> {
-        let len = std::fs::metadata(path)
-            .map_err(|e| Error::Io(path.to_path_buf(), e))?
-            .len();
+        let len = data.len()?;
         if len != desc.size {
             return Err(Error::Protocol(format!(
                 "{} has {len} bytes, its descriptor {} says {}",
-                path.display(),
+                data.describe(),
                 desc.digest,
                 desc.size
             )));
@@ -189,14 +188,10 @@ impl Client {
             return Ok(Uploaded::Mounted);
         };
         let url = with_query(&location, "digest", desc.digest.as_str());
-        let file = path.to_path_buf();
         let build = move |b: reqwest::RequestBuilder| {
-            let f = std::fs::File::open(&file).map_err(|e| Error::Io(file.clone(), e))?;
-            let stream =
-                tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(f), 1 << 20);
             Ok(b.header("Content-Type", "application/octet-stream")
                 .header("Content-Length", len.to_string())
-                .body(reqwest::Body::wrap_stream(stream)))
+                .body(data.body()?))
         };
         let scopes = Self::upload_scopes(r, from);
         let req = Req {

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use image::{media, Digest, Platform};
-use registry::{Client, Uploaded};
+use registry::{Client, ImagePush, LayerData, Uploaded};
 use testkit::registry::{Auth, Registry};
 
 fn creds() -> (String, String) {
@@ -370,4 +370,70 @@ async fn manifest_and_config_layer_counts_must_agree() {
         err.contains("2 layers") && err.contains("1 diff_ids"),
         "{err}"
     );
+}
+
+/// A whole image through `push_image`: a base layer mounted from its repository (never
+/// fetched), a new layer and the config sent from bytes, then the manifest; pulled back
+/// whole.
+#[tokio::test]
+async fn push_image_mounts_base_layers_and_sends_bytes() {
+    let reg = Registry::start(Auth::None, false).unwrap();
+    let c = client(&reg);
+    let base_ref = reference(&reg, "base/app:1");
+    let base = push_image(&c, &base_ref, "linux/amd64").await;
+    let new_bytes = b"a new layer".to_vec();
+    let (_, new_layer) = blob_file(
+        tempfile::tempdir().unwrap().path(),
+        "new",
+        &new_bytes,
+        media::DOCKER_LAYER_GZIP,
+    );
+    let config_bytes = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [base.layer.digest, new_layer.digest]},
+    }))
+    .unwrap();
+    let config = image::Descriptor {
+        media_type: media::DOCKER_CONFIG.into(),
+        digest: Digest::sha256(&config_bytes),
+        size: config_bytes.len() as u64,
+        urls: None,
+        annotations: None,
+        platform: None,
+    };
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": media::DOCKER_MANIFEST,
+        "config": config, "layers": [base.layer, new_layer],
+    }))
+    .unwrap();
+    let image = ImagePush {
+        layers: vec![
+            (&base.layer, LayerData::Repository(&base_ref)),
+            (&new_layer, LayerData::Blob(new_bytes.as_slice().into())),
+        ],
+        config: &config,
+        config_bytes: &config_bytes,
+        manifest: &manifest,
+        media_type: media::DOCKER_MANIFEST,
+    };
+    let dest = reference(&reg, "dest/app:1");
+    let fetched = std::sync::atomic::AtomicUsize::new(0);
+    let fetch = |_: usize| {
+        fetched.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::future::ready(Err::<std::path::PathBuf, _>(registry::Error::Protocol(
+            "fetched".into(),
+        )))
+    };
+    let digest: Digest = c.push_image(&dest, &image, fetch).await.unwrap();
+    assert_eq!(digest, Digest::sha256(&manifest));
+    assert_eq!(fetched.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let pulled = c
+        .pull_image(&dest, &Platform::parse("linux/amd64").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(pulled.digest, digest);
+    assert_eq!(pulled.config_bytes, config_bytes);
+    for layer in [&base.layer, &new_layer] {
+        assert!(c.blob_exists(&dest, &layer.digest).await.unwrap());
+    }
 }

@@ -4,12 +4,8 @@
 
 use std::io::{self, BufRead, Read};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    Gzip,
-    Zstd,
-    None,
-}
+/// How a layer is compressed: the image crate's type, named for this crate's use.
+pub use image::media::LayerCompression as Compression;
 
 /// A decompressor chosen by the stream's first bytes, which gives its input back.
 pub(crate) enum Decoder<R: BufRead> {

@@ -4,25 +4,26 @@
 //! index keeps the newest [`MAX_ENTRIES`] entries (their blobs stay until removed by hand).
 
 use super::entry::{Entry, NewEntry};
-use super::{oci_dir, CacheError, Store};
+use super::{CacheError, Store};
 use crate::built::LayerSource;
 use crate::key::CacheKey;
-use crate::source::{BoxFut, ImageSource, LayoutSource};
+use crate::source::{BoxFut, LayoutSource};
 use image::{media, Descriptor, Platform};
+use ocilayout::{ref_name, Layout, Place};
 use std::path::PathBuf;
 
-/// The index annotation naming an image.
-pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Entries the index keeps: older ones are dropped as new ones come.
 pub(crate) const MAX_ENTRIES: usize = 10_000;
 
 pub(crate) struct LayoutStore {
-    dir: PathBuf,
+    layout: Layout,
 }
 
 impl LayoutStore {
     pub fn new(dir: PathBuf) -> LayoutStore {
-        LayoutStore { dir }
+        LayoutStore {
+            layout: Layout::new(dir),
+        }
     }
 
     async fn get_now(
@@ -30,22 +31,17 @@ impl LayoutStore {
         key: &CacheKey,
         platform: &Platform,
     ) -> Result<Option<Entry>, CacheError> {
-        if !self.dir.join("index.json").exists() {
-            return Ok(None);
-        }
-        let index = oci_dir::read_index(&self.dir)?;
+        let index = self.layout.index_or_empty()?;
         let name = key.to_string();
-        let Some(desc) = index.manifests.iter().rev().find(|d| {
-            d.annotations
-                .as_ref()
-                .and_then(|a| a.get(REF_NAME))
-                .is_some_and(|n| *n == name)
-        }) else {
+        let found = index
+            .manifests
+            .into_iter()
+            .rev()
+            .find(|d| ref_name(d) == Some(&name));
+        let Some(desc) = found else {
             return Ok(None);
         };
-        let img = LayoutSource::new(&self.dir)
-            .resolve(desc.digest.as_str(), platform)
-            .await?;
+        let img = LayoutSource::new(self.layout.dir()).entry(desc, platform)?;
         let lost = img.layers.iter().any(|l| match &l.source {
             LayerSource::Local(p) => !p.is_file(),
             LayerSource::Remote(_) => true,
@@ -54,8 +50,8 @@ impl LayoutStore {
     }
 
     fn put_now(&self, entry: &NewEntry) -> Result<(), CacheError> {
-        let dir = &self.dir;
-        oci_dir::ensure_layout(dir)?;
+        let layout = &self.layout;
+        layout.create()?;
         for layer in &entry.image.layers {
             let LayerSource::Local(path) = &layer.source else {
                 return Err(CacheError::Entry(format!(
@@ -63,34 +59,34 @@ impl LayoutStore {
                     layer.desc.digest
                 )));
             };
-            oci_dir::put_file(dir, &layer.desc.digest, path)?;
+            layout.put_file(&layer.desc.digest, path, Place::LinkOrCopy)?;
         }
         let fin = &entry.finished;
-        oci_dir::put_bytes(dir, &fin.config)?;
-        let digest = oci_dir::put_bytes(dir, &fin.manifest_bytes)?;
+        layout.put_bytes(&fin.config)?;
+        let digest = layout.put_bytes(&fin.manifest_bytes)?;
         let name = entry.tag();
         let desc = Descriptor {
             media_type: media::OCI_MANIFEST.to_string(),
             digest,
             size: fin.manifest_bytes.len() as u64,
             urls: None,
-            annotations: Some([(REF_NAME.to_string(), name.clone())].into()),
+            annotations: None,
             platform: None,
         };
-        oci_dir::update_index(dir, |index| {
-            index
-                .manifests
-                .retain(|d| d.annotations.as_ref().and_then(|a| a.get(REF_NAME)) != Some(&name));
+        let desc = ocilayout::named(desc, &name);
+        layout.update_index(|index| {
+            index.manifests.retain(|d| ref_name(d) != Some(&name));
             index.manifests.push(desc);
             let extra = index.manifests.len().saturating_sub(MAX_ENTRIES);
             index.manifests.drain(..extra);
-        })
+        })?;
+        Ok(())
     }
 }
 
 impl Store for LayoutStore {
     fn name(&self, key: &CacheKey) -> String {
-        format!("oci:{}:{key}", self.dir.display())
+        format!("oci:{}:{key}", self.layout.dir().display())
     }
 
     fn get<'a>(

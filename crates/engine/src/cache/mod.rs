@@ -7,17 +7,13 @@
 //! whole entry. Lookups and writes never fail a build: a cache that cannot be read is a
 //! miss, one that cannot be written a warning; writes run beside the build.
 //!
-//! The base-image cache (`--cache-dir`) lives here too: [`warm`] fills it (the warmer),
-//! [`WarmedSource`] reads base images from it.
+//! The base-image cache (`--cache-dir`) lives here too: [`warmer`] fills it; the image
+//! source [`crate::source::WarmedSource`] reads base images from it.
 
 mod entry;
 mod layout_store;
-mod oci_dir;
 mod registry_store;
-pub mod warm;
-mod warmed;
-
-pub use warmed::WarmedSource;
+pub mod warmer;
 
 use crate::built::Layer;
 use crate::key::CacheKey;
@@ -45,6 +41,8 @@ pub enum CacheError {
     Registry(#[from] registry::Error),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Layout(#[from] ocilayout::Error),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -76,8 +74,6 @@ pub struct CacheSettings {
     pub push: bool,
     /// The platform entries are written for.
     pub platform: Platform,
-    /// Where small files for uploads are written (the build's work directory).
-    pub work_dir: PathBuf,
 }
 
 /// Where entries live: a registry repository or an OCI layout.
@@ -105,7 +101,7 @@ pub struct LayerCache {
 impl LayerCache {
     /// A cache in the registry repository `repo` (tags are keys).
     pub fn registry(client: Arc<Client>, repo: Reference, settings: CacheSettings) -> LayerCache {
-        let store = registry_store::RegistryStore::new(client, repo, settings.work_dir.clone());
+        let store = registry_store::RegistryStore::new(client, repo);
         LayerCache::with(Arc::new(store), settings)
     }
 
@@ -224,14 +220,13 @@ mod tests {
     use super::*;
     use image::{Descriptor, Digest};
 
-    fn settings(work: &std::path::Path, ttl: Duration) -> CacheSettings {
+    fn settings(_work: &std::path::Path, ttl: Duration) -> CacheSettings {
         CacheSettings {
             ttl,
             run_layers: true,
             copy_layers: false,
             push: true,
             platform: Platform::parse("linux/amd64").unwrap(),
-            work_dir: work.to_path_buf(),
         }
     }
 
@@ -273,7 +268,7 @@ mod tests {
         // Expired by creation time; an entry whose blob is gone is a miss.
         let strict = LayerCache::layout(dir.clone(), settings(d.path(), Duration::ZERO));
         assert!(strict.lookup(&k1, "RUN a").await.is_none());
-        let blob = crate::cache::oci_dir::blob_path(&dir, &hit[0].desc.digest);
+        let blob = ocilayout::Layout::new(&dir).blob_path(&hit[0].desc.digest);
         std::fs::remove_file(blob).unwrap();
         assert!(cache.lookup(&k1, "RUN a").await.is_none());
         // --no-push-cache writes nothing.

@@ -4,11 +4,11 @@
 
 use super::entry::{Entry, NewEntry};
 use super::{CacheError, Store};
-use crate::built::LayerSource;
+use crate::built::{Layer, LayerSource};
 use crate::key::CacheKey;
 use crate::source::{BoxFut, SourceImage};
 use image::Platform;
-use registry::{Client, Reference};
+use registry::{Client, ImagePush, Reference};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::debug;
@@ -16,13 +16,11 @@ use tracing::debug;
 pub(crate) struct RegistryStore {
     client: Arc<Client>,
     repo: Reference,
-    /// Where config files wait for their upload.
-    work: PathBuf,
 }
 
 impl RegistryStore {
-    pub fn new(client: Arc<Client>, repo: Reference, work: PathBuf) -> RegistryStore {
-        RegistryStore { client, repo, work }
+    pub fn new(client: Arc<Client>, repo: Reference) -> RegistryStore {
+        RegistryStore { client, repo }
     }
 
     async fn get_now(
@@ -50,6 +48,7 @@ impl RegistryStore {
         }
         Ok(Some(Entry::of(SourceImage {
             name: remote.reference.to_string(),
+            digest: remote.digest,
             media_type: remote.media_type,
             manifest: remote.manifest,
             config: remote.config,
@@ -59,35 +58,29 @@ impl RegistryStore {
 
     async fn put_now(&self, entry: &NewEntry) -> Result<(), CacheError> {
         let r = self.repo.with_tag(&entry.tag());
-        for layer in &entry.image.layers {
-            match &layer.source {
-                LayerSource::Local(path) => {
-                    self.client.upload_blob(&r, &layer.desc, path, None).await?;
-                }
-                LayerSource::Remote(from) => {
-                    let there = self.client.blob_exists(&r, &layer.desc.digest).await?
-                        || self.client.mount_blob(&r, from, &layer.desc.digest).await?;
-                    if !there {
-                        return Err(CacheError::Entry(format!(
-                            "layer {} is in {from}, which {r} cannot mount from",
-                            layer.desc.digest
-                        )));
-                    }
-                }
-            }
-        }
         let fin = &entry.finished;
-        let config_path = self.work.join(format!("cache-config-{}.json", entry.tag()));
-        std::fs::write(&config_path, &fin.config).map_err(CacheError::io(&config_path))?;
-        let uploaded = self
-            .client
-            .upload_blob(&r, &fin.manifest.config, &config_path, None)
-            .await;
-        let _ = std::fs::remove_file(&config_path);
-        uploaded?;
-        self.client
-            .put_manifest(&r, &fin.manifest_bytes, fin.media_type)
-            .await?;
+        let layers = &entry.image.layers;
+        let image = ImagePush {
+            layers: layers.iter().map(Layer::push_data).collect(),
+            config: &fin.manifest.config,
+            config_bytes: &fin.config,
+            manifest: &fin.manifest_bytes,
+            media_type: fin.media_type,
+        };
+        // A base layer the cache repository neither has nor can mount is not sent.
+        let cannot_mount = |i: usize| {
+            let l = &layers[i];
+            let from = match &l.source {
+                LayerSource::Remote(from) => from.to_string(),
+                LayerSource::Local(p) => p.display().to_string(),
+            };
+            let e = format!(
+                "layer {} is in {from}, which {r} cannot mount from",
+                l.desc.digest
+            );
+            std::future::ready(Err::<PathBuf, _>(CacheError::Entry(e)))
+        };
+        self.client.push_image(&r, &image, cannot_mount).await?;
         Ok(())
     }
 }

@@ -2,18 +2,21 @@
 //! cache and the warmer read images. A source resolves a name for a platform to a manifest
 //! and config, and opens layer blobs as verified streams (reading fails at the end of a
 //! blob whose size or digest is wrong). Implementations: a registry ([`RegistrySource`]:
-//! mirrors, maps, retries, TLS come with its client) and an OCI layout directory
-//! ([`LayoutSource`]: the warmer's cache, `oci:` repositories). An earlier stage of the
+//! mirrors, maps, retries, TLS come with its client), an OCI layout directory
+//! ([`LayoutSource`]: the warmer's cache, `oci:` repositories), and the warmer's cache in
+//! front of another source ([`WarmedSource`]). An earlier stage of the
 //! same build is an image too: its [`crate::BuiltImage`] layers are opened the same way.
 
 mod layout;
 mod registry_source;
+pub(crate) mod warmed;
 
 pub use layout::LayoutSource;
 pub use registry_source::RegistrySource;
+pub use warmed::WarmedSource;
 
 use crate::built::{Layer, LayerSource};
-use image::{Format, ImageConfig, Manifest, Platform};
+use image::{Digest, Format, ImageConfig, Manifest, Platform};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -26,6 +29,8 @@ pub type BlobStream = Box<dyn AsyncRead + Send + Unpin>;
 pub enum SourceError {
     #[error(transparent)]
     Registry(#[from] registry::Error),
+    #[error(transparent)]
+    Layout(#[from] ocilayout::Error),
     #[error("invalid image reference {name:?}: {message}")]
     Name { name: String, message: String },
     #[error("{0}")]
@@ -40,8 +45,10 @@ pub enum SourceError {
 /// An image resolved for one platform.
 #[derive(Clone, Debug)]
 pub struct SourceImage {
-    /// The name as resolved (for logs), with the manifest digest when known.
+    /// The name as resolved (for logs), with the manifest digest.
     pub name: String,
+    /// The manifest's digest (the one for the platform, after an index).
+    pub digest: Digest,
     pub media_type: String,
     pub manifest: Manifest,
     pub config: ImageConfig,

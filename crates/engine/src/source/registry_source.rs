@@ -47,6 +47,7 @@ impl ImageSource for RegistrySource {
             })?;
             Ok(SourceImage {
                 name: remote.reference.to_string(),
+                digest: remote.digest,
                 media_type: remote.media_type,
                 manifest: remote.manifest,
                 config: remote.config,

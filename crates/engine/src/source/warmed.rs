@@ -5,10 +5,10 @@
 //! reached (no answer, or a 5xx), the newest fresh copy warmed under that name is used,
 //! with a warning. Entries older than `--cache-ttl` (by when they were written) are not used.
 
-use super::layout_store::REF_NAME;
+use super::{BlobStream, BoxFut, ImageSource, LayoutSource, SourceError, SourceImage};
 use crate::built::Layer;
-use crate::source::{BlobStream, BoxFut, ImageSource, LayoutSource, SourceError, SourceImage};
-use image::{Digest, Platform};
+use image::{Descriptor, Digest, Platform};
+use ocilayout::{ref_name, Layout};
 use registry::Reference;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub(crate) fn entry_dir(dir: &Path, digest: &Digest) -> PathBuf {
 }
 
 /// When the entry at `dir` was written, if it is a complete one.
-fn written(dir: &Path) -> Option<SystemTime> {
+pub(crate) fn written(dir: &Path) -> Option<SystemTime> {
     std::fs::metadata(dir.join("oci-layout"))
         .and_then(|m| m.modified())
         .ok()
@@ -49,56 +49,63 @@ impl WarmedSource {
     }
 
     /// The fresh cached image with manifest `digest`, if any.
-    async fn by_digest(&self, digest: &str, platform: &Platform) -> Option<SourceImage> {
-        let d: Digest = digest.parse().ok()?;
-        let dir = entry_dir(&self.dir, &d);
+    fn by_digest(&self, digest: &Digest, platform: &Platform) -> Option<SourceImage> {
+        let dir = entry_dir(&self.dir, digest);
         if !is_fresh(&dir, self.ttl) {
             debug!("Image {digest} not found in cache (or too old)");
             return None;
         }
-        self.open(&dir, digest, platform).await
+        let desc = Layout::new(&dir)
+            .find_digest(digest)
+            .map_err(SourceError::from);
+        self.open(&dir, digest, desc, platform)
     }
 
-    async fn open(&self, dir: &Path, name: &str, platform: &Platform) -> Option<SourceImage> {
-        match LayoutSource::new(dir).resolve(name, platform).await {
+    /// The image of the entry `desc` (of manifest `digest`) found in the cached layout `dir`.
+    fn open(
+        &self,
+        dir: &Path,
+        digest: &Digest,
+        desc: Result<Descriptor, SourceError>,
+        platform: &Platform,
+    ) -> Option<SourceImage> {
+        let found = desc.and_then(|d| LayoutSource::new(dir).entry(d, platform));
+        match found {
             Ok(img) => {
-                info!("Found {name} in local cache");
+                info!("Found {digest} in local cache");
                 Some(img)
             }
             Err(e) => {
-                warn!("Error while retrieving image from cache: {name}: {e}");
+                warn!("Error while retrieving image from cache: {digest}: {e}");
                 None
             }
         }
     }
 
     /// The newest fresh entry warmed under the name `name`.
-    async fn by_name(&self, name: &str, platform: &Platform) -> Option<SourceImage> {
+    fn by_name(&self, name: &str, platform: &Platform) -> Option<SourceImage> {
         let entries = std::fs::read_dir(&self.dir).ok()?;
-        let mut best: Option<(SystemTime, PathBuf, String)> = None;
+        let mut best: Option<(SystemTime, PathBuf, Descriptor)> = None;
         for e in entries.flatten() {
             let dir = e.path();
             let Some(t) = written(&dir).filter(|_| is_fresh(&dir, self.ttl)) else {
                 continue;
             };
-            let Ok(index) = super::oci_dir::read_index(&dir) else {
+            let Ok(index) = Layout::new(&dir).read_index() else {
                 continue;
             };
-            let named = index.manifests.iter().find(|d| {
-                d.annotations
-                    .as_ref()
-                    .and_then(|a| a.get(REF_NAME))
-                    .map(String::as_str)
-                    == Some(name)
-            });
+            let named = index
+                .manifests
+                .into_iter()
+                .find(|d| ref_name(d) == Some(name));
             if let Some(d) = named {
                 if best.as_ref().is_none_or(|(bt, _, _)| t > *bt) {
-                    best = Some((t, dir, d.digest.to_string()));
+                    best = Some((t, dir, d));
                 }
             }
         }
-        let (_, dir, digest) = best?;
-        self.open(&dir, &digest, platform).await
+        let (_, dir, desc) = best?;
+        self.open(&dir, &desc.digest.clone(), Ok(desc), platform)
     }
 
     async fn resolve_now(
@@ -108,21 +115,15 @@ impl WarmedSource {
     ) -> Result<SourceImage, SourceError> {
         let reference: Option<Reference> = name.parse().ok();
         if let Some(d) = reference.as_ref().and_then(|r| r.digest.as_ref()) {
-            if let Some(img) = self.by_digest(d.as_str(), platform).await {
+            if let Some(img) = self.by_digest(d, platform) {
                 return Ok(img);
             }
         }
         match self.inner.resolve(name, platform).await {
-            Ok(img) => {
-                let digest = img.name.rsplit_once('@').map(|(_, d)| d.to_string());
-                match digest {
-                    Some(d) => Ok(self.by_digest(&d, platform).await.unwrap_or(img)),
-                    None => Ok(img),
-                }
-            }
+            Ok(img) => Ok(self.by_digest(&img.digest, platform).unwrap_or(img)),
             Err(e) if unreachable(&e) => {
                 let full = reference.map_or_else(|| name.to_string(), |r| r.to_string());
-                match self.by_name(&full, platform).await {
+                match self.by_name(&full, platform) {
                     Some(img) => {
                         warn!("the registry of {name} cannot be reached ({e}); using the copy in the cache, {}", img.name);
                         Ok(img)

@@ -5,10 +5,11 @@
 //! `--force` or once expired), so a build or another warmer sharing the directory never
 //! sees half of one. Every blob is verified while it is written.
 
-use super::layout_store::REF_NAME;
-use super::{oci_dir, warmed, CacheError};
+use super::CacheError;
+use crate::source::warmed::{entry_dir, is_fresh};
 use dockerfile::GlobalScope;
 use image::{Descriptor, Digest, Platform};
+use ocilayout::{ref_name, Layout};
 use registry::{Client, Reference};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,17 +44,18 @@ pub async fn warm_image(
     let r: Reference = name.parse()?;
     info!("Retrieving image manifest {r}");
     let remote = client.pull_image(&r, &opts.platform).await?;
-    let digest = Digest::sha256(&remote.manifest_bytes);
-    let dest = warmed::entry_dir(&opts.dir, &digest);
+    let digest = remote.digest.clone();
+    let dest = entry_dir(&opts.dir, &digest);
     let desc = Descriptor {
         media_type: remote.media_type.clone(),
         digest: digest.clone(),
         size: remote.manifest_bytes.len() as u64,
         urls: None,
-        annotations: Some([(REF_NAME.to_string(), r.to_string())].into()),
+        annotations: None,
         platform: Some(opts.platform.clone()),
     };
-    if !opts.force && warmed::is_fresh(&dest, opts.ttl) {
+    let desc = ocilayout::named(desc, &r.to_string());
+    if !opts.force && is_fresh(&dest, opts.ttl) {
         add_name(&dest, desc)?;
         info!("Image already in cache: {r} ({digest})");
         return Ok(Warmed::AlreadyCached(digest));
@@ -63,33 +65,34 @@ pub async fn warm_image(
         .prefix(".warming-")
         .tempdir_in(&opts.dir)
         .map_err(CacheError::io(&opts.dir))?;
-    oci_dir::ensure_layout(tmp.path())?;
+    let layout = Layout::new(tmp.path());
+    layout.create()?;
     info!(
         "Retrieving image {r} from registry {}",
         remote.reference.registry
     );
     for layer in &remote.manifest.layers {
-        fetch_blob(client, &remote.reference, layer, tmp.path()).await?;
+        fetch_blob(client, &remote.reference, layer, &layout).await?;
     }
-    oci_dir::put_bytes(tmp.path(), &remote.config_bytes)?;
-    oci_dir::put_bytes(tmp.path(), &remote.manifest_bytes)?;
-    let mut index = oci_dir::empty_index();
+    layout.put_bytes(&remote.config_bytes)?;
+    layout.put_bytes(&remote.manifest_bytes)?;
+    let mut index = ocilayout::empty_index();
     index.manifests.push(desc);
-    oci_dir::write_index(tmp.path(), &index)?;
+    layout.write_index(&index)?;
     publish(tmp.keep(), &dest)?;
     info!("Wrote {r} to cache as {}", dest.display());
     Ok(Warmed::Stored(digest))
 }
 
-/// Streams one blob into the layout at `dir`; the stream fails at its end unless the size
-/// and digest match.
+/// Streams one blob into the (not yet published) `layout`; the stream fails at its end
+/// unless the size and digest match.
 async fn fetch_blob(
     client: &Client,
     from: &Reference,
     d: &Descriptor,
-    dir: &Path,
+    layout: &Layout,
 ) -> Result<(), CacheError> {
-    let path = oci_dir::blob_path(dir, &d.digest);
+    let path = layout.blob_path(&d.digest);
     let io = CacheError::io(&path);
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(CacheError::io(parent))?;
@@ -128,20 +131,16 @@ fn publish(tmp: PathBuf, dest: &Path) -> Result<(), CacheError> {
 
 /// Adds `desc` (the entry's manifest under another name) to an entry's index.
 fn add_name(dir: &Path, desc: Descriptor) -> Result<(), CacheError> {
-    let name = desc
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(REF_NAME))
-        .cloned();
-    let index = oci_dir::read_index(dir)?;
-    let known = index
+    let layout = Layout::new(dir);
+    let index = layout.index_or_empty()?;
+    if index
         .manifests
         .iter()
-        .any(|d| d.annotations.as_ref().and_then(|a| a.get(REF_NAME)) == name.as_ref());
-    if known {
+        .any(|d| ref_name(d) == ref_name(&desc))
+    {
         return Ok(());
     }
-    oci_dir::update_index(dir, |index| index.manifests.push(desc))
+    Ok(layout.update_index(|index| index.manifests.push(desc))?)
 }
 
 /// The base images a Dockerfile's stages start from, with build args applied: every image
