@@ -225,3 +225,21 @@ fn a_stage_from_a_stage_starts_with_its_build_args() {
     let c = layer_files(&image, 2);
     assert_eq!(c.get("c").map(Vec::as_slice), Some(&b"base-dev\n"[..]));
 }
+
+#[test]
+fn a_program_the_host_cannot_execute_fails_naming_what_is_missing() {
+    // An ELF header for machine 0x1234, which no binfmt_misc handler claims (issue 22,
+    // item 4): the error names the program, its machine and the missing handler.
+    let elf = format!("\u{7f}ELF\u{2}\u{1}\u{1}{}4\u{12}", "\0".repeat(11));
+    let df = "FROM base\nCOPY --chmod=755 prog /bin/foreign\nRUN [\"/bin/foreign\"]\n";
+    let (result, _tmp) = try_build_with(df, &[("prog", &elf)], |_| {});
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("/bin/foreign cannot be executed here"), "{err}");
+    assert!(err.contains("machine 4660"), "{err}");
+    assert!(err.contains("binfmt_misc"), "{err}");
+    // A script without #!: neither ELF nor a script the kernel runs.
+    let df = "FROM base\nCOPY --chmod=755 script /bin/script\nRUN [\"/bin/script\"]\n";
+    let (result, _tmp) = try_build_with(df, &[("script", "echo hi\n")], |_| {});
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("script starting with #!"), "{err}");
+}

@@ -5,6 +5,7 @@
 
 mod child;
 pub mod copy;
+mod exec_format;
 pub mod meta;
 pub mod mounts;
 mod netfilter;

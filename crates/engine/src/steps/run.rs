@@ -7,6 +7,7 @@
 //! ([`super::netfilter`]). Nothing here needs a privilege a default container lacks.
 
 use super::child::ChildSetup;
+use super::exec_format::ExecFormat;
 use super::{mounts, netfilter, Snap};
 use crate::root::BuildRoot;
 use crate::stage::state::StageState;
@@ -59,6 +60,12 @@ pub enum RunError {
     Spawn(String, std::io::Error),
     #[error("starting {0:?}: {1}: {2}")]
     Setup(String, &'static str, std::io::Error),
+    #[error("starting {cmd:?}: {program} cannot be executed here: {why}")]
+    ExecFormat {
+        cmd: String,
+        program: String,
+        why: String,
+    },
     #[error("command {cmd:?} returned a non-zero code: {code}")]
     Failed { cmd: String, code: i32 },
     #[error("command {cmd:?} was killed by signal {signal}")]
@@ -97,6 +104,21 @@ impl Process<'_> {
             }
         }
         Err(RunError::NotFound(prog.clone()))
+    }
+
+    /// The error for a program the kernel refused to execute: what it is, what is missing.
+    fn exec_format(&self, shown: &str, program: &str) -> RunError {
+        let format = self
+            .root
+            .host_for_read(program)
+            .ok()
+            .and_then(|host| ExecFormat::of(&host).ok())
+            .unwrap_or(ExecFormat::Unknown);
+        RunError::ExecFormat {
+            cmd: shown.to_string(),
+            program: program.to_string(),
+            why: format.explain(),
+        }
     }
 
     /// The command, its environment and the child's set-up, all made before fork.
@@ -141,6 +163,7 @@ impl Process<'_> {
         drop(cmd); // closes the report pipe's write end, held by the closure
         let mut child = spawned.map_err(|e| match report.failed_step() {
             Some(step) => RunError::Setup(shown.clone(), step, e),
+            None if e.raw_os_error() == Some(libc::ENOEXEC) => self.exec_format(&shown, &program),
             None => RunError::Spawn(shown.clone(), e),
         })?;
         let pgid = i32::try_from(child.id()).unwrap_or(0);
