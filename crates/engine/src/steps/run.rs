@@ -159,7 +159,7 @@ impl Process<'_> {
         unsafe {
             cmd.pre_exec(move || setup.enter());
         }
-        let spawned = spawn(&mut cmd);
+        let spawned = programs::spawn(&mut cmd);
         drop(cmd); // closes the report pipe's write end, held by the closure
         let mut child = spawned.map_err(|e| match report.failed_step() {
             Some(step) => RunError::Setup(shown.clone(), step, e),
@@ -189,22 +189,6 @@ impl Process<'_> {
                 cmd: shown,
                 code: -1,
             }),
-        }
-    }
-}
-
-/// Starts `cmd`, again after a moment when its program is "text file busy": a file just
-/// written (extracted, copied) can still be open for writing in a child another thread
-/// forked and has not exec'd yet.
-fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
-    let mut tries = 0;
-    loop {
-        match cmd.spawn() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(25));
-            }
-            other => return other,
         }
     }
 }
