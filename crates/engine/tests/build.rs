@@ -234,7 +234,10 @@ fn a_program_the_host_cannot_execute_fails_naming_what_is_missing() {
     let df = "FROM base\nCOPY --chmod=755 prog /bin/foreign\nRUN [\"/bin/foreign\"]\n";
     let (result, _tmp) = try_build_with(df, &[("prog", &elf)], |_| {});
     let err = result.unwrap_err().to_string();
-    assert!(err.contains("/bin/foreign cannot be executed here"), "{err}");
+    assert!(
+        err.contains("/bin/foreign cannot be executed here"),
+        "{err}"
+    );
     assert!(err.contains("machine 4660"), "{err}");
     assert!(err.contains("binfmt_misc"), "{err}");
     // A script without #!: neither ELF nor a script the kernel runs.

@@ -1,8 +1,10 @@
 //! The RUN child between fork and exec: chroot into the build root (when it is not `/`),
 //! the working directory, the user's groups, gid and uid, and for `--network=none` the
-//! seccomp filter of [`super::netfilter`]. Everything is prepared before fork (paths as C
-//! strings, the group list, the filter program): the child only makes system calls and
-//! allocates nothing. A failing step writes its number to a pipe, so the parent can say
+//! seccomp filter of [`super::netfilter`], then `execve` of the program (never glibc's
+//! `execvp`, which runs a file the kernel refuses with `/bin/sh`: a program for another
+//! platform or a script without `#!` must fail as under Docker). Everything is prepared
+//! before fork (paths as C strings, the group list, the filter program, argv and envp): the
+//! child only makes system calls and allocates nothing. A failing step writes its number to a pipe, so the parent can say
 //! which step failed.
 
 use crate::user::Identity;
@@ -52,6 +54,45 @@ impl Step {
     }
 }
 
+/// The program, its arguments and environment as `execve` takes them.
+pub struct Exec {
+    program: CString,
+    _strings: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the pointers point into `_strings` (and `program`), owned by the same value and
+// never changed after it is made; the child only reads them.
+unsafe impl Send for Exec {}
+unsafe impl Sync for Exec {}
+
+impl Exec {
+    pub fn new<'a>(
+        program: &str,
+        args: impl IntoIterator<Item = &'a [u8]>,
+        env: impl IntoIterator<Item = Vec<u8>>,
+    ) -> io::Result<Exec> {
+        let program = c(program.as_bytes())?;
+        let args: Vec<CString> = args.into_iter().map(c).collect::<io::Result<_>>()?;
+        let env: Vec<CString> = env.into_iter().map(|e| c(&e)).collect::<io::Result<_>>()?;
+        let terminated = |v: &[CString]| {
+            let mut p: Vec<*const libc::c_char> = v.iter().map(|s| s.as_ptr()).collect();
+            p.push(std::ptr::null());
+            p
+        };
+        let (argv, envp) = (terminated(&args), terminated(&env));
+        let mut strings = args;
+        strings.extend(env);
+        Ok(Exec {
+            program,
+            _strings: strings,
+            argv,
+            envp,
+        })
+    }
+}
+
 /// The child's set-up, prepared before fork.
 pub struct ChildSetup {
     root: Option<CString>,
@@ -60,6 +101,7 @@ pub struct ChildSetup {
     uid: libc::uid_t,
     gid: libc::gid_t,
     filter: Option<BpfProgram>,
+    exec: Exec,
     /// The write end of the report pipe (close-on-exec).
     report: OwnedFd,
 }
@@ -77,6 +119,7 @@ impl ChildSetup {
         workdir: &str,
         id: &Identity,
         filter: Option<BpfProgram>,
+        exec: Exec,
     ) -> io::Result<(ChildSetup, Report)> {
         let root = (root != Path::new("/"))
             .then(|| c(root.as_os_str().as_encoded_bytes()))
@@ -90,12 +133,14 @@ impl ChildSetup {
             uid: id.uid,
             gid: id.gid,
             filter,
+            exec,
             report: report_write,
         };
         Ok((setup, Report(report_read)))
     }
 
-    /// Runs in the child after fork.
+    /// Runs in the child after fork; returns only when a step or the exec failed (the exec's
+    /// error is the spawn's, as the parent sees it).
     ///
     /// # Safety
     /// Only system calls on values prepared before fork: callable between fork and exec.
@@ -129,7 +174,9 @@ impl ChildSetup {
                 return Err(fail(Step::Filter));
             }
         }
-        Ok(())
+        let e = &self.exec;
+        libc::execve(e.program.as_ptr(), e.argv.as_ptr(), e.envp.as_ptr());
+        Err(io::Error::last_os_error())
     }
 }
 

@@ -99,7 +99,10 @@ mod tests {
         let arm64 = ExecFormat::from_header(&elf(1, [183, 0]));
         assert_eq!(arm64, ExecFormat::Elf { machine: 183 });
         let text = arm64.explain();
-        assert!(text.contains("linux/arm64") && text.contains("qemu-aarch64"), "{text}");
+        assert!(
+            text.contains("linux/arm64") && text.contains("qemu-aarch64"),
+            "{text}"
+        );
         // Big-endian header: s390x.
         let s390x = ExecFormat::from_header(&elf(2, [0, 22]));
         assert!(s390x.explain().contains("qemu-s390x"));

@@ -6,7 +6,7 @@
 //! ([`super::mounts`]); `--network=none` is a seccomp filter the child installs on itself
 //! ([`super::netfilter`]). Nothing here needs a privilege a default container lacks.
 
-use super::child::ChildSetup;
+use super::child::{ChildSetup, Exec};
 use super::exec_format::ExecFormat;
 use super::{mounts, netfilter, Snap};
 use crate::root::BuildRoot;
@@ -14,7 +14,9 @@ use crate::stage::state::StageState;
 use crate::user::{self, Identity};
 use crate::BuildError;
 use dockerfile::{Command as DfCommand, CommandLine};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -121,27 +123,38 @@ impl Process<'_> {
         }
     }
 
-    /// The command, its environment and the child's set-up, all made before fork.
-    fn command(&self, program: &str) -> Command {
+    /// The command's environment: the image's and the step's, Docker's PATH and HOME when
+    /// unset, then this command's own variables; a later value wins.
+    fn environment(&self) -> BTreeMap<OsString, OsString> {
+        let mut env: BTreeMap<OsString, OsString> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+        let home = self.user.home.clone().unwrap_or_else(|| "/".into());
+        env.entry("HOME".into()).or_insert_with(|| home.into());
+        env.extend(self.extra_env.iter().cloned());
+        env
+    }
+
+    /// The command (stdio, its process group) and what the child execs, made before fork.
+    fn command(&self, program: &str) -> std::io::Result<(Command, Exec)> {
+        let args = self.argv[1..].iter().map(|a| a.as_bytes());
+        let env = self.environment().into_iter().map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend(v.into_vec());
+            kv
+        });
+        let exec = Exec::new(program, std::iter::once(program.as_bytes()).chain(args), env)?;
         let mut cmd = Command::new(program);
-        cmd.args(&self.argv[1..]).env_clear();
-        let mut env = self.env.clone();
-        if self.env_value("PATH").is_none() {
-            env.push(("PATH".into(), DEFAULT_PATH.into()));
-        }
-        if self.env_value("HOME").is_none() {
-            env.push((
-                "HOME".into(),
-                self.user.home.clone().unwrap_or_else(|| "/".into()),
-            ));
-        }
-        cmd.envs(env);
-        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null())
+        cmd.env_clear()
+            .stdin(Stdio::null())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
         cmd.process_group(0);
-        cmd
+        Ok((cmd, exec))
     }
 
     /// Runs to completion with stdout and stderr passed through.
@@ -151,9 +164,11 @@ impl Process<'_> {
         if STOPPING.load(Ordering::SeqCst) {
             return Err(RunError::Stopping(shown));
         }
-        let mut cmd = self.command(&program);
+        let (mut cmd, exec) = self
+            .command(&program)
+            .map_err(|e| RunError::Spawn(shown.clone(), e))?;
         let filter = self.no_network.clone();
-        let setup = ChildSetup::new(self.root.dir(), &self.workdir, &self.user, filter);
+        let setup = ChildSetup::new(self.root.dir(), &self.workdir, &self.user, filter, exec);
         let (setup, report) = setup.map_err(|e| RunError::Spawn(shown.clone(), e))?;
         // SAFETY: `enter` only makes system calls on values prepared before fork.
         unsafe {
