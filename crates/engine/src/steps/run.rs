@@ -126,12 +126,10 @@ impl Process<'_> {
     /// The command's environment: the image's and the step's, Docker's PATH and HOME when
     /// unset, then this command's own variables; a later value wins.
     fn environment(&self) -> BTreeMap<OsString, OsString> {
-        let mut env: BTreeMap<OsString, OsString> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+        let mut env: BTreeMap<OsString, OsString> =
+            self.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        env.entry("PATH".into())
+            .or_insert_with(|| DEFAULT_PATH.into());
         let home = self.user.home.clone().unwrap_or_else(|| "/".into());
         env.entry("HOME".into()).or_insert_with(|| home.into());
         env.extend(self.extra_env.iter().cloned());
@@ -147,7 +145,11 @@ impl Process<'_> {
             kv.extend(v.into_vec());
             kv
         });
-        let exec = Exec::new(program, std::iter::once(program.as_bytes()).chain(args), env)?;
+        let exec = Exec::new(
+            program,
+            std::iter::once(program.as_bytes()).chain(args),
+            env,
+        )?;
         let mut cmd = Command::new(program);
         cmd.env_clear()
             .stdin(Stdio::null())
