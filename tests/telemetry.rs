@@ -170,6 +170,26 @@ fn a_two_stage_build_is_one_trace_under_traceparent_over_http_then_grpc() {
     assert!(named(&spans, "Compressing layer")
         .iter()
         .all(|s| attr_u64(s, "bytes") > 0));
+    // The final image's layers went up while they were written, and count as pushed.
+    let streamed: u64 = named(&spans, "Streaming layer")
+        .iter()
+        .map(|s| attr_u64(s, "bytes"))
+        .sum();
+    assert!(streamed > 0);
+    let sent: u64 = spans
+        .iter()
+        .filter(|s| {
+            [
+                "Pushing blob",
+                "Pushing manifest",
+                "Pushing cached layer",
+                "Streaming layer",
+            ]
+            .contains(&s.name.as_str())
+        })
+        .filter_map(|s| s.attr("bytes").and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    assert_eq!(attr_u64(build, "kaniko.bytes.pushed"), sent);
     let run = |spans: &[Span]| -> Span {
         named(spans, "Command")
             .into_iter()

@@ -7,10 +7,11 @@
 use engine::{LayerSink, LayerUploads};
 use image::Digest;
 use registry::{Client, Reference};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::{debug, info_span, Instrument};
+use tracing::{debug, field::Empty, info_span, Instrument, Span};
 
 /// Chunks (about 1 MiB each: one gzip member) waiting per upload.
 const QUEUED: usize = 4;
@@ -56,19 +57,30 @@ impl LayerUploads for StreamedUploads {
         for dest in &self.destinations {
             let (chunks, rx) = mpsc::channel::<Vec<u8>>(QUEUED);
             let (digest, done) = oneshot::channel::<Digest>();
-            let body = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|c| (Ok(c), rx))
+            let sent = Arc::new(AtomicU64::new(0));
+            let counted = sent.clone();
+            let body = futures_util::stream::unfold(rx, move |mut rx| {
+                let counted = counted.clone();
+                async move {
+                    let chunk = rx.recv().await?;
+                    counted.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    Some((Ok(chunk), rx))
+                }
             });
             let (client, dest) = (self.client.clone(), dest.clone());
             // Under the span writing the layer (current on the writer's thread), so the
             // upload's requests stay in the build's trace.
-            let span = info_span!("Streaming layer", kaniko.destination = %dest);
+            // `bytes` once the registry took the whole layer (the summary counts it pushed).
+            let span = info_span!("Streaming layer", kaniko.destination = %dest, bytes = Empty);
             let upload = async move {
                 match client
                     .stream_blob(&dest, body, async { done.await.ok() })
                     .await
                 {
-                    Ok(true) => debug!("layer streamed to {dest}"),
+                    Ok(true) => {
+                        Span::current().record("bytes", sent.load(Ordering::Relaxed));
+                        debug!("layer streamed to {dest}");
+                    }
                     Ok(false) => debug!("layer stream to {dest} abandoned"),
                     Err(e) => debug!("layer stream to {dest} failed ({e}); the push sends it"),
                 }

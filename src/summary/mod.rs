@@ -6,7 +6,9 @@
 //! `Retrieving Source Image` and `Pulling blob` (pull; `bytes`); `FS Unpacking` (unpack);
 //! `Execute` with `kaniko.phase = "build"` (RUN); `Snapshotting FS` and `Initial FS
 //! snapshot` (snapshot); `Compressing layer` (compress); `Pushing blob`, `Pushing
-//! manifest` and `Pushing cached layer` (push; `bytes` when sent); `Command`
+//! manifest` and `Pushing cached layer` (push; `bytes` when sent); `Streaming layer`
+//! (`bytes` streamed while the layer was written: counted pushed, its time is the
+//! compression's); `Command`
 //! (`kaniko.cache.hit`); `Registry request` (`kaniko.registry.retries`).
 
 mod tally;
@@ -194,6 +196,7 @@ fn record(tally: &mut Tally, name: &str, t: &Timing, end: Instant) {
         }
     }
     match name {
+        "Streaming layer" => tally.counts(t.stage).pushed += f.bytes.unwrap_or(0),
         "Stage" => {
             if let (Some(s), Some(n)) = (t.stage, &f.stage_name) {
                 tally.stage_name(s, n);
