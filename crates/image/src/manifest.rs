@@ -98,6 +98,46 @@ pub struct Index {
 }
 
 impl Index {
+    /// An index over `manifests`: a Docker manifest list when every entry is a Docker
+    /// manifest or list, an OCI index otherwise (as BuildKit and `docker manifest` choose).
+    pub fn over(manifests: Vec<Descriptor>) -> Index {
+        let docker = !manifests.is_empty()
+            && manifests.iter().all(|d| {
+                d.media_type == crate::media::DOCKER_MANIFEST
+                    || d.media_type == crate::media::DOCKER_MANIFEST_LIST
+            });
+        let media_type = if docker {
+            crate::media::DOCKER_MANIFEST_LIST
+        } else {
+            crate::media::OCI_INDEX
+        };
+        Index {
+            schema_version: 2,
+            media_type: Some(media_type.to_string()),
+            manifests,
+            annotations: None,
+        }
+    }
+
+    /// This index's media type (OCI's when the document names none).
+    pub fn media_type(&self) -> &str {
+        self.media_type.as_deref().unwrap_or(crate::media::OCI_INDEX)
+    }
+
+    /// The JSON bytes to push, and the descriptor that names them.
+    pub fn to_bytes(&self) -> (Vec<u8>, Descriptor) {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let desc = Descriptor {
+            media_type: self.media_type().to_string(),
+            digest: Digest::sha256(&bytes),
+            size: bytes.len() as u64,
+            urls: None,
+            annotations: None,
+            platform: None,
+        };
+        (bytes, desc)
+    }
+
     /// The entry for `platform`, if any.
     pub fn find(&self, platform: &Platform) -> Option<&Descriptor> {
         self.manifests
@@ -119,6 +159,29 @@ mod tests {
             .unwrap()
             .matches(&Platform::parse("linux/amd64/v2").unwrap()));
         assert!(!p.matches(&Platform::parse("linux/arm64/v7").unwrap()));
+    }
+
+    #[test]
+    fn index_over_picks_the_family() {
+        let entry = |media_type: &str| Descriptor {
+            media_type: media_type.into(),
+            digest: Digest::sha256(media_type.as_bytes()),
+            size: 1,
+            urls: None,
+            annotations: None,
+            platform: Platform::parse("linux/arm64"),
+        };
+        let docker = Index::over(vec![entry(crate::media::DOCKER_MANIFEST)]);
+        assert_eq!(docker.media_type(), crate::media::DOCKER_MANIFEST_LIST);
+        let mixed = Index::over(vec![
+            entry(crate::media::DOCKER_MANIFEST),
+            entry(crate::media::OCI_MANIFEST),
+        ]);
+        assert_eq!(mixed.media_type(), crate::media::OCI_INDEX);
+        let (bytes, desc) = mixed.to_bytes();
+        assert_eq!(desc.digest, Digest::sha256(&bytes));
+        let back: Index = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, mixed);
     }
 
     #[test]
