@@ -7,7 +7,7 @@ use bytes::Bytes;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -58,14 +58,14 @@ pub fn ca_certificate(env: super::settings::Env) -> Result<Option<Vec<u8>>, Stri
 /// The one HTTP client the trace exporter uses: the process's resolver, no redirects,
 /// bounded waits, the system's roots plus the configured CA.
 pub fn http_client(c: &Collector, ca: Option<&[u8]>) -> Result<reqwest::Client, String> {
-    let mut b = reqwest::Client::builder()
+    let mut b = httpclient::builder(&c.resolver)
+        .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(Arc::new(c.resolver.clone()));
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(pem) = ca {
         let cert = reqwest::Certificate::from_pem(pem).map_err(|e| e.to_string())?;
-        b = b.add_root_certificate(cert);
+        b = b.tls_certs_merge([cert]);
     }
     b.build().map_err(|e| e.to_string())
 }

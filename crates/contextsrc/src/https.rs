@@ -7,7 +7,6 @@ use crate::source::display_url;
 use crate::unpack::{extract_stream, runtime};
 use crate::Error;
 use futures_util::TryStreamExt;
-use reqwest13 as reqwest;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,8 +45,8 @@ fn client(
     tls: &TlsOptions,
     resolver: &resolve::Resolver,
 ) -> Result<reqwest::Client, Error> {
-    let mut b = reqwest::Client::builder()
-        .dns_resolver(std::sync::Arc::new(resolver.clone()))
+    let mut b = httpclient::builder(resolver)
+        .map_err(|e| Error::Config(one_line(&e)))?
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(60))
         .danger_accept_invalid_certs(tls.skips(url));
@@ -55,7 +54,7 @@ fn client(
         let pem = std::fs::read(p).map_err(|e| Error::io(p, e))?;
         let cert = reqwest::Certificate::from_pem(&pem)
             .map_err(|e| Error::Config(format!("certificate {}: {}", p.display(), one_line(&e))))?;
-        b = b.add_root_certificate(cert);
+        b = b.tls_certs_merge([cert]);
     }
     b.build()
         .map_err(|e| Error::Internal(format!("HTTP client: {}", one_line(&e))))

@@ -131,21 +131,19 @@ impl Transports {
         registry: &str,
         skip_verify: bool,
     ) -> Result<reqwest::ClientBuilder, Error> {
-        let mut b = reqwest::Client::builder()
+        let mut b = httpclient::builder(&self.opts.resolver)
+            .map_err(|e| Error::Tls(e.to_string()))?
             .user_agent(concat!("kaniko-rs/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(std::sync::Arc::new(self.opts.resolver.clone()))
             .danger_accept_invalid_certs(skip_verify);
         for (reg, path) in &self.opts.ca_certs {
             if reg == registry {
                 let pem = std::fs::read(path).map_err(|e| Error::Io(path.clone(), e))?;
-                for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                    .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?
-                {
-                    b = b.add_root_certificate(cert);
-                }
+                let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
+                b = b.tls_certs_merge(certs);
             }
         }
         for (reg, cert, key) in &self.opts.client_certs {

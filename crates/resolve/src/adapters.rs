@@ -1,34 +1,23 @@
 //! The resolver as each HTTP stack wants it. Ports are left 0: the clients put the URL's.
 
-#[cfg(any(feature = "reqwest12", feature = "reqwest13", feature = "hyper"))]
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 use crate::Resolver;
-#[cfg(any(feature = "reqwest12", feature = "reqwest13", feature = "hyper"))]
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 use std::net::SocketAddr;
 
-#[cfg(any(feature = "reqwest12", feature = "reqwest13", feature = "hyper"))]
+#[cfg(any(feature = "reqwest", feature = "hyper"))]
 async fn socket_addrs(r: Resolver, host: String) -> Result<Vec<SocketAddr>, crate::Error> {
     let ips = r.lookup(&host).await?;
     Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect())
 }
 
-#[cfg(feature = "reqwest12")]
+#[cfg(feature = "reqwest")]
 impl reqwest::dns::Resolve for Resolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let (r, host) = (self.clone(), name.as_str().to_string());
         Box::pin(async move {
             let addrs = socket_addrs(r, host).await?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-#[cfg(feature = "reqwest13")]
-impl reqwest13::dns::Resolve for Resolver {
-    fn resolve(&self, name: reqwest13::dns::Name) -> reqwest13::dns::Resolving {
-        let (r, host) = (self.clone(), name.as_str().to_string());
-        Box::pin(async move {
-            let addrs = socket_addrs(r, host).await?;
-            Ok(Box::new(addrs.into_iter()) as reqwest13::dns::Addrs)
         })
     }
 }

@@ -8,8 +8,8 @@
 //! unpack), and resolves with hickory (a DNS stub resolver in Rust) from that configuration
 //! only. Every HTTP client of the process gets the same [`Resolver`]:
 //!
-//! - reqwest 0.12 (feature `reqwest12`) and 0.13 (`reqwest13`, async and blocking):
-//!   `ClientBuilder::dns_resolver(Arc::new(resolver.clone()))`;
+//! - reqwest (feature `reqwest`, async and blocking; `crates/httpclient` builds the
+//!   process's clients with it): `ClientBuilder::dns_resolver(Arc::new(resolver.clone()))`;
 //! - hyper-util's legacy client and tonic (feature `hyper`):
 //!   `HttpConnector::new_with_resolver(resolver.clone())`;
 //! - anything else: [`Resolver::lookup`].

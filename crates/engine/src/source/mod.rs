@@ -111,8 +111,8 @@ pub trait ImageSource: Send + Sync {
     /// gives the TLS settings its flags give that host; no credentials are attached.
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
         let _ = host;
-        reqwest::Client::builder()
-            .dns_resolver(std::sync::Arc::new(resolve::Resolver::default()))
+        httpclient::builder(&resolve::Resolver::default())
+            .map_err(|e| SourceError::Image(format!("HTTP client: {e}")))?
             .connect_timeout(std::time::Duration::from_secs(30))
             .read_timeout(std::time::Duration::from_secs(60))
             .build()
