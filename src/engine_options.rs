@@ -66,7 +66,7 @@ pub(crate) fn build_options(
         force_build_metadata: opts.force_build_metadata,
         unpack: engine::UnpackLimits {
             retries: opts.image_fs_extract_retry,
-            max_expansion: max_layer_expansion()?,
+            max_expansion: opts.env.max_layer_expansion,
             floor: engine::UnpackLimits::FLOOR,
         },
         hash_sources: opts.cache.enabled,
@@ -74,25 +74,10 @@ pub(crate) fn build_options(
         pre_cleanup: opts.pre_cleanup,
         cache_mounts: opts.kaniko_dir.join("caches"),
         secrets: read_secrets(&opts.secrets, startup)?,
-        ssh_agent: std::env::var_os("SSH_AUTH_SOCK")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+        ssh_agent: opts.env.ssh_auth_sock.clone(),
         uploads: None,
         remote: remote_options(opts, startup)?,
     })
-}
-
-/// `KANIKO_MAX_LAYER_EXPANSION`: how many times its compressed size a layer may expand to
-/// when unpacked (0: no bound).
-fn max_layer_expansion() -> anyhow::Result<u64> {
-    const VAR: &str = "KANIKO_MAX_LAYER_EXPANSION";
-    match std::env::var(VAR) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{VAR}={v:?}: want a whole number (0: no bound)")),
-        Err(_) => Ok(engine::UnpackLimits::DEFAULT_EXPANSION),
-    }
 }
 
 /// The largest secret, as BuildKit bounds them.
@@ -138,7 +123,7 @@ pub(crate) fn remote_options(
     Ok(contextsrc::Options {
         credential_origins: git_credential_origins(opts, startup),
         expansion: contextsrc::Expansion {
-            ratio: max_layer_expansion()?,
+            ratio: opts.env.max_layer_expansion,
             floor: engine::UnpackLimits::FLOOR,
         },
         ..opts.remote_context_options(

@@ -17,10 +17,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tracing::{debug, error, info_span, warn, Instrument};
 
-pub fn main(opts: Options) -> ExitCode {
+pub fn main(mut opts: Options) -> ExitCode {
     let resolver = resolve::Resolver::from_system();
     let observer = Observer::install(&opts, &resolver);
-    let startup = match prepare(&opts, resolver) {
+    let startup = match prepare(&mut opts, resolver) {
         Ok(s) => s,
         Err(e) => {
             error!("{e:#}");
@@ -38,7 +38,7 @@ pub fn main(opts: Options) -> ExitCode {
         }
     };
     signals::become_subreaper();
-    let build = observer.start(runtime.handle());
+    let build = observer.start(runtime.handle(), &opts);
     let export_dockerfile = observer.exports_dockerfile();
     let result = runtime.block_on(
         async {
@@ -74,14 +74,22 @@ pub fn main(opts: Options) -> ExitCode {
 /// Before any thread starts: the container check, a `--kaniko-dir` move (which sets
 /// environment variables), then the environment read once and the consumed credentials
 /// removed from it. `resolver` holds the name-resolution files as `main` read them first.
-fn prepare(opts: &Options, resolver: resolve::Resolver) -> anyhow::Result<Startup> {
-    match container::detect(Path::new("/"), &|k| std::env::var(k).ok()) {
+fn prepare(opts: &mut Options, resolver: resolve::Resolver) -> anyhow::Result<Startup> {
+    let env = |k: &str| {
+        (k == "container")
+            .then(|| opts.env.container.clone())
+            .flatten()
+    };
+    match container::detect(Path::new("/"), &env) {
         Some(why) => debug!("Running inside a container: {why}"),
         None if opts.force => warn!("Kaniko is being run outside of a container. This can have dangerous effects on your system"),
         None => bail!("kaniko should only be run inside of a container, run with the --force flag if you are sure you want to continue"),
     }
-    if opts.kaniko_dir != Path::new(crate::cli::DEFAULT_KANIKO_DIR) {
-        crate::kaniko_dir::relocate_process(&opts.kaniko_dir)?;
+    if opts.kaniko_dir != Path::new(crate::cli::DEFAULT_KANIKO_DIR)
+        && crate::kaniko_dir::relocate_process(&opts.kaniko_dir)?
+    {
+        let to = opts.kaniko_dir.clone();
+        opts.registry.follow_kaniko_dir(&to);
     }
     if !startup::inspection_forbidden() {
         warn!("the kernel refused PR_SET_DUMPABLE: a RUN may read the executor's environment and memory");

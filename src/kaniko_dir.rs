@@ -84,13 +84,14 @@ fn remove_except(path: &Path, kept: &[PathBuf]) -> Result<(), RelocateError> {
 }
 
 /// [`relocate`] for this process: `/` and its mount table; then `DOCKER_CONFIG` points into
-/// the new directory and certificate paths under /kaniko follow. Call it before any thread
-/// starts (it sets environment variables).
-pub fn relocate_process(to: &Path) -> Result<(), RelocateError> {
+/// the new directory (for the programs the executor starts; the caller points its resolved
+/// options there too) and certificate paths under /kaniko follow. Call it before any thread
+/// starts (it sets environment variables). False when there was no /kaniko to move.
+pub fn relocate_process(to: &Path) -> Result<bool, RelocateError> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mounts = rootfs::IgnoreList::from_mountinfo(&mountinfo);
     if !relocate(Path::new("/"), to, &mounts)? {
-        return Ok(());
+        return Ok(false);
     }
     std::env::set_var("DOCKER_CONFIG", to.join(".docker"));
     for var in ["SSL_CERT_DIR", "SSL_CERT_FILE"] {
@@ -98,7 +99,7 @@ pub fn relocate_process(to: &Path) -> Result<(), RelocateError> {
             std::env::set_var(var, moved);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Where a path under /kaniko is after the move, if it was under /kaniko.

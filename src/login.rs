@@ -19,7 +19,7 @@ use std::process::ExitCode;
 const MAX_PASSWORD: u64 = 64 * 1024;
 
 pub fn main(opts: LoginOptions) -> ExitCode {
-    let dir = crate::registry_client::docker_config_dir(&opts.kaniko_dir);
+    let dir = crate::cli::config_dir(opts.docker_config.as_deref(), &opts.kaniko_dir);
     match run(&opts, &dir, &mut std::io::stdin().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -138,6 +138,7 @@ mod tests {
             username: "u".into(),
             password: None,
             kaniko_dir: dir.path().into(),
+            docker_config: None,
         };
         run(&opts, dir.path(), &mut &b"s3cret\r\n"[..]).unwrap();
         let v: serde_json::Value =

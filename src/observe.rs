@@ -21,7 +21,7 @@ impl Observer {
     /// Installs the log lines, the summary and (when asked for) the trace exporter. Starts
     /// no thread: it runs before the kaniko dir moves.
     pub fn install(opts: &Options, resolver: &resolve::Resolver) -> Observer {
-        let env = |k: &str| std::env::var(k).ok();
+        let env = |k: &str| opts.env.telemetry.get(k);
         let info = BuildInfo {
             dockerfile: &opts.dockerfile,
             target: opts.target.as_deref(),
@@ -58,13 +58,13 @@ impl Observer {
     }
 
     /// Starts sending traces on `runtime`; returns the build's root span.
-    pub fn start(&self, runtime: &tokio::runtime::Handle) -> Span {
+    pub fn start(&self, runtime: &tokio::runtime::Handle, opts: &Options) -> Span {
         let build = info_span!("build");
         if let Some(t) = &self.telemetry {
             if let Err(e) = t.attach(runtime) {
                 warn!("{e}; continuing without traces");
             }
-            t.adopt_parent(&build, &|k| std::env::var(k).ok());
+            t.adopt_parent(&build, &|k| opts.env.telemetry.get(k));
         }
         build
     }

@@ -4,34 +4,28 @@
 use crate::cli::{Options, RegistryOptions};
 use crate::startup::Startup;
 use registry::{Client, Keychain};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The registry client: flags, `KANIKO_REGISTRY_*` limits, the Docker config's
+/// The registry client: flags, `KANIKO_REGISTRY_*` limits (resolved in `cli`), the Docker config's
 /// credentials with their helper programs resolved now, before any base image is unpacked
 /// over the root (in the kaniko directory, then on PATH as it is at start), and the
 /// built-in helpers `--credential-helpers` enables (their environment read now too).
 pub(crate) fn registry_client(opts: &Options, startup: &Startup) -> anyhow::Result<Client> {
-    let config = docker_config_dir(&opts.kaniko_dir);
-    client_for(
-        &opts.registry,
-        opts.push_retry,
-        (&opts.kaniko_dir, &config),
-        startup,
-    )
+    client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, startup)
 }
 
-/// A registry client with these options, the Docker config in `config_dir` and credential
+/// A registry client with these options, the Docker config they name and credential
 /// helpers from `kaniko_dir` first (the executor's and the warmer's).
 pub(crate) fn client_for(
     registry: &RegistryOptions,
     push_retry: u32,
-    (kaniko_dir, config_dir): (&Path, &Path),
+    kaniko_dir: &Path,
     startup: &Startup,
 ) -> anyhow::Result<Client> {
-    let tuning = registry::Tuning::from_env(&|k| std::env::var(k).ok())?;
+    let config_dir = registry.docker_config_dir(kaniko_dir);
     let mut helper_dirs = vec![kaniko_dir.to_path_buf()];
     helper_dirs.extend(
-        registry::default_helper_dirs()
+        registry::default_helper_dirs(registry.helper_path.as_deref())
             .into_iter()
             .filter(|d| d != kaniko_dir),
     );
@@ -41,9 +35,13 @@ pub(crate) fn client_for(
     );
     tracing::debug!("built-in credential helpers: {:?}", builtins.names());
     let keychain =
-        Keychain::from_dir_with_helper_dirs(config_dir, &helper_dirs)?.with_builtins(builtins);
+        Keychain::from_dir_with_helper_dirs(&config_dir, &helper_dirs)?.with_builtins(builtins);
     let options = registry_options(registry, push_retry, &startup.resolver);
-    Ok(Client::with_tuning(options, keychain, tuning)?)
+    Ok(Client::with_tuning(
+        options,
+        keychain,
+        registry.tuning.clone(),
+    )?)
 }
 
 fn registry_options(
@@ -66,12 +64,5 @@ fn registry_options(
         pull_retries: r.image_download_retry,
         push_retries: push_retry,
         resolver: resolver.clone(),
-    }
-}
-
-pub(crate) fn docker_config_dir(kaniko_dir: &Path) -> PathBuf {
-    match std::env::var_os("DOCKER_CONFIG") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => kaniko_dir.join(".docker"),
     }
 }

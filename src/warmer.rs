@@ -7,7 +7,7 @@
 use crate::cli::WarmerOptions;
 use crate::engine_options::{known_build_args, target_platform};
 use crate::logging;
-use crate::registry_client::{client_for, docker_config_dir};
+use crate::registry_client::client_for;
 use anyhow::{bail, Context as _};
 use engine::cache::warmer::{dockerfile_bases, warm_image, WarmOptions};
 use std::path::Path;
@@ -49,9 +49,8 @@ async fn run(opts: &WarmerOptions) -> anyhow::Result<()> {
         images.extend(bases.into_iter().filter(|b| !opts.images.contains(b)));
     }
     let kaniko_dir = Path::new(crate::cli::DEFAULT_KANIKO_DIR);
-    let config_dir = docker_config_dir(kaniko_dir);
     let startup = crate::startup::Startup::capture(resolve::Resolver::from_system());
-    let client = client_for(&opts.registry, 0, (kaniko_dir, &config_dir), &startup)?;
+    let client = client_for(&opts.registry, 0, kaniko_dir, &startup)?;
     let warm = WarmOptions {
         dir: opts.cache_dir.clone(),
         ttl: opts.cache_ttl,

@@ -6,6 +6,7 @@
 //! the plain `options` a run uses.
 
 mod convert;
+mod environment;
 mod flags;
 mod options;
 mod positionals;
@@ -22,6 +23,7 @@ mod tests;
 #[cfg(test)]
 mod warmer_tests;
 
+pub use environment::{config_dir, Environment};
 pub use options::*;
 
 use clap::{CommandFactory, Parser};

@@ -72,6 +72,12 @@ pub struct RegistryOptions {
     pub image_download_retry: u32,
     /// `None`: every built-in helper; `Some(empty)`: none (`--credential-helpers=""`).
     pub credential_helpers: Option<Vec<String>>,
+    /// `KANIKO_REGISTRY_*`: limits and waits.
+    pub tuning: registry::Tuning,
+    /// `DOCKER_CONFIG` (else the kaniko dir's `.docker`: [`RegistryOptions::docker_config_dir`]).
+    pub docker_config: Option<PathBuf>,
+    /// `PATH` at start: where credential helper programs are looked for after the kaniko dir.
+    pub helper_path: Option<String>,
 }
 
 /// The layer cache and the warmer's base-image cache.
@@ -172,6 +178,9 @@ pub struct Options {
     pub verbosity: Level,
     pub log_format: LogFormat,
     pub log_timestamp: bool,
+
+    /// The environment variables the build reads beyond the flags' fallbacks.
+    pub env: super::Environment,
 }
 
 /// What the warmer needs: images to pull into the base-image cache.
@@ -202,6 +211,8 @@ pub struct LoginOptions {
     /// The kaniko directory (`KANIKO_DIR`), whose `.docker` holds the config unless
     /// `DOCKER_CONFIG` names another.
     pub kaniko_dir: PathBuf,
+    /// `DOCKER_CONFIG`.
+    pub docker_config: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for LoginOptions {

@@ -9,7 +9,7 @@ use super::resolve_flag::{
     git_options, invalid, non_empty, pairs, path, secret, ttl, EnvLookup,
 };
 use super::values;
-use super::CliError;
+use super::{environment, CliError};
 use std::path::PathBuf;
 
 /// Executor flags → [`Options`].
@@ -89,6 +89,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         verbosity,
         log_format,
         log_timestamp,
+        env: environment::Environment::resolve(env)?,
     })
 }
 
@@ -180,6 +181,7 @@ pub fn warmer_options(f: WarmerFlags, env: EnvLookup) -> Result<WarmerOptions, C
 }
 
 fn registry_options(f: RegistryFlags, env: EnvLookup) -> Result<RegistryOptions, CliError> {
+    let (tuning, docker_config, helper_path) = environment::registry_environment(env)?;
     let mut mirrors: Vec<String> = f
         .registry_mirror
         .into_iter()
@@ -233,6 +235,9 @@ fn registry_options(f: RegistryFlags, env: EnvLookup) -> Result<RegistryOptions,
         skip_default_registry_fallback: f.skip_default_registry_fallback.unwrap_or(false),
         image_download_retry: count("image-download-retry", f.image_download_retry.as_deref())?,
         credential_helpers: credential_helpers(&f.credential_helpers)?,
+        tuning,
+        docker_config,
+        helper_path,
     })
 }
 
@@ -298,5 +303,6 @@ pub(super) fn login_options(f: LoginFlags, env: EnvLookup) -> Result<LoginOption
         password,
         kaniko_dir: non_empty(env("KANIKO_DIR"))
             .map_or_else(|| PathBuf::from(DEFAULT_KANIKO_DIR), PathBuf::from),
+        docker_config: environment::docker_config(env),
     })
 }

@@ -113,6 +113,7 @@ fn defaults_match_the_spec() {
         verbosity: Level::Info,
         log_format: LogFormat::Color,
         log_timestamp: false,
+        env: Environment::default(),
     };
     assert_eq!(o, want);
 }

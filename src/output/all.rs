@@ -34,9 +34,8 @@ pub async fn write_all(
         };
         push::push_all(client, built, &fin, destinations, &cache, immutable).await?;
         // As kaniko: only once every destination was pushed.
-        let dir = std::env::var_os(builder_output::BUILDER_OUTPUT).filter(|d| !d.is_empty());
-        if let Some(dir) = dir {
-            builder_output::write_builder_output(Path::new(&dir), &opts.destinations, &fin.digest)?;
+        if let Some(dir) = &opts.env.builder_output {
+            builder_output::write_builder_output(dir, &opts.destinations, &fin.digest)?;
         }
     }
     let files = digest_files::DigestFiles {

@@ -8,9 +8,6 @@ use super::OutputError;
 use image::Digest;
 use std::path::Path;
 
-/// The variable Cloud Build sets to its outputs directory.
-pub const BUILDER_OUTPUT: &str = "BUILDER_OUTPUT";
-
 /// Writes `<dir>/images` for `destinations` (each as the user wrote it).
 pub fn write_builder_output(
     dir: &Path,

@@ -12,6 +12,25 @@ pub const ENDPOINT: &str = "KANIKO_TELEMETRY_ENDPOINT";
 /// The fork's: `true` keeps the Dockerfile's text out of the trace.
 pub const OMIT_DOCKERFILE: &str = "KANIKO_TELEMETRY_OMIT_DOCKERFILE";
 
+/// Every variable the trace settings, the resource and the parent span read (resolved
+/// once with the command line: `crate::cli::Environment`).
+pub const VARIABLES: [&str; 14] = [
+    ENDPOINT,
+    OMIT_DOCKERFILE,
+    "OTEL_SDK_DISABLED",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "TRACEPARENT",
+    "TRACESTATE",
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     HttpProtobuf,

@@ -62,11 +62,6 @@ impl fmt::Debug for Env {
 }
 
 impl Env {
-    /// The process environment's relevant variables.
-    pub fn from_process() -> Env {
-        Env::from_pairs(std::env::vars())
-    }
-
     /// The relevant variables among `pairs`.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Env {
         let vars = pairs

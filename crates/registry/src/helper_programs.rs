@@ -50,11 +50,12 @@ pub(crate) struct Helpers {
     searched: Vec<PathBuf>,
 }
 
-/// Where helpers are looked for by default: `/kaniko`, then each absolute PATH entry.
-pub fn default_helper_dirs() -> Vec<PathBuf> {
+/// Where helpers are looked for by default: `/kaniko`, then each absolute entry of `path`
+/// (the `PATH` the caller read at start).
+pub fn default_helper_dirs(path: Option<&str>) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from("/kaniko")];
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path).filter(|p| p.is_absolute()));
+    if let Some(path) = path {
+        dirs.extend(std::env::split_paths(path).filter(|p| p.is_absolute()));
     }
     dirs
 }

@@ -76,9 +76,9 @@ fn keys_for(registry: &str) -> Vec<String> {
 
 impl Keychain {
     /// Reads `dir/config.json` (a missing file is an empty keychain); credential helpers
-    /// are resolved now, in `/kaniko` and then on PATH.
+    /// are resolved now, in `/kaniko` only.
     pub fn from_dir(dir: &Path) -> Result<Keychain, Error> {
-        Self::from_dir_with_helper_dirs(dir, &default_helper_dirs())
+        Self::from_dir_with_helper_dirs(dir, &default_helper_dirs(None))
     }
 
     /// Like [`from_dir`](Self::from_dir), resolving credential helpers in `helper_dirs`
@@ -102,7 +102,7 @@ impl Keychain {
     pub fn from_json(text: &str) -> Result<Keychain, Error> {
         let config = serde_json::from_str(text)
             .map_err(|e| Error::Config("<inline>".into(), e.to_string()))?;
-        Ok(Self::with_config(config, &default_helper_dirs()))
+        Ok(Self::with_config(config, &default_helper_dirs(None)))
     }
 
     fn with_config(config: ConfigFile, helper_dirs: &[PathBuf]) -> Keychain {

@@ -177,11 +177,6 @@ impl Builtins {
         b
     }
 
-    /// [`new`](Self::new) over the process environment.
-    pub fn from_process(names: Option<&[String]>) -> Builtins {
-        Builtins::new(names, std::env::vars().collect())
-    }
-
     /// The enabled helpers' names, in order.
     pub fn names(&self) -> Vec<&'static str> {
         self.enabled.iter().map(|k| k.name()).collect()
