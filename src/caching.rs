@@ -7,7 +7,6 @@ use anyhow::{anyhow, bail};
 use engine::{CacheSettings, ImageSource, LayerCache, WarmedSource};
 use image::Platform;
 use registry::{Client, Reference};
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::warn;
@@ -80,20 +79,6 @@ pub fn base_source(opts: &Options, registry: Arc<dyn ImageSource>) -> Arc<dyn Im
         opts.cache.dir.clone(),
         opts.cache.ttl,
     ))
-}
-
-/// Runs `work` (the outputs) while the cache's writes finish, and waits for both: the work
-/// directory the writes read from outlives them.
-pub async fn beside_cache_writes<T>(
-    cache: Option<&LayerCache>,
-    work: impl Future<Output = T>,
-) -> T {
-    let writes = async {
-        if let Some(c) = cache {
-            c.finish().await;
-        }
-    };
-    tokio::join!(work, writes).0
 }
 
 /// Paths of this machine the cache writes, which a build must neither snapshot nor touch.

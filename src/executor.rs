@@ -241,8 +241,8 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
-    /// Builds, then writes the outputs beside the cache writes; waits for the earlier
-    /// stages' cleanup; `--cleanup` last.
+    /// Builds, then writes the outputs (beside the cache writes, which the build waits
+    /// for); `--cleanup` last.
     async fn run(
         self,
         opts: &Options,
@@ -259,23 +259,16 @@ impl Build<'_> {
         });
         build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
-        let built = engine::build_cached(self.df, self.ctx, source, cache, &build_opts).await;
-        let mut cleanup = None;
-        let outputs = async {
-            let (mut built, stages) = built?;
-            cleanup = Some(stages);
+        // The outputs run beside the cache's writes; the build returns once both are done
+        // and what earlier stages left is removed.
+        let outputs = |mut built: engine::BuiltImage| async {
             built.annotations.extend(opts.annotations.iter().cloned());
             if let Some(s) = &streams {
                 s.settle().await;
             }
             output::write_all(opts, client, &built, &self.destinations, self.work).await
         };
-        let pushed = caching::beside_cache_writes(cache, outputs).await;
-        // What earlier stages left was removed while the push ran; done before the exit.
-        if let Some(c) = cleanup {
-            tokio::task::block_in_place(|| c.wait());
-        }
-        pushed?;
+        engine::build_cached(self.df, self.ctx, source, cache, &build_opts, outputs).await??;
         if opts.cleanup {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;
         }

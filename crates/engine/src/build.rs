@@ -27,16 +27,48 @@ pub async fn build(
     source: Arc<dyn ImageSource>,
     opts: &BuildOptions,
 ) -> Result<BuiltImage, BuildError> {
-    let (image, cleanup) = build_cached(df, ctx, source, None, opts).await?;
-    tokio::task::block_in_place(|| cleanup.wait());
-    Ok(image)
+    build_cached(df, ctx, source, None, opts, |image| async { image }).await
 }
 
-/// [`build`] with a layer cache: steps that hit are not run. The cache's writes may still
-/// be running when this returns: wait for them with [`LayerCache::finish`]; and so may the
-/// removal of what earlier stages left under the work directory: wait for it with
-/// [`Cleanup::wait`] once the image is pushed.
-pub async fn build_cached(
+/// [`build`] with a layer cache (steps that hit are not run), then `outputs` with the
+/// image, while the cache's writes finish. Returns once all is done: the outputs, the
+/// cache's writes (whether the build failed or not: the work directory they read from
+/// outlives them) and the removal of what earlier stages left under the work directory
+/// (which runs beside the outputs: a 1 GB stage takes seconds). No caller waits for
+/// either itself.
+pub async fn build_cached<T, F, Fut>(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: Arc<dyn ImageSource>,
+    cache: Option<&LayerCache>,
+    opts: &BuildOptions,
+    outputs: F,
+) -> Result<T, BuildError>
+where
+    F: FnOnce(BuiltImage) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let built = build_stages(df, ctx, source, cache, opts).await;
+    // Every write has started once the stages are done.
+    let writes = async {
+        if let Some(c) = cache {
+            c.finish().await;
+        }
+    };
+    let (image, cleanup) = match built {
+        Ok(b) => b,
+        Err(e) => {
+            writes.await;
+            return Err(e);
+        }
+    };
+    let (out, ()) = tokio::join!(outputs(image), writes);
+    tokio::task::block_in_place(|| cleanup.wait());
+    Ok(out)
+}
+
+/// The stages up to the target: its image, and the removals still running.
+async fn build_stages(
     df: &Dockerfile,
     ctx: &BuildContext,
     source: Arc<dyn ImageSource>,

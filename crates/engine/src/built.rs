@@ -19,7 +19,8 @@ pub enum LayerSource {
 #[derive(Clone, Debug)]
 pub struct Layer {
     pub desc: Descriptor,
-    pub diff_id: String,
+    /// The digest of the uncompressed tar (parsed where the config is read).
+    pub diff_id: Digest,
     pub source: LayerSource,
 }
 
@@ -46,7 +47,7 @@ impl BuiltImage {
     /// The config as it is pushed: diff_ids follow the layer list.
     pub fn config_bytes(&self) -> Vec<u8> {
         let mut config = self.config.clone();
-        config.rootfs.diff_ids = self.layers.iter().map(|l| l.diff_id.clone()).collect();
+        config.rootfs.diff_ids = self.layers.iter().map(|l| l.diff_id.to_string()).collect();
         serde_json::to_vec(&config).unwrap_or_default()
     }
 

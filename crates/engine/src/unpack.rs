@@ -99,12 +99,8 @@ fn extract_job(
     snap: &mut Snapshotter,
 ) -> Job {
     let mut table = std::mem::take(snap.table_mut());
-    let diff_id = layer.diff_id.parse::<image::Digest>();
+    let diff_id = layer.diff_id.clone();
     tokio::task::spawn_blocking(move || {
-        let diff_id = match diff_id {
-            Ok(d) => d,
-            Err(e) => return (Err(rootfs::Error::Entry(e.0.clone(), e.to_string())), table),
-        };
         let bridge = SyncIoBridge::new(reader);
         let result =
             rootfs::LayerStream::new(BufReader::with_capacity(1 << 20, bridge), Some(diff_id))

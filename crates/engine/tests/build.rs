@@ -246,3 +246,34 @@ fn a_program_the_host_cannot_execute_fails_naming_what_is_missing() {
     let err = result.unwrap_err().to_string();
     assert!(err.contains("script starting with #!"), "{err}");
 }
+
+#[test]
+fn a_cached_build_returns_once_its_cache_writes_are_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = engine::CacheSettings {
+        ttl: std::time::Duration::from_secs(3600),
+        run_layers: true,
+        copy_layers: true,
+        push: true,
+        platform: image::Platform::parse("linux/amd64").unwrap(),
+    };
+    let cache = engine::LayerCache::layout(dir.path().join("cache"), settings);
+    let df = "FROM base\nRUN echo one > /one\nCOPY a.txt /a.txt\n";
+    let index = dir.path().join("cache/index.json");
+    let entries = std::cell::Cell::new(0);
+    let (image, _tmp) = common::try_build_cached(
+        df,
+        &[("a.txt", "a")],
+        |o| o.hash_sources = true,
+        Some(&cache),
+        // Nobody waited for the writes but the build itself: both entries are in the index.
+        || {
+            let v: serde_json::Value = std::fs::read(&index)
+                .map(|b| serde_json::from_slice(&b).unwrap())
+                .unwrap_or_default();
+            entries.set(v["manifests"].as_array().map_or(0, Vec::len));
+        },
+    );
+    image.unwrap();
+    assert_eq!(entries.get(), 2);
+}

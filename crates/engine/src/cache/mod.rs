@@ -192,8 +192,9 @@ impl LayerCache {
         }
     }
 
-    /// Waits for every write started so far (their failures were warnings already).
-    pub async fn finish(&self) {
+    /// Waits for every write started so far (their failures were warnings already): the
+    /// build does, before it returns ([`crate::build_cached`]).
+    pub(crate) async fn finish(&self) {
         let tasks = self
             .writes
             .lock()
@@ -242,7 +243,7 @@ mod tests {
                 annotations: None,
                 platform: None,
             },
-            diff_id: Digest::sha256(b"diff").to_string(),
+            diff_id: Digest::sha256(b"diff"),
             source: crate::built::LayerSource::Local(path),
         }
     }
@@ -263,7 +264,7 @@ mod tests {
         let hit = cache.lookup(&k1, "RUN a").await.unwrap();
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].desc.digest, Digest::sha256(b"not really a tar"));
-        assert_eq!(hit[0].diff_id, Digest::sha256(b"diff").to_string());
+        assert_eq!(hit[0].diff_id, Digest::sha256(b"diff"));
         assert!(cache.lookup(&k2, "RUN b").await.unwrap().is_empty());
         // Expired by creation time; an entry whose blob is gone is a miss.
         let strict = LayerCache::layout(dir.clone(), settings(d.path(), Duration::ZERO));

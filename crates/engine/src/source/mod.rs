@@ -62,7 +62,8 @@ impl SourceImage {
         Format::of_manifest(Some(&self.media_type))
     }
 
-    /// Pairs the manifest's layers with the config's diff_ids (their counts must agree).
+    /// Pairs the manifest's layers with the config's diff_ids (their counts must agree,
+    /// and each must be a digest).
     pub(crate) fn layers_of(
         name: &str,
         manifest: &Manifest,
@@ -77,16 +78,21 @@ impl SourceImage {
                 diffs.len()
             )));
         }
-        Ok(manifest
+        manifest
             .layers
             .iter()
             .zip(diffs)
-            .map(|(d, diff)| Layer {
-                desc: d.clone(),
-                diff_id: diff.clone(),
-                source: source(d),
+            .map(|(d, diff)| {
+                let diff_id = diff.parse().map_err(|e: image::DigestError| {
+                    SourceError::Image(format!("image {name}: its config's diff_ids: {e}"))
+                })?;
+                Ok(Layer {
+                    desc: d.clone(),
+                    diff_id,
+                    source: source(d),
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

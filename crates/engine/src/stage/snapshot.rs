@@ -91,7 +91,7 @@ fn new_layer(blob: rootfs::LayerBlob) -> Layer {
             annotations: None,
             platform: None,
         },
-        diff_id: blob.diff_id.to_string(),
+        diff_id: blob.diff_id.clone(),
         source: LayerSource::Local(blob.path),
     }
 }

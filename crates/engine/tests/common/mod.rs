@@ -150,6 +150,18 @@ pub fn try_build_with(
     ctx_files: &[(&str, &str)],
     tweak: impl FnOnce(&mut BuildOptions),
 ) -> (Result<BuiltImage, engine::BuildError>, tempfile::TempDir) {
+    try_build_cached(df, ctx_files, tweak, None, || {})
+}
+
+/// [`try_build_with`] with a layer cache (`engine::build_cached`); `then` runs as soon as
+/// the build returned, before the runtime stops (and with it every task left).
+pub fn try_build_cached(
+    df: &str,
+    ctx_files: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BuildOptions),
+    cache: Option<&engine::LayerCache>,
+    then: impl FnOnce(),
+) -> (Result<BuiltImage, engine::BuildError>, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let (root, work, ctx, oci) = (
         tmp.path().join("root"),
@@ -175,6 +187,16 @@ pub fn try_build_with(
         .unwrap();
     let mut opts = options(&root, &work);
     tweak(&mut opts);
-    let image = rt.block_on(engine::build(&df, &context, source, &opts));
+    let image = rt.block_on(async {
+        let image = match cache {
+            None => engine::build(&df, &context, source, &opts).await,
+            Some(c) => {
+                let outputs = |image| async { image };
+                engine::build_cached(&df, &context, source, Some(c), &opts, outputs).await
+            }
+        };
+        then();
+        image
+    });
     (image, tmp)
 }
