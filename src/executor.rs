@@ -261,12 +261,13 @@ impl Build<'_> {
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
         // The outputs run beside the cache's writes; the build returns once both are done
         // and what earlier stages left is removed.
-        let outputs = |mut built: engine::BuiltImage| async {
+        let (streams, destinations, work) = (&streams, &self.destinations, self.work);
+        let outputs = |mut built: engine::BuiltImage| async move {
             built.annotations.extend(opts.annotations.iter().cloned());
-            if let Some(s) = &streams {
+            if let Some(s) = streams {
                 s.settle().await;
             }
-            output::write_all(opts, client, &built, &self.destinations, self.work).await
+            output::write_all(opts, client, &built, destinations, work).await
         };
         engine::build_cached(self.df, self.ctx, source, cache, &build_opts, outputs).await??;
         if opts.cleanup {
