@@ -9,6 +9,7 @@ mod cli;
 mod container;
 mod engine_options;
 mod executor;
+mod index;
 mod kaniko_dir;
 mod logging;
 mod login;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         }
         cli::Invocation::Warmer(opts) => warmer::main(*opts),
         cli::Invocation::Login(opts) => login::main(opts),
+        cli::Invocation::Index(opts) => index::main(*opts),
         cli::Invocation::Build(opts) => executor::main(*opts),
     }
 }

@@ -7,7 +7,8 @@
 use super::values::parse_bool;
 use clap::{Args, Parser, Subcommand};
 
-/// `executor [flags]`, `executor version`, `executor warmer [flags]`, `executor login`.
+/// `executor [flags]`, `executor version`, `executor warmer [flags]`, `executor login`,
+/// `executor index`.
 #[derive(Debug, Parser)]
 #[command(
     name = "executor",
@@ -30,6 +31,8 @@ pub enum SubCommand {
     Warmer(Box<WarmerFlags>),
     /// Log into a container registry (store its credentials in $DOCKER_CONFIG/config.json)
     Login(LoginFlags),
+    /// Push one image index over images already pushed (one per platform)
+    Index(Box<super::index_flags::IndexFlags>),
 }
 
 /// `executor login REGISTRY -u USER (-p PASSWORD | --password-stdin)`.

@@ -1,20 +1,25 @@
 //! The executor's command line: kaniko's flags (names, short forms, deprecated aliases,
 //! defaults, `KANIKO_*` environment fallbacks) parsed into typed [`Options`], plus the
-//! `version` and `login` subcommands and the warmer (`executor warmer ...`, or a binary named `warmer`).
+//! `version`, `login` and `index` subcommands and the warmer (`executor warmer ...`, or a
+//! binary named `warmer`).
 //!
 //! Two layers, as in ripgrep: `flags` is what clap parses, raw; `resolve` turns that into
 //! the plain `options` a run uses.
 
 mod convert;
 mod flags;
+mod index_flags;
 mod options;
 mod positionals;
 mod resolve;
 mod resolve_flag;
+mod resolve_index;
 mod values;
 
 #[cfg(test)]
 mod context_tests;
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod positionals_tests;
 #[cfg(test)]
@@ -37,6 +42,7 @@ pub enum Invocation {
     Version,
     Warmer(Box<WarmerOptions>),
     Login(LoginOptions),
+    Index(Box<IndexOptions>),
 }
 
 /// A command line that cannot run: clap's own errors (unknown flag, bad boolean, `--help`)
@@ -121,6 +127,9 @@ pub fn parse_with_env(
             *w, env,
         )?))),
         Some(SubCommand::Login(l)) => Ok(Invocation::Login(resolve::login_options(l, env)?)),
+        Some(SubCommand::Index(i)) => Ok(Invocation::Index(Box::new(
+            resolve_index::index_options(*i, env)?,
+        ))),
         None => Ok(Invocation::Build(Box::new(resolve::build_options(
             cli.build, env,
         )?))),

@@ -179,7 +179,10 @@ pub fn warmer_options(f: WarmerFlags, env: EnvLookup) -> Result<WarmerOptions, C
     })
 }
 
-fn registry_options(f: RegistryFlags, env: EnvLookup) -> Result<RegistryOptions, CliError> {
+pub(super) fn registry_options(
+    f: RegistryFlags,
+    env: EnvLookup,
+) -> Result<RegistryOptions, CliError> {
     let mut mirrors: Vec<String> = f
         .registry_mirror
         .into_iter()
@@ -236,7 +239,7 @@ fn registry_options(f: RegistryFlags, env: EnvLookup) -> Result<RegistryOptions,
     })
 }
 
-fn log_options(f: &LogFlags) -> Result<(Level, LogFormat, bool), CliError> {
+pub(super) fn log_options(f: &LogFlags) -> Result<(Level, LogFormat, bool), CliError> {
     let level = match f.verbosity.as_deref() {
         None => Level::Info,
         Some(v) => match v.to_ascii_lowercase().as_str() {
