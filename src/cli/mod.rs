@@ -8,7 +8,6 @@
 
 mod convert;
 mod flags;
-mod index_flags;
 mod options;
 mod positionals;
 mod resolve;

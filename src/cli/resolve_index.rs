@@ -2,8 +2,7 @@
 //! `--insecure` and `--skip-tls-verify` cover reading them too; mirrors and maps, which
 //! serve base images, are refused: a source is read from the registry it names.
 
-use super::flags::RegistryFlags;
-use super::index_flags::IndexFlags;
+use super::flags::{IndexFlags, RegistryFlags};
 use super::options::{IndexOptions, DEFAULT_KANIKO_DIR};
 use super::resolve::{log_options, registry_options};
 use super::resolve_flag::{count, non_empty, path, EnvLookup};
