@@ -19,6 +19,7 @@ mod output;
 mod registry_client;
 mod signals;
 mod startup;
+mod subcommand;
 mod summary;
 mod telemetry;
 mod warmer;

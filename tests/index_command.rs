@@ -33,15 +33,16 @@ fn registry_with_base(format: Format) -> Registry {
 }
 
 /// Builds a one-COPY image for `platform` (no RUN: nothing foreign executes) and pushes it
-/// to `dest`; its manifest digest.
-fn build_for(reg: &Registry, platform: &str, dest: &str, extra: &[&str]) -> String {
+/// to `reference` on `reg`; its manifest digest.
+fn build_for(reg: &Registry, platform: &str, reference: &str, extra: &[&str]) -> String {
+    let dest = format!("{}/{reference}", reg.addr);
     let df = format!("FROM {}/base/busybox:multi\nCOPY hello /hello\n", reg.addr);
     let ctx = context(&[("Dockerfile", &df), ("hello", platform)]);
     let custom = format!("--custom-platform={platform}");
     let mut args = vec![
         custom.as_str(),
         "--destination",
-        dest,
+        &dest,
         "--digest-file=/kaniko/digest",
     ];
     args.extend_from_slice(extra);
@@ -135,18 +136,8 @@ fn requests(proxy: &FaultProxy) -> Vec<String> {
 #[test]
 fn index_in_the_same_repository_references_the_pushes() {
     let reg = registry_with_base(Format::Oci);
-    let amd64 = build_for(
-        &reg,
-        "linux/amd64",
-        &format!("{}/app:1-amd64", reg.addr),
-        &[],
-    );
-    let arm64 = build_for(
-        &reg,
-        "linux/arm64",
-        &format!("{}/app:1-arm64", reg.addr),
-        &[],
-    );
+    let amd64 = build_for(&reg, "linux/amd64", "app:1-amd64", &[]);
+    let arm64 = build_for(&reg, "linux/arm64", "app:1-arm64", &[]);
     let proxy = FaultProxy::start(&reg.addr).unwrap();
     let p = &proxy.addr;
     let sb = index_ok(&[
@@ -238,18 +229,8 @@ fn index_in_the_same_repository_references_the_pushes() {
 #[test]
 fn sources_elsewhere_are_mounted_or_streamed() {
     let reg = registry_with_base(Format::Docker);
-    let amd64 = build_for(
-        &reg,
-        "linux/amd64",
-        &format!("{}/builds/app:amd64", reg.addr),
-        &[],
-    );
-    let arm64 = build_for(
-        &reg,
-        "linux/arm64",
-        &format!("{}/builds/app:arm64", reg.addr),
-        &[],
-    );
+    let amd64 = build_for(&reg, "linux/amd64", "builds/app:amd64", &[]);
+    let arm64 = build_for(&reg, "linux/arm64", "builds/app:arm64", &[]);
 
     // Another repository of the same registry: every blob mounted, none sent.
     let proxy = FaultProxy::start(&reg.addr).unwrap();
@@ -310,7 +291,7 @@ fn sources_elsewhere_are_mounted_or_streamed() {
     let oci = build_for(
         &reg,
         "linux/amd64",
-        &format!("{}/builds/app:amd64-oci", reg.addr),
+        "builds/app:amd64-oci",
         &["--image-format=oci"],
     );
     let other = Registry::start(Auth::None, false).expect("registry");

@@ -117,15 +117,8 @@ pub struct BuildFlags {
     /// Save the image as an OCI layout in this directory
     #[arg(long, allow_hyphen_values = true)]
     pub oci_layout_path: Option<String>,
-    /// Write the image digest to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub digest_file: Option<String>,
-    /// Write repo@digest for each destination to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub image_name_with_digest_file: Option<String>,
-    /// Write repo:tag@digest for each destination to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub image_name_tag_with_digest_file: Option<String>,
+    #[command(flatten)]
+    pub digest_files: DigestFileFlags,
     /// Manifest format: docker or oci [default: the base image's]
     #[arg(long, allow_hyphen_values = true)]
     pub image_format: Option<String>,
@@ -225,6 +218,20 @@ pub struct BuildFlags {
     // Logging.
     #[command(flatten)]
     pub log: LogFlags,
+}
+
+/// The digest files, shared by the executor and `executor index`.
+#[derive(Debug, Default, Args)]
+pub struct DigestFileFlags {
+    /// Write the image (or index) digest to this file
+    #[arg(long, allow_hyphen_values = true)]
+    pub digest_file: Option<String>,
+    /// Write repo@digest for each destination to this file
+    #[arg(long, allow_hyphen_values = true)]
+    pub image_name_with_digest_file: Option<String>,
+    /// Write repo:tag@digest for each destination to this file
+    #[arg(long, allow_hyphen_values = true)]
+    pub image_name_tag_with_digest_file: Option<String>,
 }
 
 /// Registry flags shared by the executor and the warmer.
@@ -334,15 +341,8 @@ pub struct IndexFlags {
     /// Where to push the index (REPO:TAG); repeatable
     #[arg(short = 'd', long, allow_hyphen_values = true)]
     pub destination: Vec<String>,
-    /// Write the index digest to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub digest_file: Option<String>,
-    /// Write repo@digest for each destination to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub image_name_with_digest_file: Option<String>,
-    /// Write repo:tag@digest for each destination to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub image_name_tag_with_digest_file: Option<String>,
+    #[command(flatten)]
+    pub digest_files: DigestFileFlags,
     /// Retries for each push request [default: 0]
     #[arg(long, allow_hyphen_values = true)]
     pub push_retry: Option<String>,

@@ -34,9 +34,9 @@ pub(super) fn index_options(f: IndexFlags, env: EnvLookup) -> Result<IndexOption
     Ok(IndexOptions {
         sources,
         destinations,
-        digest_file: path(f.digest_file),
-        image_name_with_digest_file: path(f.image_name_with_digest_file),
-        image_name_tag_with_digest_file: path(f.image_name_tag_with_digest_file),
+        digest_file: path(f.digest_files.digest_file),
+        image_name_with_digest_file: path(f.digest_files.image_name_with_digest_file),
+        image_name_tag_with_digest_file: path(f.digest_files.image_name_tag_with_digest_file),
         push_retry: count("push-retry", f.push_retry.as_deref())?,
         registry,
         kaniko_dir: non_empty(env("KANIKO_DIR"))

@@ -9,36 +9,17 @@
 mod sources;
 
 use crate::cli::IndexOptions;
-use crate::logging;
 use crate::output::{write_digest_files, DigestFiles};
 use crate::registry_client::{client_for, docker_config_dir};
 use anyhow::{bail, Context as _};
 use image::Index;
 use registry::{Client, Reference};
 use std::process::ExitCode;
-use tracing::{error, info};
+use tracing::info;
 
 pub fn main(opts: IndexOptions) -> ExitCode {
-    logging::init(
-        opts.log_format.into(),
-        opts.verbosity.into(),
-        opts.log_timestamp,
-        Vec::new(),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(r) => r.block_on(run(&opts)),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e:#}");
-            ExitCode::from(1)
-        }
-    }
+    let log = (opts.log_format, opts.verbosity, opts.log_timestamp);
+    crate::subcommand::run(log, run(&opts))
 }
 
 async fn run(opts: &IndexOptions) -> anyhow::Result<()> {
