@@ -96,15 +96,13 @@ impl<R: AsyncRead + Unpin> AsyncRead for Verify<R> {
                             return Poll::Ready(Err(e));
                         }
                     }
-                } else if buf.remaining() > 0 {
-                    if this.hasher.is_some() {
-                        this.check_digest()?;
-                        if let Some(s) = this.size.filter(|s| *s != this.seen) {
-                            return Poll::Ready(Err(invalid(format!(
-                                "blob {} has {} bytes, its descriptor says {s}",
-                                this.expected, this.seen
-                            ))));
-                        }
+                } else if buf.remaining() > 0 && this.hasher.is_some() {
+                    this.check_digest()?;
+                    if let Some(s) = this.size.filter(|s| *s != this.seen) {
+                        return Poll::Ready(Err(invalid(format!(
+                            "blob {} has {} bytes, its descriptor says {s}",
+                            this.expected, this.seen
+                        ))));
                     }
                 }
                 Poll::Ready(Ok(()))
