@@ -6,6 +6,7 @@
 //! back with skopeo; `skopeo copy --all` of each index finds every blob.
 
 mod common;
+use base64::Engine;
 use common::*;
 use serde_json::Value;
 use std::process::Command;
@@ -67,8 +68,17 @@ fn index_ok(args: &[&str]) -> Sandbox {
 
 /// The manifest `reference` exactly as stored, parsed, and its digest.
 fn raw(addr: &str, reference: &str) -> (Value, String) {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false", "--raw"])
+    raw_as(addr, reference, None)
+}
+
+/// [`raw`] with Basic credentials.
+fn raw_as(addr: &str, reference: &str, creds: Option<(&str, &str)>) -> (Value, String) {
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["inspect", "--tls-verify=false", "--raw"]);
+    if let Some((user, password)) = creds {
+        cmd.arg(format!("--creds={user}:{password}"));
+    }
+    let out = cmd
         .arg(format!("docker://{addr}/{reference}"))
         .output()
         .expect("skopeo");
@@ -110,9 +120,17 @@ fn entries(index: &Value) -> Vec<(String, String)> {
 
 /// `skopeo copy --all` of `reference` into an OCI layout: fails if any blob is missing.
 fn copy_all(addr: &str, reference: &str) {
+    copy_all_as(addr, reference, None)
+}
+
+fn copy_all_as(addr: &str, reference: &str, creds: Option<(&str, &str)>) {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("skopeo")
-        .args(["copy", "-q", "--all", "--src-tls-verify=false"])
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["copy", "-q", "--all", "--src-tls-verify=false"]);
+    if let Some((user, password)) = creds {
+        cmd.arg(format!("--src-creds={user}:{password}"));
+    }
+    let out = cmd
         .arg(format!("docker://{addr}/{reference}"))
         .arg(format!("oci:{}:copy", dir.path().display()))
         .output()
@@ -346,4 +364,63 @@ fn sources_elsewhere_are_mounted_or_streamed() {
         !exists(&third, "mirror/app:bad"),
         "tagged despite a corrupt layer"
     );
+}
+
+#[test]
+fn an_index_source_is_copied_between_registries_with_each_ones_credentials() {
+    let (src_creds, dest_creds) = (("ann", "src-Pa55"), ("bob", "dest-Pa55"));
+    let basic = |(user, password): (&str, &str)| Auth::Basic {
+        user: user.into(),
+        password: password.into(),
+    };
+    let src = Registry::start(basic(src_creds), false).expect("registry");
+    let dest = Registry::start(basic(dest_creds), false).expect("registry");
+    let access = Access {
+        creds: src.credentials(),
+        ca_cert: None,
+    };
+    let platforms = [Platform::amd64(), Platform::arm64()];
+    let digest = push_busybox_index(
+        &src.addr,
+        "base/busybox:multi",
+        &platforms,
+        &ImageSpec::default(),
+        &access,
+    )
+    .expect("push the index");
+    // Both registries' logins in the Docker config, as `executor login` writes them.
+    let login = |addr: &str, (user, password): (&str, &str)| {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        (addr.to_string(), serde_json::json!({ "auth": auth }))
+    };
+    let auths: serde_json::Map<String, Value> =
+        [login(&src.addr, src_creds), login(&dest.addr, dest_creds)]
+            .into_iter()
+            .collect();
+    let mut sb = Sandbox::new(&executor()).expect("sandbox");
+    sb.docker_config(&serde_json::json!({ "auths": auths }).to_string());
+    let out = sb
+        .run(&[
+            "index",
+            "--insecure",
+            "-d",
+            &format!("{}/app:1", dest.addr),
+            &format!("{}/base/busybox@{digest}", src.addr),
+            "--verbosity=trace",
+        ])
+        .expect("run sandbox");
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    for secret in [src_creds.1, dest_creds.1] {
+        assert!(!out.stderr.contains(secret), "a password in the log");
+    }
+    let (source, _) = raw_as(
+        &src.addr,
+        &format!("base/busybox@{digest}"),
+        Some(src_creds),
+    );
+    let (index, _) = raw_as(&dest.addr, "app:1", Some(dest_creds));
+    // The source index's entries: platforms (arm64's variant too) and digests kept.
+    assert_eq!(index["manifests"], source["manifests"]);
+    assert_eq!(entries(&index).len(), 2);
+    copy_all_as(&dest.addr, "app:1", Some(dest_creds));
 }
