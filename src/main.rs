@@ -9,6 +9,7 @@ mod cli;
 mod container;
 mod engine_options;
 mod executor;
+mod index;
 mod kaniko_dir;
 mod logging;
 mod login;
@@ -18,6 +19,7 @@ mod output;
 mod registry_client;
 mod signals;
 mod startup;
+mod subcommand;
 mod summary;
 mod telemetry;
 mod warmer;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         }
         cli::Invocation::Warmer(opts) => warmer::main(*opts),
         cli::Invocation::Login(opts) => login::main(opts),
+        cli::Invocation::Index(opts) => index::main(*opts),
         cli::Invocation::Build(opts) => executor::main(*opts),
     }
 }

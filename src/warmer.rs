@@ -6,35 +6,16 @@
 
 use crate::cli::WarmerOptions;
 use crate::engine_options::{known_build_args, target_platform};
-use crate::logging;
 use crate::registry_client::client_for;
 use anyhow::{bail, Context as _};
 use engine::cache::warmer::{dockerfile_bases, warm_image, WarmOptions};
 use std::path::Path;
 use std::process::ExitCode;
-use tracing::{error, warn};
+use tracing::warn;
 
 pub fn main(opts: WarmerOptions) -> ExitCode {
-    logging::init(
-        opts.log_format.into(),
-        opts.verbosity.into(),
-        opts.log_timestamp,
-        Vec::new(),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(r) => r.block_on(run(&opts)),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e:#}");
-            ExitCode::from(1)
-        }
-    }
+    let log = (opts.log_format, opts.verbosity, opts.log_timestamp);
+    crate::subcommand::run(log, run(&opts))
 }
 
 async fn run(opts: &WarmerOptions) -> anyhow::Result<()> {

@@ -1,9 +1,10 @@
 //! examples/: the Kubernetes Pod and Job validated offline against the Kubernetes API
 //! schemas (`kubernetes-validate --strict`, PyPI, schemas bundled), the GitLab CI file
 //! against GitLab's schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`), the
-//! Tekton Task with IBM's `tekton-lint` (npm `@ibm/tekton-lint`), the Argo WorkflowTemplate
-//! against the JSON Schema of Argo's CRD (npm `@kubernetes-models/argo-workflows`, generated
-//! from Argo Workflows' CRDs), and each checked for what the executor image expects.
+//! Tekton Task and the multi-platform Pipeline with IBM's `tekton-lint` (npm
+//! `@ibm/tekton-lint`), the Argo WorkflowTemplate and the multi-platform Workflow against the
+//! JSON Schema of Argo's CRDs (npm `@kubernetes-models/argo-workflows`, generated from Argo
+//! Workflows' CRDs), and each checked for what the executor image expects.
 //! tests/containerd.rs runs the GitLab script.
 
 mod common;
@@ -166,12 +167,15 @@ fn tekton_lint(file: &Path) -> Output {
         .expect("tekton-lint (installed by .ci/run)")
 }
 
-/// Validates against the schema of Argo's WorkflowTemplate CRD (ESM: run from the folder
-/// holding the packages so that they resolve).
+/// Validates against the schema of Argo's CRD for the document's kind (`Workflow` or
+/// `WorkflowTemplate`; ESM: run from the folder holding the packages so that they resolve).
 fn validate_argo(file: &Path) -> Output {
     let script = "import fs from 'fs'; import yaml from 'js-yaml'; \
-         import { WorkflowTemplate } from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1'; \
-         new WorkflowTemplate(yaml.load(fs.readFileSync(process.argv[1], 'utf8'))).validate(); \
+         import * as argo from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1'; \
+         const doc = yaml.load(fs.readFileSync(process.argv[1], 'utf8')); \
+         const Kind = argo[doc.kind]; \
+         if (!['Workflow', 'WorkflowTemplate'].includes(doc.kind)) throw new Error('kind ' + doc.kind); \
+         new Kind(doc).validate(); \
          console.log('passed');";
     Command::new("node")
         .args(["--input-type=module", "-e", script])
@@ -266,4 +270,133 @@ fn argo_workflow_template_passes_argo_s_crd_schema() {
     );
     let item = &volume(spec, "docker-config")["secret"]["items"][0];
     assert_eq!(item["path"], "config.json");
+}
+
+/// The builds' platforms, as the fan-out examples place them.
+const ARCHES: [&str; 2] = ["amd64", "arm64"];
+
+#[test]
+fn argo_multiplatform_workflow_fans_out_per_node_and_fans_in_with_index() {
+    let file = example("argo/multiplatform-workflow.yaml");
+    let out = validate_argo(&file);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("passed"));
+    let (_d, bad) = broken(
+        &file,
+        "      nodeSelector:\n        kubernetes.io/arch: \"{{inputs.parameters.arch}}\"",
+        "      nodeSelector: \"{{inputs.parameters.arch}}\"",
+    );
+    let out = validate_argo(&bad);
+    assert!(
+        !out.status.success(),
+        "a string nodeSelector passed: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("must be object"), "{}", text(&out));
+
+    let docs = yaml_documents(&file);
+    assert_eq!(docs[0]["kind"], "Workflow");
+    let templates = docs[0]["spec"]["templates"].as_array().unwrap();
+    let template = |name: &str| templates.iter().find(|t| t["name"] == name).unwrap();
+    let tasks = template("main")["dag"]["tasks"].as_array().unwrap();
+    for arch in ARCHES {
+        let task = tasks
+            .iter()
+            .find(|t| t["name"] == format!("build-{arch}"))
+            .unwrap();
+        assert_eq!(task["arguments"]["parameters"][0]["value"], arch);
+    }
+    let build = template("build");
+    assert_eq!(
+        build["nodeSelector"]["kubernetes.io/arch"],
+        "{{inputs.parameters.arch}}"
+    );
+    let args = strs(&build["container"]["args"]);
+    assert!(
+        args.contains(&"--destination={{workflow.parameters.image}}-{{inputs.parameters.arch}}"),
+        "{args:?}"
+    );
+    assert!(args.contains(&"--digest-file=/tmp/digest"), "{args:?}");
+    let fan_in = tasks.iter().find(|t| t["name"] == "index").unwrap();
+    assert_eq!(fan_in["depends"], "build-amd64 && build-arm64");
+    let index = template("index");
+    let args = strs(&index["container"]["args"]);
+    assert_eq!(args[0], "index", "{args:?}");
+    assert!(
+        args.contains(&"--destination={{workflow.parameters.image}}"),
+        "{args:?}"
+    );
+    // Each source is the build's tag at the digest that build wrote.
+    for (i, arch) in ARCHES.iter().enumerate() {
+        let value = fan_in["arguments"]["parameters"][i]["value"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            value,
+            format!("{{{{workflow.parameters.image}}}}-{arch}@{{{{tasks.build-{arch}.outputs.parameters.digest}}}}")
+        );
+        assert!(args.contains(&format!("{{{{inputs.parameters.{arch}}}}}").as_str()));
+    }
+    assert_eq!(index["container"]["image"], build["container"]["image"]);
+}
+
+#[test]
+fn tekton_multiplatform_pipeline_fans_out_per_node_and_fans_in_with_index() {
+    let file = example("tekton/multiplatform-pipeline.yaml");
+    let out = tekton_lint(&file);
+    assert!(out.status.success(), "{}", text(&out));
+    let (_d, bad) = broken(
+        &file,
+        "$(tasks.build-arm64.results.IMAGE_DIGEST)",
+        "$(tasks.build-arm64.results.DIGEST)",
+    );
+    let out = tekton_lint(&bad);
+    assert!(
+        !out.status.success(),
+        "an undefined result passed: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("no-undefined-result"), "{}", text(&out));
+
+    let docs = yaml_documents(&file);
+    let doc = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap();
+    let tasks = doc("Pipeline")["spec"]["tasks"].as_array().unwrap();
+    let task = |name: &str| tasks.iter().find(|t| t["name"] == name).unwrap();
+    let runs = doc("PipelineRun")["spec"]["taskRunSpecs"]
+        .as_array()
+        .unwrap();
+    for arch in ARCHES {
+        let name = format!("build-{arch}");
+        assert_eq!(
+            task(&name)["params"][0]["value"],
+            format!("$(params.image)-{arch}")
+        );
+        let spec = runs.iter().find(|r| r["pipelineTaskName"] == name).unwrap();
+        assert_eq!(
+            spec["podTemplate"]["nodeSelector"]["kubernetes.io/arch"],
+            arch
+        );
+    }
+    let sources = strs(&task("index")["params"][1]["value"]);
+    assert_eq!(
+        sources,
+        [
+            "$(params.image)-amd64@$(tasks.build-amd64.results.IMAGE_DIGEST)",
+            "$(params.image)-arm64@$(tasks.build-arm64.results.IMAGE_DIGEST)",
+        ]
+    );
+    let index_task = docs
+        .iter()
+        .find(|d| d["kind"] == "Task" && d["metadata"]["name"] == "kaniko-rs-index")
+        .unwrap();
+    let args = strs(&index_task["spec"]["steps"][0]["args"]);
+    assert_eq!(
+        args,
+        [
+            "index",
+            "--destination=$(params.image)",
+            "--digest-file=$(results.IMAGE_DIGEST.path)",
+            "$(params.sources[*])",
+        ]
+    );
 }

@@ -7,7 +7,8 @@
 use super::values::parse_bool;
 use clap::{Args, Parser, Subcommand};
 
-/// `executor [flags]`, `executor version`, `executor warmer [flags]`, `executor login`.
+/// `executor [flags]`, `executor version`, `executor warmer [flags]`, `executor login`,
+/// `executor index`.
 #[derive(Debug, Parser)]
 #[command(
     name = "executor",
@@ -30,6 +31,8 @@ pub enum SubCommand {
     Warmer(Box<WarmerFlags>),
     /// Log into a container registry (store its credentials in $DOCKER_CONFIG/config.json)
     Login(LoginFlags),
+    /// Push one image index over images already pushed (one per platform)
+    Index(Box<IndexFlags>),
 }
 
 /// `executor login REGISTRY -u USER (-p PASSWORD | --password-stdin)`.
@@ -114,15 +117,8 @@ pub struct BuildFlags {
     /// Save the image as an OCI layout in this directory
     #[arg(long, allow_hyphen_values = true)]
     pub oci_layout_path: Option<String>,
-    /// Write the image digest to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub digest_file: Option<String>,
-    /// Write repo@digest for each destination to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub image_name_with_digest_file: Option<String>,
-    /// Write repo:tag@digest for each destination to this file
-    #[arg(long, allow_hyphen_values = true)]
-    pub image_name_tag_with_digest_file: Option<String>,
+    #[command(flatten)]
+    pub digest_files: DigestFileFlags,
     /// Manifest format: docker or oci [default: the base image's]
     #[arg(long, allow_hyphen_values = true)]
     pub image_format: Option<String>,
@@ -224,6 +220,20 @@ pub struct BuildFlags {
     pub log: LogFlags,
 }
 
+/// The digest files, shared by the executor and `executor index`.
+#[derive(Debug, Default, Args)]
+pub struct DigestFileFlags {
+    /// Write the image (or index) digest to this file
+    #[arg(long, allow_hyphen_values = true)]
+    pub digest_file: Option<String>,
+    /// Write repo@digest for each destination to this file
+    #[arg(long, allow_hyphen_values = true)]
+    pub image_name_with_digest_file: Option<String>,
+    /// Write repo:tag@digest for each destination to this file
+    #[arg(long, allow_hyphen_values = true)]
+    pub image_name_tag_with_digest_file: Option<String>,
+}
+
 /// Registry flags shared by the executor and the warmer.
 #[derive(Debug, Default, Args)]
 pub struct RegistryFlags {
@@ -310,6 +320,32 @@ pub struct WarmerFlags {
         allow_hyphen_values = true
     )]
     pub custom_platform: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    #[command(flatten)]
+    pub log: LogFlags,
+}
+
+/// `executor index --destination REPO:TAG [--destination ...] SOURCE...`. The mirror flags
+/// are hidden: they serve base images, and `resolve_index` refuses them here.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("registry_mirror", |a| a.hide(true)),
+    mut_arg("registry_map", |a| a.hide(true)),
+    mut_arg("skip_default_registry_fallback", |a| a.hide(true))
+)]
+pub struct IndexFlags {
+    /// Images (by tag or digest) to join; an index contributes its entries
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    /// Where to push the index (REPO:TAG); repeatable
+    #[arg(short = 'd', long, allow_hyphen_values = true)]
+    pub destination: Vec<String>,
+    #[command(flatten)]
+    pub digest_files: DigestFileFlags,
+    /// Retries for each push request [default: 0]
+    #[arg(long, allow_hyphen_values = true)]
+    pub push_retry: Option<String>,
     #[command(flatten)]
     pub registry: RegistryFlags,
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! The executor's command line: kaniko's flags (names, short forms, deprecated aliases,
 //! defaults, `KANIKO_*` environment fallbacks) parsed into typed [`Options`], plus the
-//! `version` and `login` subcommands and the warmer (`executor warmer ...`, or a binary named `warmer`).
+//! `version`, `login` and `index` subcommands and the warmer (`executor warmer ...`, or a
+//! binary named `warmer`).
 //!
 //! Two layers, as in ripgrep: `flags` is what clap parses, raw; `resolve` turns that into
 //! the plain `options` a run uses.
@@ -12,10 +13,13 @@ mod options;
 mod positionals;
 mod resolve;
 mod resolve_flag;
+mod resolve_index;
 mod values;
 
 #[cfg(test)]
 mod context_tests;
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod positionals_tests;
 #[cfg(test)]
@@ -39,6 +43,7 @@ pub enum Invocation {
     Version,
     Warmer(Box<WarmerOptions>),
     Login(LoginOptions),
+    Index(Box<IndexOptions>),
 }
 
 /// A command line that cannot run: clap's own errors (unknown flag, bad boolean, `--help`)
@@ -123,6 +128,9 @@ pub fn parse_with_env(
             *w, env,
         )?))),
         Some(SubCommand::Login(l)) => Ok(Invocation::Login(resolve::login_options(l, env)?)),
+        Some(SubCommand::Index(i)) => Ok(Invocation::Index(Box::new(
+            resolve_index::index_options(*i, env)?,
+        ))),
         None => Ok(Invocation::Build(Box::new(resolve::build_options(
             cli.build, env,
         )?))),

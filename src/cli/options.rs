@@ -225,3 +225,22 @@ impl std::fmt::Debug for LoginOptions {
         )
     }
 }
+
+/// `executor index`: the images to join and where the index goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// Images or indexes, by tag or digest, as given.
+    pub sources: Vec<String>,
+    pub destinations: Vec<String>,
+    pub digest_file: Option<PathBuf>,
+    pub image_name_with_digest_file: Option<PathBuf>,
+    pub image_name_tag_with_digest_file: Option<PathBuf>,
+    pub push_retry: u32,
+    pub registry: RegistryOptions,
+    /// The kaniko directory (`KANIKO_DIR`): its `.docker` holds the Docker config unless
+    /// `DOCKER_CONFIG` names another, and credential helpers are looked for there first.
+    pub kaniko_dir: PathBuf,
+    pub verbosity: Level,
+    pub log_format: LogFormat,
+    pub log_timestamp: bool,
+}

@@ -46,9 +46,9 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         no_push,
         tar_path: path(f.tar_path),
         oci_layout_path: path(f.oci_layout_path),
-        digest_file: path(f.digest_file),
-        image_name_with_digest_file: path(f.image_name_with_digest_file),
-        image_name_tag_with_digest_file: path(f.image_name_tag_with_digest_file),
+        digest_file: path(f.digest_files.digest_file),
+        image_name_with_digest_file: path(f.digest_files.image_name_with_digest_file),
+        image_name_tag_with_digest_file: path(f.digest_files.image_name_tag_with_digest_file),
         image_format: image_format(f.image_format.as_deref())?,
         compression,
         compression_level,
@@ -180,7 +180,10 @@ pub fn warmer_options(f: WarmerFlags, env: EnvLookup) -> Result<WarmerOptions, C
     })
 }
 
-fn registry_options(f: RegistryFlags, env: EnvLookup) -> Result<RegistryOptions, CliError> {
+pub(super) fn registry_options(
+    f: RegistryFlags,
+    env: EnvLookup,
+) -> Result<RegistryOptions, CliError> {
     let (tuning, docker_config, helper_path) = environment::registry_environment(env)?;
     let mut mirrors: Vec<String> = f
         .registry_mirror
@@ -241,7 +244,7 @@ fn registry_options(f: RegistryFlags, env: EnvLookup) -> Result<RegistryOptions,
     })
 }
 
-fn log_options(f: &LogFlags) -> Result<(Level, LogFormat, bool), CliError> {
+pub(super) fn log_options(f: &LogFlags) -> Result<(Level, LogFormat, bool), CliError> {
     let level = match f.verbosity.as_deref() {
         None => Level::Info,
         Some(v) => match v.to_ascii_lowercase().as_str() {

@@ -13,6 +13,7 @@ mod tarball;
 
 pub use all::write_all;
 pub use blobs::{BlobCache, BlobError};
+pub use digest_files::{write_digest_files, DigestFiles};
 pub use push::ImmutableTags;
 pub use stream::StreamedUploads;
 

@@ -44,8 +44,18 @@ impl Client {
 
     pub async fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<bool, Error> {
         let path = format!("/v2/{}/blobs/{digest}", r.repository);
+        self.exists(r, &path, &plain).await
+    }
+
+    /// Whether a push-side HEAD of `path` on `r`'s registry finds it (200) or not (404).
+    pub(crate) async fn exists(
+        &self,
+        r: &Reference,
+        path: &str,
+        build: &crate::exchange::Builder<'_>,
+    ) -> Result<bool, Error> {
         let scopes = Self::push_scope(r);
-        let req = Self::push_req(r, &scopes, "HEAD", Target::Path(&path), &plain);
+        let req = Self::push_req(r, &scopes, "HEAD", Target::Path(path), build);
         self.core
             .call(&req, |a| async move {
                 match a.status() {
@@ -175,7 +185,7 @@ impl Client {
         data: BlobData<'_>,
         from: Option<&Reference>,
     ) -> Result<Uploaded, Error> {
-        let len = data.len()?;
+        let len = data.len(desc)?;
         if len != desc.size {
             return Err(Error::Protocol(format!(
                 "{} has {len} bytes, its descriptor {} says {}",
@@ -188,10 +198,11 @@ impl Client {
             return Ok(Uploaded::Mounted);
         };
         let url = with_query(&location, "digest", desc.digest.as_str());
+        let core = &self.core;
         let build = move |b: reqwest::RequestBuilder| {
             Ok(b.header("Content-Type", "application/octet-stream")
                 .header("Content-Length", len.to_string())
-                .body(data.body()?))
+                .body(data.body(core, desc)?))
         };
         let scopes = Self::upload_scopes(r, from);
         let req = Req {

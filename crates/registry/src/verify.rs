@@ -47,6 +47,23 @@ fn invalid(msg: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
 }
 
+impl<R> Verify<R> {
+    /// Finishes the hash (once) and compares it with the expected digest.
+    fn check_digest(&mut self) -> std::io::Result<()> {
+        let Some(h) = self.hasher.take() else {
+            return Ok(());
+        };
+        let actual = h.finish();
+        if actual != self.expected {
+            return Err(invalid(format!(
+                "digest mismatch for blob {}: got {actual}",
+                self.expected
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl<R: AsyncRead + Unpin> AsyncRead for Verify<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -71,21 +88,21 @@ impl<R: AsyncRead + Unpin> AsyncRead for Verify<R> {
                             this.size.unwrap_or(0)
                         ))));
                     }
-                } else if buf.remaining() > 0 {
-                    if let Some(h) = this.hasher.take() {
-                        let actual = h.finish();
-                        if actual != this.expected {
-                            return Poll::Ready(Err(invalid(format!(
-                                "digest mismatch for blob {}: got {actual}",
-                                this.expected
-                            ))));
+                    // The declared size reached: checked now, so that a consumer that stops
+                    // at the size (an upload with a Content-Length) never gets a wrong blob.
+                    if this.size == Some(this.seen) {
+                        if let Err(e) = this.check_digest() {
+                            buf.set_filled(before);
+                            return Poll::Ready(Err(e));
                         }
-                        if let Some(s) = this.size.filter(|s| *s != this.seen) {
-                            return Poll::Ready(Err(invalid(format!(
-                                "blob {} has {} bytes, its descriptor says {s}",
-                                this.expected, this.seen
-                            ))));
-                        }
+                    }
+                } else if buf.remaining() > 0 && this.hasher.is_some() {
+                    this.check_digest()?;
+                    if let Some(s) = this.size.filter(|s| *s != this.seen) {
+                        return Poll::Ready(Err(invalid(format!(
+                            "blob {} has {} bytes, its descriptor says {s}",
+                            this.expected, this.seen
+                        ))));
                     }
                 }
                 Poll::Ready(Ok(()))
@@ -118,6 +135,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         assert!(err.to_string().contains(&bad.to_string()), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_reader_stopping_at_the_size_gets_the_mismatch() {
+        // An upload body with a Content-Length stops reading there, before the end.
+        let data = vec![7u8; 100_000];
+        let bad = Digest::sha256(b"other");
+        let mut out = vec![0u8; 100_000];
+        let err = Verify::new(&data[..], bad, Some(100_000))
+            .read_exact(&mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        let good = Digest::sha256(&data);
+        Verify::new(&data[..], good, Some(100_000))
+            .read_exact(&mut out)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
