@@ -82,14 +82,14 @@ pub fn base_source(opts: &Options, registry: Arc<dyn ImageSource>) -> Arc<dyn Im
     ))
 }
 
-/// Runs `work` (the outputs) while the cache's writes finish, and waits for both: the work
+/// Runs `work` (the outputs) while the caches' writes finish, and waits for both: the work
 /// directory the writes read from outlives them.
-pub async fn beside_cache_writes<T>(
-    cache: Option<&LayerCache>,
+pub async fn beside_cache_writes<'a, T>(
+    caches: impl IntoIterator<Item = &'a LayerCache>,
     work: impl Future<Output = T>,
 ) -> T {
     let writes = async {
-        if let Some(c) = cache {
+        for c in caches {
             c.finish().await;
         }
     };

@@ -2,7 +2,7 @@
 //! build, outputs. Errors end here as one line on stderr and a non-zero exit.
 
 use crate::cli::{Options, SecretSource};
-use crate::engine_options::{build_options, known_build_args, remote_options, target_platform};
+use crate::engine_options::{build_options, known_build_args, remote_options, target_platforms};
 use crate::observe::Observer;
 use crate::output;
 use crate::registry_client::registry_client;
@@ -15,7 +15,7 @@ use registry::{Client, Reference};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, error, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 pub fn main(opts: Options) -> ExitCode {
     let resolver = resolve::Resolver::from_system();
@@ -108,21 +108,24 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
         .in_scope(|| context_dir(opts, startup, work.path()))?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let df = read_dockerfile(opts, &dockerfile_path, export_dockerfile)?;
-    let platform = target_platform(opts.custom_platform.as_deref())?;
+    let platforms = target_platforms(&opts.custom_platforms)?;
     let build_args = known_build_args(&opts.build_args);
     if opts.dryrun {
-        return print_plan(opts, &df, &build_args, &platform);
+        return print_plan(opts, &df, &build_args, &platforms[0]);
     }
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
     let client = Arc::new(registry_client(opts, startup)?);
     check_push_permission(opts, &client, &destinations).await?;
-    let cache = caching::layer_cache(opts, &client, &destinations, &platform)?;
+    let caches = platforms
+        .iter()
+        .map(|p| caching::layer_cache(opts, &client, &destinations, p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let build_opts = build_options(
         opts,
         startup,
         &root,
         (&context_dir, work.path()),
-        platform,
+        platforms[0].clone(),
         build_args,
     )?;
     let build = Build {
@@ -132,7 +135,8 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
         destinations,
         work: work.path(),
     };
-    build.run(opts, cache.as_ref(), build_opts).await
+    let targets: Vec<_> = platforms.into_iter().zip(caches).collect();
+    build.run(opts, &targets, build_opts).await
 }
 
 /// `--destination`s, parsed; none only with `--no-push`.
@@ -233,16 +237,16 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
-    /// Builds, then writes the outputs beside the cache writes; waits for the earlier
-    /// stages' cleanup; `--cleanup` last.
+    /// Builds for each target platform in turn (each with its layer cache), then writes
+    /// the outputs beside the cache writes; waits for the stages' cleanup; `--cleanup` last.
     async fn run(
         self,
         opts: &Options,
-        cache: Option<&engine::LayerCache>,
+        targets: &[(Platform, Option<engine::LayerCache>)],
         mut build_opts: BuildOptions,
     ) -> anyhow::Result<()> {
         let client = &self.client;
-        // The final image's layers go to the destinations while they are written.
+        // The final images' layers go to the destinations while they are written.
         let streams = (!opts.no_push && !self.destinations.is_empty()).then(|| {
             Arc::new(output::StreamedUploads::new(
                 client.clone(),
@@ -251,22 +255,45 @@ impl Build<'_> {
         });
         build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
-        let built = engine::build_cached(self.df, self.ctx, source, cache, &build_opts).await;
-        let mut cleanup = None;
+        let platforms: Vec<Platform> = targets.iter().map(|(p, _)| p.clone()).collect();
+        let shared = engine::SharedStages::new(self.df, &build_opts, &platforms)?;
         let outputs = async {
-            let (mut built, stages) = built?;
-            cleanup = Some(stages);
-            built.annotations.extend(opts.annotations.iter().cloned());
+            let mut images = Vec::new();
+            for (platform, cache) in targets {
+                let opts_p = BuildOptions {
+                    platform: platform.clone(),
+                    ..build_opts.clone()
+                };
+                let build = engine::build_platform(
+                    self.df,
+                    self.ctx,
+                    source.clone(),
+                    cache.as_ref(),
+                    &opts_p,
+                    &shared,
+                );
+                let span = match platforms.len() {
+                    1 => tracing::Span::current(),
+                    _ => info_span!("Platform", kaniko.platform = %platform),
+                };
+                let mut built = build.instrument(span).await?;
+                built.annotations.extend(opts.annotations.iter().cloned());
+                let image = output::PlatformImage::new(platform.clone(), built);
+                if platforms.len() > 1 {
+                    info!("Built {platform}: {}", image.fin.digest);
+                }
+                images.push(image);
+            }
             if let Some(s) = &streams {
                 s.settle().await;
             }
-            output::write_all(opts, client, &built, &self.destinations, self.work).await
+            let set = output::ImageSet { images };
+            output::write_all(opts, client, &set, &self.destinations, self.work).await
         };
-        let pushed = caching::beside_cache_writes(cache, outputs).await;
+        let pushed = caching::beside_cache_writes(targets.iter().filter_map(|t| t.1.as_ref()), outputs).await;
         // What earlier stages left was removed while the push ran; done before the exit.
-        if let Some(c) = cleanup {
-            tokio::task::block_in_place(|| c.wait());
-        }
+        let cleanup = shared.finish();
+        tokio::task::block_in_place(|| cleanup.wait());
         pushed?;
         if opts.cleanup {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;

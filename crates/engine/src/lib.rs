@@ -17,6 +17,7 @@ pub mod context;
 mod error;
 pub mod key;
 mod options;
+pub mod platforms;
 pub mod root;
 pub mod source;
 mod stage;
@@ -26,7 +27,8 @@ mod unpack;
 pub mod upload;
 pub mod user;
 
-pub use build::{build, build_cached};
+pub use build::{build, build_cached, build_platform};
+pub use platforms::SharedStages;
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
 pub use cache::{CacheSettings, LayerCache};
 pub use context::BuildContext;
