@@ -290,7 +290,9 @@ impl Build<'_> {
             let set = output::ImageSet { images };
             output::write_all(opts, client, &set, &self.destinations, self.work).await
         };
-        let pushed = caching::beside_cache_writes(targets.iter().filter_map(|t| t.1.as_ref()), outputs).await;
+        let pushed =
+            caching::beside_cache_writes(targets.iter().filter_map(|t| t.1.as_ref()), outputs)
+                .await;
         // What earlier stages left was removed while the push ran; done before the exit.
         let cleanup = shared.finish();
         tokio::task::block_in_place(|| cleanup.wait());

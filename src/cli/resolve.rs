@@ -6,7 +6,7 @@ use super::flags::{BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags}
 use super::options::*;
 use super::resolve_flag::{
     build_args, choose, compression_level, context, count, credential_helpers, env_bool,
-    git_options, invalid, non_empty, platform_list, pairs, path, secret, ttl, EnvLookup,
+    git_options, invalid, non_empty, pairs, path, platform_list, secret, ttl, EnvLookup,
 };
 use super::values;
 use super::CliError;

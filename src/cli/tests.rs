@@ -168,7 +168,10 @@ fn value_flags_by_long_short_and_alias() {
             o.custom_platforms == ["linux/arm64"]
         }),
         (
-            &["--platform=linux/amd64, linux/arm64/v8", "--custom-platform=linux/s390x"],
+            &[
+                "--platform=linux/amd64, linux/arm64/v8",
+                "--custom-platform=linux/s390x",
+            ],
             |o| o.custom_platforms == ["linux/amd64", "linux/arm64/v8", "linux/s390x"],
         ),
         (&["--label", "a=b", "--label=c=d=e"], |o| {

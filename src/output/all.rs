@@ -1,8 +1,8 @@
 //! Every output a build asks for, in kaniko's order: the OCI layout and the tarball, the
 //! push (then Cloud Build's `$BUILDER_OUTPUT/images`), and last the digest files.
 
-use super::{builder_output, digest_files, layout, push, tarball, BlobCache, ImageSet};
 use super::ImmutableTags;
+use super::{builder_output, digest_files, layout, push, tarball, BlobCache, ImageSet};
 use crate::cli::Options;
 use registry::{Client, Reference};
 use std::path::Path;

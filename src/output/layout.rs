@@ -33,7 +33,13 @@ pub async fn write_layout(
             layout.put_bytes(&top.bytes)?;
             index.manifests = set.descriptors();
         }
-        None => index.manifests = set.descriptors().into_iter().map(without_platform).collect(),
+        None => {
+            index.manifests = set
+                .descriptors()
+                .into_iter()
+                .map(without_platform)
+                .collect()
+        }
     }
     Ok(layout.write_index(&index)?)
 }

@@ -70,10 +70,19 @@ async fn push_phases(
                 .put_manifest(&by_digest, &img.fin.manifest_bytes, img.fin.media_type)
                 .instrument(span)
                 .await?;
-            info!("Pushed {}@{} ({})", dest.repo_str(), img.fin.digest, img.platform);
+            info!(
+                "Pushed {}@{} ({})",
+                dest.repo_str(),
+                img.fin.digest,
+                img.platform
+            );
         }
     }
-    let top = (&index.bytes[..], &index.desc.media_type[..], &index.desc.digest);
+    let top = (
+        &index.bytes[..],
+        &index.desc.media_type[..],
+        &index.desc.digest,
+    );
     put_tagged(client, top, destinations, immutable).await
 }
 
@@ -118,7 +127,10 @@ async fn put_tagged(
         {
             Ok(digest) => info!("Pushed {}@{digest}", dest.repo_str()),
             Err(e) if immutable == ImmutableTags::Ignore && e.is_immutable_tag() => {
-                info!("Immutable tag error ignored for {}@{digest}", dest.repo_str());
+                info!(
+                    "Immutable tag error ignored for {}@{digest}",
+                    dest.repo_str()
+                );
                 debug!("{e}");
             }
             Err(e) => return Err(e.into()),

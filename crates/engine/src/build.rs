@@ -147,7 +147,10 @@ async fn run_stages(
             kaniko.stage.base = %plan.base_name[&i],
         );
         if let Some(out) = carried.output(i) {
-            info!("Reusing stage {i} as built for {}: it does not depend on the target platform", plan.platform[&i]);
+            info!(
+                "Reusing stage {i} as built for {}: it does not depend on the target platform",
+                plan.platform[&i]
+            );
             run.in_place = None;
             run.forget_unused(pos);
             run.outputs.insert(i, out);

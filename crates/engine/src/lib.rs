@@ -28,12 +28,12 @@ pub mod upload;
 pub mod user;
 
 pub use build::{build, build_cached, build_platform};
-pub use platforms::SharedStages;
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
 pub use cache::{CacheSettings, LayerCache};
 pub use context::BuildContext;
 pub use error::BuildError;
 pub use options::{host_arch, platform_args, BuildOptions, SecretValue, UnpackLimits};
+pub use platforms::SharedStages;
 pub use root::BuildRoot;
 pub use source::{ImageSource, RegistrySource, SourceImage, WarmedSource};
 pub use stage::files::Cleanup;

@@ -90,7 +90,12 @@ fn shareable(
     let globals = platforms
         .iter()
         .map(|p| {
-            GlobalScope::with_escape(&df.meta_args, &opts.build_args, &platform_args(p), df.escape)
+            GlobalScope::with_escape(
+                &df.meta_args,
+                &opts.build_args,
+                &platform_args(p),
+                df.escape,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let target = df.target(opts.target.as_deref())?;
@@ -102,7 +107,9 @@ fn shareable(
             views.push(stage_view(df, i, g)?);
         }
         let same = match views.first() {
-            Some(Some(first)) => first.0.is_some() && views.iter().all(|v| v.as_ref() == Some(first)),
+            Some(Some(first)) => {
+                first.0.is_some() && views.iter().all(|v| v.as_ref() == Some(first))
+            }
             _ => false,
         };
         let reads_shared = stage_reads(df, i, &globals[0])?
@@ -144,7 +151,11 @@ fn stage_view(df: &Dockerfile, i: usize, g: &GlobalScope) -> Result<Option<View>
 
 /// The stages stage `i` reads (its `FROM` stage, `COPY --from`, `RUN --mount from=`): the
 /// stage's index, `None` for a `$` word decided at run time; images are not listed.
-fn stage_reads(df: &Dockerfile, i: usize, g: &GlobalScope) -> Result<Vec<Option<usize>>, BuildError> {
+fn stage_reads(
+    df: &Dockerfile,
+    i: usize,
+    g: &GlobalScope,
+) -> Result<Vec<Option<usize>>, BuildError> {
     let mut out: Vec<Option<usize>> = df.base(i, g)?.stage.into_iter().map(Some).collect();
     for r in df.stages[i].reads() {
         if r.from.contains('$') {
