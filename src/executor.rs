@@ -257,42 +257,20 @@ impl Build<'_> {
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
         let platforms: Vec<Platform> = targets.iter().map(|(p, _)| p.clone()).collect();
         let shared = engine::SharedStages::new(self.df, &build_opts, &platforms)?;
+        // Built before the outputs start: the cache writes to wait for are known by then.
+        let built = self
+            .build_each(opts, targets, &build_opts, source, &shared)
+            .await;
         let outputs = async {
-            let mut images = Vec::new();
-            for (platform, cache) in targets {
-                let opts_p = BuildOptions {
-                    platform: platform.clone(),
-                    ..build_opts.clone()
-                };
-                let build = engine::build_platform(
-                    self.df,
-                    self.ctx,
-                    source.clone(),
-                    cache.as_ref(),
-                    &opts_p,
-                    &shared,
-                );
-                let span = match platforms.len() {
-                    1 => tracing::Span::current(),
-                    _ => info_span!("Platform", kaniko.platform = %platform),
-                };
-                let mut built = build.instrument(span).await?;
-                built.annotations.extend(opts.annotations.iter().cloned());
-                let image = output::PlatformImage::new(platform.clone(), built);
-                if platforms.len() > 1 {
-                    info!("Built {platform}: {}", image.fin.digest);
-                }
-                images.push(image);
-            }
+            let images = built?;
             if let Some(s) = &streams {
                 s.settle().await;
             }
             let set = output::ImageSet { images };
             output::write_all(opts, client, &set, &self.destinations, self.work).await
         };
-        let pushed =
-            caching::beside_cache_writes(targets.iter().filter_map(|t| t.1.as_ref()), outputs)
-                .await;
+        let caches = targets.iter().filter_map(|t| t.1.as_ref());
+        let pushed = caching::beside_cache_writes(caches, outputs).await;
         // What earlier stages left was removed while the push ran; done before the exit.
         let cleanup = shared.finish();
         tokio::task::block_in_place(|| cleanup.wait());
@@ -301,6 +279,47 @@ impl Build<'_> {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;
         }
         Ok(())
+    }
+}
+
+impl Build<'_> {
+    /// One image per target platform, in turn (each with its layer cache), logged by digest
+    /// when there are several.
+    async fn build_each(
+        &self,
+        opts: &Options,
+        targets: &[(Platform, Option<engine::LayerCache>)],
+        build_opts: &BuildOptions,
+        source: Arc<dyn engine::ImageSource>,
+        shared: &engine::SharedStages,
+    ) -> anyhow::Result<Vec<output::PlatformImage>> {
+        let mut images = Vec::new();
+        for (platform, cache) in targets {
+            let opts_p = BuildOptions {
+                platform: platform.clone(),
+                ..build_opts.clone()
+            };
+            let build = engine::build_platform(
+                self.df,
+                self.ctx,
+                source.clone(),
+                cache.as_ref(),
+                &opts_p,
+                shared,
+            );
+            let span = match targets.len() {
+                1 => tracing::Span::current(),
+                _ => info_span!("Platform", kaniko.platform = %platform),
+            };
+            let mut built = build.instrument(span).await?;
+            built.annotations.extend(opts.annotations.iter().cloned());
+            let image = output::PlatformImage::new(platform.clone(), built);
+            if targets.len() > 1 {
+                info!("Built {platform}: {}", image.fin.digest);
+            }
+            images.push(image);
+        }
+        Ok(images)
     }
 }
 
