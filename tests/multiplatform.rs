@@ -120,6 +120,12 @@ fn two_platforms_make_one_index_and_every_output_names_it() {
         );
         assert!(log.contains(&line), "{line} not in {log}");
     }
+    // Both platforms' bases were resolved before the first platform's image was built.
+    let first_built = out.stderr.find("Built linux/amd64").expect("built line");
+    let resolved = out.stderr[..first_built]
+        .matches("Retrieving image manifest")
+        .count();
+    assert_eq!(resolved, 2, "{}", out.stderr);
     for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
         assert_eq!(
             file_in(&reg, "test/multi:1", arch, "machine"),

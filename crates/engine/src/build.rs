@@ -8,18 +8,17 @@
 
 use crate::cache::LayerCache;
 use crate::context::BuildContext;
-use crate::platforms::SharedStages;
+use crate::platforms::{Pending, SharedStages};
 use crate::root::BuildRoot;
-use crate::source::{ImageSource, SourceImage};
+use crate::source::ImageSource;
 use crate::stage::files::{Cleanup, StageFiles};
 use crate::stage::{build_stage, materialize, Base, Shared, StageOutput};
 use crate::stage_plan::StagePlan;
-use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
-use dockerfile::{Dockerfile, GlobalScope};
+use crate::{BuildError, BuildOptions, BuiltImage};
+use dockerfile::Dockerfile;
 use image::Platform;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 use tracing::{info, info_span, Instrument, Span};
 
 /// Builds the target stage of `df` (and the stages before it) and returns its image.
@@ -68,18 +67,21 @@ pub async fn build_platform(
     opts: &BuildOptions,
     shared: &SharedStages,
 ) -> Result<BuiltImage, BuildError> {
-    let pargs = platform_args(&opts.platform);
-    let global = GlobalScope::with_escape(&df.meta_args, &opts.build_args, &pargs, df.escape)?;
-    let target = df.target(opts.target.as_deref())?;
-    let order: Vec<usize> = if opts.skip_unused_stages {
-        df.required_stages(target, &global)?.into_iter().collect()
-    } else {
-        (0..=target).collect()
-    };
-    let mut plan = StagePlan::new(df, &global, &order, &opts.platform)?;
+    let first = shared.begin_build() == 0;
+    let (global, target, mut plan) = StagePlan::for_target(df, opts, &opts.platform)?;
     plan.keep = shared.stages.clone();
     info!("Built cross stage deps: {}", plan.describe());
-    let mut pending = prefetch(&plan, &source, shared);
+    if first {
+        // The later targets' bases too, concurrently (their shared stages are not theirs).
+        for p in shared.platforms.iter().filter(|p| **p != opts.platform) {
+            let (_, _, later) = StagePlan::for_target(df, opts, p)?;
+            shared.put_bases(p, prefetch(&later, &source, &shared.stages));
+        }
+    }
+    let mut pending = match shared.take_bases(&opts.platform) {
+        Some(p) => p,
+        None => prefetch(&plan, &source, &Default::default()),
+    };
     let sh = Shared {
         df,
         opts,
@@ -89,7 +91,7 @@ pub async fn build_platform(
         global: &global,
         cache,
     };
-    let result = run_stages(df, &sh, &plan, &mut pending, shared).await;
+    let result = run_stages(df, &sh, &plan, &mut pending, (shared, first)).await;
     for (_, task) in pending {
         task.abort();
     }
@@ -101,8 +103,6 @@ pub async fn build_platform(
             .ok_or_else(|| BuildError::Other(format!("internal: stage {target} was not built")))
     })
 }
-
-type Pending = HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>;
 
 /// The stage loop's state: the root, the outputs so far, and which stage the root holds
 /// in place.
@@ -119,11 +119,11 @@ async fn run_stages(
     shared: &Shared<'_>,
     plan: &StagePlan,
     pending: &mut Pending,
-    carried: &SharedStages,
+    (carried, first): (&SharedStages, bool),
 ) -> Result<HashMap<usize, StageOutput>, BuildError> {
     let opts = shared.opts;
     let mut root = BuildRoot::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
-    if carried.begin_build() > 0 {
+    if !first {
         info!("Deleting filesystem...");
         root.clear()?;
     } else if opts.pre_cleanup {
@@ -305,15 +305,15 @@ fn on_platform(opts: &BuildOptions, platform: &Platform) -> Option<BuildOptions>
     })
 }
 
-/// Starts resolving every image base at once (each for its stage's platform; none for a
-/// stage an earlier build of the run made); each stage awaits its own.
-fn prefetch(plan: &StagePlan, source: &Arc<dyn ImageSource>, shared: &SharedStages) -> Pending {
+/// Starts resolving every image base at once (each for its stage's platform; none for the
+/// stages in `skip`, which another build makes); each stage awaits its own.
+fn prefetch(plan: &StagePlan, source: &Arc<dyn ImageSource>, skip: &BTreeSet<usize>) -> Pending {
     let mut tasks = HashMap::new();
     for &i in &plan.order {
         let name = plan.base_name[&i].clone();
         if plan.base_stage[&i].is_some()
             || name.eq_ignore_ascii_case("scratch")
-            || shared.output(i).is_some()
+            || skip.contains(&i)
         {
             continue;
         }

@@ -4,6 +4,7 @@
 //! result and files are handed to the later targets' builds (BuildKit merges such stages
 //! because their steps are identical; here it is decided from the Dockerfile, below).
 
+use crate::source::SourceImage;
 use crate::stage::files::{Cleanup, StageFiles};
 use crate::stage::StageOutput;
 use crate::stage_plan::stage_platform;
@@ -13,11 +14,19 @@ use image::Platform;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// Base images resolving, by stage.
+pub(crate) type Pending = HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>;
 
 /// What the builds of one run share: the stages built once, their outputs once built, and
 /// the stage files (kept across builds for the shared stages only).
 pub struct SharedStages {
     pub(crate) stages: BTreeSet<usize>,
+    /// The run's target platforms, in order.
+    pub(crate) platforms: Vec<Platform>,
+    /// Later targets' base images, resolving since the first build started.
+    bases: Mutex<HashMap<String, Pending>>,
     outputs: Mutex<HashMap<usize, StageOutput>>,
     pub(crate) files: StageFiles,
     builds: AtomicUsize,
@@ -37,6 +46,8 @@ impl SharedStages {
         };
         Ok(SharedStages {
             stages,
+            platforms: platforms.to_vec(),
+            bases: Mutex::new(HashMap::new()),
             outputs: Mutex::new(HashMap::new()),
             files: StageFiles::new(&opts.work_dir),
             builds: AtomicUsize::new(0),
@@ -67,13 +78,29 @@ impl SharedStages {
         }
     }
 
+    /// Keeps the base images resolving for `platform`'s build.
+    pub(crate) fn put_bases(&self, platform: &Platform, pending: Pending) {
+        if let Ok(mut b) = self.bases.lock() {
+            b.insert(platform.to_string(), pending);
+        }
+    }
+
+    /// The base images resolving for `platform`'s build, if an earlier build started them.
+    pub(crate) fn take_bases(&self, platform: &Platform) -> Option<Pending> {
+        self.bases.lock().ok()?.remove(&platform.to_string())
+    }
+
     /// After one platform's build: drops the files of every stage not shared.
     pub(crate) fn end_build(&self) {
         self.files.forget_except(&self.stages);
     }
 
-    /// After the last build: starts removing every stage file (see [`Cleanup`]).
+    /// After the last build (or a failed one): stops resolving bases no build took, and
+    /// starts removing every stage file (see [`Cleanup`]).
     pub fn finish(&self) -> Cleanup {
+        if let Ok(mut b) = self.bases.lock() {
+            b.drain().flat_map(|(_, p)| p).for_each(|(_, t)| t.abort());
+        }
         self.files.finish()
     }
 }

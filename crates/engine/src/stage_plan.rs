@@ -3,7 +3,7 @@
 //! hand the root on in place, stash it, or clear it. Each stage runs on its `FROM
 //! --platform`, else the build's target platform.
 
-use crate::BuildError;
+use crate::{platform_args, BuildError, BuildOptions};
 use dockerfile::{Dockerfile, GlobalScope};
 use image::Platform;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,6 +27,25 @@ pub(crate) struct StagePlan {
 }
 
 impl StagePlan {
+    /// The plan of `df` built for `platform` as `opts` asks: the global scope (with the
+    /// platform's args), the target stage, and the plan of the stages that run.
+    pub(crate) fn for_target(
+        df: &Dockerfile,
+        opts: &BuildOptions,
+        platform: &Platform,
+    ) -> Result<(GlobalScope, usize, StagePlan), BuildError> {
+        let pargs = platform_args(platform);
+        let global = GlobalScope::with_escape(&df.meta_args, &opts.build_args, &pargs, df.escape)?;
+        let target = df.target(opts.target.as_deref())?;
+        let order: Vec<usize> = if opts.skip_unused_stages {
+            df.required_stages(target, &global)?.into_iter().collect()
+        } else {
+            (0..=target).collect()
+        };
+        let plan = StagePlan::new(df, &global, &order, platform)?;
+        Ok((global, target, plan))
+    }
+
     pub(crate) fn new(
         df: &Dockerfile,
         global: &GlobalScope,
