@@ -215,9 +215,13 @@ fn a_build_platform_stage_runs_once_for_every_target() {
         "FROM --platform=$BUILDPLATFORM {0}/library/busybox:latest AS builder\n\
          ARG BUILDARCH\n\
          RUN echo \"tool for $BUILDARCH built on $(uname -m)\" > /tool && echo BUILDER-RAN-$((6*7))\n\
+         FROM --platform=$BUILDPLATFORM {0}/library/busybox:latest AS cross\n\
+         ARG TARGETARCH\n\
+         RUN echo \"$TARGETARCH on $(uname -m)\" > /gen && echo CROSS-RAN-$((6*7))-$TARGETARCH\n\
          FROM {0}/library/busybox:latest\n\
          ARG TARGETARCH\n\
          COPY --from=builder /tool /tool\n\
+         COPY --from=cross /gen /gen\n\
          RUN uname -m > /machine && echo $TARGETARCH >> /tool\n",
         reg.addr
     );
@@ -234,6 +238,12 @@ fn a_build_platform_stage_runs_once_for_every_target() {
     );
     let log = format!("{}{}", out.stdout, out.stderr);
     assert_eq!(log.matches("BUILDER-RAN-42").count(), 1, "{log}");
+    // A stage that declares TARGETARCH is built per target, natively.
+    for arch in ["amd64", "arm64"] {
+        let line = format!("CROSS-RAN-42-{arch}");
+        assert_eq!(log.matches(&line).count(), 1, "{log}");
+    }
+    assert!(!log.contains("Reusing stage 1"), "{log}");
     assert!(
         log.contains("Reusing stage 0 as built for linux/amd64"),
         "{log}"
@@ -251,6 +261,10 @@ fn a_build_platform_stage_runs_once_for_every_target() {
         assert_eq!(
             file_in(&reg, "test/cross:1", arch, "machine"),
             format!("{machine}\n")
+        );
+        assert_eq!(
+            file_in(&reg, "test/cross:1", arch, "gen"),
+            format!("{arch} on x86_64\n")
         );
     }
 }
