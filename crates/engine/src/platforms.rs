@@ -3,6 +3,7 @@
 //! nothing of the target platform is built once, by the first target's build, and its
 //! result and files are handed to the later targets' builds (BuildKit merges such stages
 //! because their steps are identical; here it is decided from the Dockerfile, below).
+//! Every target's base images start resolving when the first build starts.
 
 use crate::source::SourceImage;
 use crate::stage::files::{Cleanup, StageFiles};
