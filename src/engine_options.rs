@@ -24,6 +24,22 @@ pub(crate) fn target_platform(custom: Option<&str>) -> anyhow::Result<Platform> 
     })
 }
 
+/// The target platforms: `--custom-platform`'s list (duplicates dropped), else this
+/// machine's.
+pub(crate) fn target_platforms(custom: &[String]) -> anyhow::Result<Vec<Platform>> {
+    let mut out: Vec<Platform> = Vec::new();
+    for p in custom {
+        let p = target_platform(Some(p))?;
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    if out.is_empty() {
+        out.push(target_platform(None)?);
+    }
+    Ok(out)
+}
+
 /// The build args that have a value (`--build-arg K` takes it from the environment).
 pub(crate) fn known_build_args(args: &[(String, Option<String>)]) -> dockerfile::BuildArgs {
     dockerfile::BuildArgs::new(

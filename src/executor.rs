@@ -2,7 +2,7 @@
 //! build, outputs. Errors end here as one line on stderr and a non-zero exit.
 
 use crate::cli::{Options, SecretSource};
-use crate::engine_options::{build_options, known_build_args, remote_options, target_platform};
+use crate::engine_options::{build_options, known_build_args, remote_options, target_platforms};
 use crate::observe::Observer;
 use crate::output;
 use crate::registry_client::registry_client;
@@ -15,7 +15,7 @@ use registry::{Client, Reference};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, error, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 pub fn main(mut opts: Options) -> ExitCode {
     let resolver = resolve::Resolver::from_system();
@@ -116,21 +116,24 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
         .in_scope(|| context_dir(opts, startup, work.path()))?;
     let dockerfile_path = resolve_dockerfile(&opts.dockerfile, &context_dir)?;
     let df = read_dockerfile(opts, &dockerfile_path, export_dockerfile)?;
-    let platform = target_platform(opts.custom_platform.as_deref())?;
+    let platforms = target_platforms(&opts.custom_platforms)?;
     let build_args = known_build_args(&opts.build_args);
     if opts.dryrun {
-        return print_plan(opts, &df, &build_args, &platform);
+        return print_plan(opts, &df, &build_args, &platforms[0]);
     }
     let ctx = BuildContext::open(&context_dir, Some(&dockerfile_path))?;
     let client = Arc::new(registry_client(opts, startup)?);
     check_push_permission(opts, &client, &destinations).await?;
-    let cache = caching::layer_cache(opts, &client, &destinations, &platform)?;
+    let caches = platforms
+        .iter()
+        .map(|p| caching::layer_cache(opts, &client, &destinations, p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let build_opts = build_options(
         opts,
         startup,
         &root,
         (&context_dir, work.path()),
-        platform,
+        platforms[0].clone(),
         build_args,
     )?;
     let build = Build {
@@ -140,7 +143,8 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
         destinations,
         work: work.path(),
     };
-    build.run(opts, cache.as_ref(), build_opts).await
+    let targets: Vec<_> = platforms.into_iter().zip(caches).collect();
+    build.run(opts, &targets, build_opts).await
 }
 
 /// `--destination`s, parsed; none only with `--no-push`.
@@ -241,16 +245,16 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
-    /// Builds, then writes the outputs (beside the cache writes, which the build waits
-    /// for); `--cleanup` last.
+    /// Builds for each target platform in turn (each with its layer cache), then writes
+    /// the outputs beside the cache writes (the engine waits for them); `--cleanup` last.
     async fn run(
         self,
         opts: &Options,
-        cache: Option<&engine::LayerCache>,
+        targets: &[(Platform, Option<engine::LayerCache>)],
         mut build_opts: BuildOptions,
     ) -> anyhow::Result<()> {
         let client = &self.client;
-        // The final image's layers go to the destinations while they are written.
+        // The final images' layers go to the destinations while they are written.
         let streams = (!opts.no_push && !self.destinations.is_empty()).then(|| {
             Arc::new(output::StreamedUploads::new(
                 client.clone(),
@@ -259,22 +263,46 @@ impl Build<'_> {
         });
         build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
-        // The outputs run beside the cache's writes; the build returns once both are done
+        // The outputs run beside the caches' writes; the build returns once both are done
         // and what earlier stages left is removed.
         let (streams, destinations, work) = (&streams, &self.destinations, self.work);
-        let outputs = |mut built: engine::BuiltImage| async move {
-            built.annotations.extend(opts.annotations.iter().cloned());
+        let outputs = |built: Vec<engine::BuiltImage>| async move {
+            let images = platform_images(opts, targets, built);
             if let Some(s) = streams {
                 s.settle().await;
             }
-            output::write_all(opts, client, &built, destinations, work).await
+            let set = output::ImageSet { images };
+            output::write_all(opts, client, &set, destinations, work).await
         };
-        engine::build_cached(self.df, self.ctx, source, cache, &build_opts, outputs).await??;
+        let targets: Vec<engine::Target> = targets.iter().map(|(p, c)| (p.clone(), c.as_ref())).collect();
+        engine::build_targets(self.df, self.ctx, source, &targets, &build_opts, outputs).await??;
         if opts.cleanup {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;
         }
         Ok(())
     }
+}
+
+/// The built images with the run's annotations, each with its platform; logged by digest
+/// when there are several.
+fn platform_images(
+    opts: &Options,
+    targets: &[(Platform, Option<engine::LayerCache>)],
+    built: Vec<engine::BuiltImage>,
+) -> Vec<output::PlatformImage> {
+    let several = targets.len() > 1;
+    targets
+        .iter()
+        .zip(built)
+        .map(|((platform, _), mut built)| {
+            built.annotations.extend(opts.annotations.iter().cloned());
+            let image = output::PlatformImage::new(platform.clone(), built);
+            if several {
+                info!("Built {platform}: {}", image.fin.digest);
+            }
+            image
+        })
+        .collect()
 }
 
 /// `--dockerfile` as kaniko resolves it: absolute, relative to the working directory if it

@@ -91,9 +91,9 @@ pub struct BuildFlags {
     /// Build only the stages the target needs
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub skip_unused_stages: Option<bool>,
-    /// Build platform os/arch[/variant], if not the host's
-    #[arg(long, alias = "customPlatform", allow_hyphen_values = true)]
-    pub custom_platform: Option<String>,
+    /// Target platforms os/arch[/variant], comma-separated, repeatable; default the host's
+    #[arg(long, aliases = ["customPlatform", "platform"], allow_hyphen_values = true)]
+    pub custom_platform: Vec<String>,
     /// Label (key=value) added to the image config; repeatable
     #[arg(long, allow_hyphen_values = true)]
     pub label: Vec<String>,

@@ -128,8 +128,8 @@ pub struct Options {
     pub build_args: Vec<(String, Option<String>)>,
     pub target: Option<String>,
     pub skip_unused_stages: bool,
-    /// `None` means the host's platform.
-    pub custom_platform: Option<String>,
+    /// `--custom-platform` values, comma-separated lists split; empty: the host's platform.
+    pub custom_platforms: Vec<String>,
     pub labels: Vec<(String, String)>,
     pub annotations: Vec<(String, String)>,
     pub secrets: Vec<Secret>,

@@ -6,7 +6,7 @@ use super::flags::{BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags}
 use super::options::*;
 use super::resolve_flag::{
     build_args, choose, compression_level, context, count, credential_helpers, env_bool,
-    git_options, invalid, non_empty, pairs, path, secret, ttl, EnvLookup,
+    git_options, invalid, non_empty, pairs, path, platform_list, secret, ttl, EnvLookup,
 };
 use super::values;
 use super::{environment, CliError};
@@ -29,7 +29,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         build_args: build_args("build-arg", &f.build_arg, env)?,
         target: non_empty(f.target),
         skip_unused_stages: f.skip_unused_stages.unwrap_or(false),
-        custom_platform: non_empty(f.custom_platform),
+        custom_platforms: platform_list(&f.custom_platform),
         labels: pairs("label", &f.label)?,
         annotations: pairs("annotation", &f.annotation)?,
         secrets: f

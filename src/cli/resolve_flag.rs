@@ -57,6 +57,16 @@ pub(super) fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
+/// `--custom-platform` values: each a comma-separated list; empty words dropped.
+pub(super) fn platform_list(vals: &[String]) -> Vec<String> {
+    vals.iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// A path flag: an empty value means unset, as in kaniko.
 pub(super) fn path(s: Option<String>) -> Option<PathBuf> {
     non_empty(s).map(PathBuf::from)

@@ -67,7 +67,7 @@ fn defaults_match_the_spec() {
         build_args: vec![],
         target: None,
         skip_unused_stages: false,
-        custom_platform: None,
+        custom_platforms: vec![],
         labels: vec![],
         annotations: vec![],
         secrets: vec![],
@@ -163,11 +163,18 @@ fn value_flags_by_long_short_and_alias() {
             o.target.as_deref() == Some("final")
         }),
         (&["--custom-platform", "linux/arm64/v8"], |o| {
-            o.custom_platform.as_deref() == Some("linux/arm64/v8")
+            o.custom_platforms == ["linux/arm64/v8"]
         }),
         (&["--customPlatform=linux/arm64"], |o| {
-            o.custom_platform.as_deref() == Some("linux/arm64")
+            o.custom_platforms == ["linux/arm64"]
         }),
+        (
+            &[
+                "--platform=linux/amd64, linux/arm64/v8",
+                "--custom-platform=linux/s390x",
+            ],
+            |o| o.custom_platforms == ["linux/amd64", "linux/arm64/v8", "linux/s390x"],
+        ),
         (&["--label", "a=b", "--label=c=d=e"], |o| {
             o.labels == pairs(&[("a", "b"), ("c", "d=e")])
         }),

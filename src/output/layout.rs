@@ -1,10 +1,11 @@
 //! `--oci-layout-path`: an OCI image layout directory (oci-layout, index.json, blobs/),
-//! written through the `ocilayout` crate (files renamed into place); its index names the
-//! built image only.
+//! written through the `ocilayout` crate (files renamed into place). Its index.json names
+//! the built image, or with several platforms each platform's manifest (with its
+//! platform); the index pushed to the destinations is stored among the blobs too.
 
 use super::blobs::BlobCache;
+use super::images::ImageSet;
 use super::OutputError;
-use engine::{BuiltImage, Finished};
 use image::Descriptor;
 use ocilayout::{Layout, Place};
 use registry::Client;
@@ -12,27 +13,41 @@ use std::path::Path;
 
 pub async fn write_layout(
     dir: &Path,
-    built: &BuiltImage,
-    fin: &Finished,
+    set: &ImageSet,
     client: &Client,
     cache: &BlobCache,
 ) -> Result<(), OutputError> {
     let layout = Layout::new(dir);
     layout.create()?;
-    for layer in &built.layers {
-        let src = cache.path(client, layer).await?;
-        layout.put_file(&layer.desc.digest, &src, Place::Copy)?;
+    for img in &set.images {
+        for layer in &img.built.layers {
+            let src = cache.path(client, layer).await?;
+            layout.put_file(&layer.desc.digest, &src, Place::Copy)?;
+        }
+        layout.put_bytes(&img.fin.config)?;
+        layout.put_bytes(&img.fin.manifest_bytes)?;
     }
-    layout.put_bytes(&fin.config)?;
-    layout.put_bytes(&fin.manifest_bytes)?;
     let mut index = ocilayout::empty_index();
-    index.manifests.push(Descriptor {
-        media_type: fin.media_type.to_string(),
-        digest: fin.digest.clone(),
-        size: fin.manifest_bytes.len() as u64,
-        urls: None,
-        annotations: None,
-        platform: None,
-    });
+    match set.index() {
+        Some(top) => {
+            layout.put_bytes(&top.bytes)?;
+            index.manifests = set.descriptors();
+        }
+        None => {
+            index.manifests = set
+                .descriptors()
+                .into_iter()
+                .map(without_platform)
+                .collect()
+        }
+    }
     Ok(layout.write_index(&index)?)
+}
+
+/// A single image's entry names no platform (as before multi-platform builds).
+fn without_platform(d: Descriptor) -> Descriptor {
+    Descriptor {
+        platform: None,
+        ..d
+    }
 }

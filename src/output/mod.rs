@@ -1,4 +1,4 @@
-//! Where a built image goes: registries (`--destination`), a docker-archive tarball
+//! Where the built images go (one per target platform, [`ImageSet`]; an index over several): registries (`--destination`), a docker-archive tarball
 //! (`--tar-path`), an OCI layout (`--oci-layout-path`), and the digest files, written only
 //! after everything else succeeded, and Cloud Build's `$BUILDER_OUTPUT/images`.
 
@@ -6,6 +6,7 @@ mod all;
 mod blobs;
 mod builder_output;
 mod digest_files;
+mod images;
 mod layout;
 mod push;
 mod stream;
@@ -14,6 +15,7 @@ mod tarball;
 pub use all::write_all;
 pub use blobs::{BlobCache, BlobError};
 pub use digest_files::{write_digest_files, DigestFiles};
+pub use images::{ImageSet, PlatformImage};
 pub use push::ImmutableTags;
 pub use stream::StreamedUploads;
 

@@ -3,11 +3,14 @@
 //! existing ones skipped by HEAD, base layers mounted across repositories on the same
 //! registry), then the manifests by tag. A blob that cannot be uploaded anywhere fails the
 //! push before any destination is tagged. The blobs go through the registry client's
-//! `push_blobs`, which the registry layer cache shares.
+//! `push_blobs`, which the registry layer cache shares. Several platforms' images: each
+//! manifest by digest, then the index by tag.
 
 use super::blobs::BlobCache;
+use super::images::{ImageSet, PlatformImage};
 use super::OutputError;
-use engine::{BuiltImage, Finished, Layer};
+use engine::Layer;
+use image::Digest;
 use registry::{Client, ImagePush, Reference};
 use tracing::{debug, info, info_span, Instrument};
 
@@ -23,8 +26,7 @@ pub enum ImmutableTags {
 
 pub async fn push_all(
     client: &Client,
-    built: &BuiltImage,
-    fin: &Finished,
+    set: &ImageSet,
     destinations: &[Reference],
     cache: &BlobCache,
     immutable: ImmutableTags,
@@ -34,19 +36,64 @@ pub async fn push_all(
         kaniko.phase = "network",
         kaniko.destinations = destinations.len()
     );
-    push_phases(client, built, fin, destinations, cache, immutable)
+    push_phases(client, set, destinations, cache, immutable)
         .instrument(span)
         .await
 }
 
+/// Blobs of every image to every destination, then the manifests: one image at each tag,
+/// or each platform's manifest by digest and the index at each tag.
 async fn push_phases(
     client: &Client,
-    built: &BuiltImage,
-    fin: &Finished,
+    set: &ImageSet,
     destinations: &[Reference],
     cache: &BlobCache,
     immutable: ImmutableTags,
 ) -> Result<(), OutputError> {
+    for img in &set.images {
+        push_blobs(client, img, destinations, cache).await?;
+    }
+    let Some(index) = set.index() else {
+        let fin = &set.images[0].fin;
+        let top = (&fin.manifest_bytes[..], fin.media_type, &fin.digest);
+        return put_tagged(client, top, destinations, immutable).await;
+    };
+    for img in &set.images {
+        for dest in destinations {
+            let by_digest = Reference {
+                tag: None,
+                digest: Some(img.fin.digest.clone()),
+                ..dest.clone()
+            };
+            let span = info_span!("Pushing manifest", kaniko.destination = %by_digest);
+            client
+                .put_manifest(&by_digest, &img.fin.manifest_bytes, img.fin.media_type)
+                .instrument(span)
+                .await?;
+            info!(
+                "Pushed {}@{} ({})",
+                dest.repo_str(),
+                img.fin.digest,
+                img.platform
+            );
+        }
+    }
+    let top = (
+        &index.bytes[..],
+        &index.desc.media_type[..],
+        &index.desc.digest,
+    );
+    put_tagged(client, top, destinations, immutable).await
+}
+
+/// One image's layers and config to every destination.
+async fn push_blobs(
+    client: &Client,
+    img: &PlatformImage,
+    destinations: &[Reference],
+    cache: &BlobCache,
+) -> Result<(), OutputError> {
+    let (built, fin) = (&img.built, &img.fin);
     let image = ImagePush {
         layers: built.layers.iter().map(Layer::push_data).collect(),
         config: &fin.manifest.config,
@@ -61,19 +108,28 @@ async fn push_phases(
         info!("Pushing image to {dest}");
         client.push_blobs(dest, &image, fetch).await?;
     }
+    Ok(())
+}
+
+/// The top manifest (bytes, media type, digest) at every destination's tag.
+async fn put_tagged(
+    client: &Client,
+    (bytes, media_type, digest): (&[u8], &str, &Digest),
+    destinations: &[Reference],
+    immutable: ImmutableTags,
+) -> Result<(), OutputError> {
     for dest in destinations {
         let span = info_span!("Pushing manifest", kaniko.destination = %dest);
         match client
-            .put_manifest(dest, &fin.manifest_bytes, fin.media_type)
+            .put_manifest(dest, bytes, media_type)
             .instrument(span)
             .await
         {
             Ok(digest) => info!("Pushed {}@{digest}", dest.repo_str()),
             Err(e) if immutable == ImmutableTags::Ignore && e.is_immutable_tag() => {
                 info!(
-                    "Immutable tag error ignored for {}@{}",
-                    dest.repo_str(),
-                    fin.digest
+                    "Immutable tag error ignored for {}@{digest}",
+                    dest.repo_str()
                 );
                 debug!("{e}");
             }

@@ -170,7 +170,7 @@ impl GlobalScope {
     }
 
     /// A global ARG's value, or a predefined arg's.
-    pub(crate) fn lookup(&self, k: &str) -> Option<String> {
+    pub fn lookup(&self, k: &str) -> Option<String> {
         match self.globals.get(k) {
             Some(v) => v.clone(),
             None => self.predefined.get(k).cloned(),

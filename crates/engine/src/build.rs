@@ -8,16 +8,18 @@
 
 use crate::cache::LayerCache;
 use crate::context::BuildContext;
+use crate::platforms::{Pending, SharedStages};
 use crate::root::BuildRoot;
-use crate::source::{ImageSource, SourceImage};
-use crate::stage::files::{Cleanup, StageFiles};
+use crate::source::ImageSource;
+use crate::stage::files::StageFiles;
 use crate::stage::{build_stage, materialize, Base, Shared, StageOutput};
 use crate::stage_plan::StagePlan;
-use crate::{platform_args, BuildError, BuildOptions, BuiltImage};
-use dockerfile::{Dockerfile, GlobalScope};
-use std::collections::HashMap;
+use crate::targets::build_targets;
+use crate::{BuildError, BuildOptions, BuiltImage};
+use dockerfile::Dockerfile;
+use image::Platform;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 use tracing::{info, info_span, Instrument, Span};
 
 /// Builds the target stage of `df` (and the stages before it) and returns its image.
@@ -31,11 +33,7 @@ pub async fn build(
 }
 
 /// [`build`] with a layer cache (steps that hit are not run), then `outputs` with the
-/// image, while the cache's writes finish. Returns once all is done: the outputs, the
-/// cache's writes (whether the build failed or not: the work directory they read from
-/// outlives them) and the removal of what earlier stages left under the work directory
-/// (which runs beside the outputs: a 1 GB stage takes seconds). No caller waits for
-/// either itself.
+/// image: [`build_targets`] for one target, `opts.platform`.
 pub async fn build_cached<T, F, Fut>(
     df: &Dockerfile,
     ctx: &BuildContext,
@@ -48,75 +46,61 @@ where
     F: FnOnce(BuiltImage) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    let built = build_stages(df, ctx, source, cache, opts).await;
-    // Every write has started once the stages are done.
-    let writes = async {
-        if let Some(c) = cache {
-            c.finish().await;
-        }
-    };
-    let (image, cleanup) = match built {
-        Ok(b) => b,
-        Err(e) => {
-            writes.await;
-            return Err(e);
-        }
-    };
-    let (out, ()) = tokio::join!(outputs(image), writes);
-    tokio::task::block_in_place(|| cleanup.wait());
-    Ok(out)
+    let targets = [(opts.platform.clone(), cache)];
+    build_targets(df, ctx, source, &targets, opts, |mut images| {
+        let image = images.remove(0);
+        outputs(image)
+    })
+    .await
 }
 
-/// The stages up to the target: its image, and the removals still running.
-async fn build_stages(
+/// One target platform's build (`opts.platform`) in a run of several over the same root:
+/// the root is cleared first when an earlier build of the run used it; the stages `shared`
+/// holds are built by the first build only. Call [`SharedStages::finish`] after the last.
+pub async fn build_platform(
     df: &Dockerfile,
     ctx: &BuildContext,
     source: Arc<dyn ImageSource>,
     cache: Option<&LayerCache>,
     opts: &BuildOptions,
-) -> Result<(BuiltImage, Cleanup), BuildError> {
-    let pargs = platform_args(&opts.platform);
-    let global = GlobalScope::with_escape(&df.meta_args, &opts.build_args, &pargs, df.escape)?;
-    let target = df.target(opts.target.as_deref())?;
-    let order: Vec<usize> = if opts.skip_unused_stages {
-        df.required_stages(target, &global)?.into_iter().collect()
-    } else {
-        (0..=target).collect()
-    };
-    let plan = StagePlan::new(df, &global, &order)?;
+    shared: &SharedStages,
+) -> Result<BuiltImage, BuildError> {
+    let first = shared.begin_build() == 0;
+    let (global, target, mut plan) = StagePlan::for_target(df, opts, &opts.platform)?;
+    plan.keep = shared.stages.clone();
     info!("Built cross stage deps: {}", plan.describe());
-    let mut pending = prefetch(&plan, &source, opts);
-    let files = StageFiles::new(&opts.work_dir);
-    let shared = Shared {
+    if first {
+        // The later targets' bases too, concurrently (their shared stages are not theirs).
+        for p in shared.platforms.iter().filter(|p| **p != opts.platform) {
+            let (_, _, later) = StagePlan::for_target(df, opts, p)?;
+            shared.put_bases(p, prefetch(&later, &source, &shared.stages));
+        }
+    }
+    let mut pending = match shared.take_bases(&opts.platform) {
+        Some(p) => p,
+        None => prefetch(&plan, &source, &Default::default()),
+    };
+    let sh = Shared {
         df,
         opts,
         ctx,
         source: source.as_ref(),
-        deps: &files,
+        deps: &shared.files,
         global: &global,
         cache,
     };
-    let result = run_stages(df, &shared, &plan, &mut pending).await;
+    let result = run_stages(df, &sh, &plan, &mut pending, (shared, first)).await;
     for (_, task) in pending {
         task.abort();
     }
-    let cleanup = files.finish();
-    let image = result.and_then(|mut outputs| {
+    shared.end_build();
+    result.and_then(|mut outputs| {
         outputs
             .remove(&target)
             .map(|o| o.image)
             .ok_or_else(|| BuildError::Other(format!("internal: stage {target} was not built")))
-    });
-    match image {
-        Ok(image) => Ok((image, cleanup)),
-        Err(e) => {
-            tokio::task::block_in_place(|| cleanup.wait());
-            Err(e)
-        }
-    }
+    })
 }
-
-type Pending = HashMap<usize, JoinHandle<Result<SourceImage, BuildError>>>;
 
 /// The stage loop's state: the root, the outputs so far, and which stage the root holds
 /// in place.
@@ -133,10 +117,14 @@ async fn run_stages(
     shared: &Shared<'_>,
     plan: &StagePlan,
     pending: &mut Pending,
+    (carried, first): (&SharedStages, bool),
 ) -> Result<HashMap<usize, StageOutput>, BuildError> {
     let opts = shared.opts;
     let mut root = BuildRoot::new(opts.root.clone(), opts.ignore.clone(), opts.snapshot_mode);
-    if opts.pre_cleanup {
+    if !first {
+        info!("Deleting filesystem...");
+        root.clear()?;
+    } else if opts.pre_cleanup {
         info!("Cleaning the filesystem before the build");
         root.clear()?;
     }
@@ -156,11 +144,27 @@ async fn run_stages(
             kaniko.stage.name = stage.name.as_deref().unwrap_or(""),
             kaniko.stage.base = %plan.base_name[&i],
         );
+        if let Some(out) = carried.output(i) {
+            info!(
+                "Reusing stage {i} as built for {}: it does not depend on the target platform",
+                plan.platform[&i]
+            );
+            run.in_place = None;
+            run.forget_unused(pos);
+            run.outputs.insert(i, out);
+            continue;
+        }
         let base = run.base(i, pos, pending, &span).await?;
         let streamed = final_chain.contains(&i);
-        let mut out = build_stage(stage, base, shared, &mut run.root, streamed)
+        let stage_opts = on_platform(opts, &plan.platform[&i]);
+        let stage_shared = Shared {
+            opts: stage_opts.as_ref().unwrap_or(opts),
+            ..*shared
+        };
+        let mut out = build_stage(stage, base, &stage_shared, &mut run.root, streamed)
             .instrument(span.clone())
             .await?;
+        carried.record(i, &out);
         run.hand_on(i, pos, &out)?;
         if opts.materialize && pos + 1 == plan.order.len() {
             materialize(shared.source, &mut out, &mut run.root, opts.unpack)
@@ -232,12 +236,17 @@ impl Stages<'_, '_> {
                 self.root.clear()?;
             }
         }
-        for j in plan.order[..=pos].iter().copied() {
-            if !plan.used_after(j, pos) {
-                files.forget(j);
+        self.forget_unused(pos);
+        Ok(())
+    }
+
+    /// Forgets the files of the stages up to `pos` that no later stage reads.
+    fn forget_unused(&self, pos: usize) {
+        for j in self.plan.order[..=pos].iter().copied() {
+            if !self.plan.used_after(j, pos) {
+                self.shared.deps.forget(j);
             }
         }
-        Ok(())
     }
 }
 
@@ -286,15 +295,27 @@ async fn image_base(i: usize, name: &str, pending: &mut Pending) -> Result<Base,
     })
 }
 
-/// Starts resolving every image base at once; each stage awaits its own.
-fn prefetch(plan: &StagePlan, source: &Arc<dyn ImageSource>, opts: &BuildOptions) -> Pending {
+/// `opts` for a stage that runs on `platform`, when that is not the target's.
+fn on_platform(opts: &BuildOptions, platform: &Platform) -> Option<BuildOptions> {
+    (opts.platform != *platform).then(|| BuildOptions {
+        platform: platform.clone(),
+        ..opts.clone()
+    })
+}
+
+/// Starts resolving every image base at once (each for its stage's platform; none for the
+/// stages in `skip`, which another build makes); each stage awaits its own.
+fn prefetch(plan: &StagePlan, source: &Arc<dyn ImageSource>, skip: &BTreeSet<usize>) -> Pending {
     let mut tasks = HashMap::new();
     for &i in &plan.order {
         let name = plan.base_name[&i].clone();
-        if plan.base_stage[&i].is_some() || name.eq_ignore_ascii_case("scratch") {
+        if plan.base_stage[&i].is_some()
+            || name.eq_ignore_ascii_case("scratch")
+            || skip.contains(&i)
+        {
             continue;
         }
-        let (source, platform) = (source.clone(), opts.platform.clone());
+        let (source, platform) = (source.clone(), plan.platform[&i].clone());
         let span = info_span!("Retrieving Source Image", kaniko.stage = i, kaniko.image = %name);
         let resolve = async move { Ok(source.resolve(&name, &platform).await?) };
         tasks.insert(i, tokio::spawn(resolve.instrument(span)));

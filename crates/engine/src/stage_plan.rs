@@ -1,10 +1,12 @@
 //! The build's plan of stages: the order they run in, the base each starts from, and which
 //! later stages read each one's files (by position), so the stage loop knows whether to
-//! hand the root on in place, stash it, or clear it.
+//! hand the root on in place, stash it, or clear it. Each stage runs on its `FROM
+//! --platform`, else the build's target platform.
 
-use crate::BuildError;
+use crate::{platform_args, BuildError, BuildOptions};
 use dockerfile::{Dockerfile, GlobalScope};
-use std::collections::{BTreeMap, HashMap};
+use image::Platform;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Who starts from whom and who reads whose files.
 pub(crate) struct StagePlan {
@@ -18,13 +20,37 @@ pub(crate) struct StagePlan {
     pub(crate) copiers: BTreeMap<usize, Vec<usize>>,
     /// For each stage, the paths later stages name in it, as written (for the log).
     pub(crate) copied: BTreeMap<usize, Vec<String>>,
+    /// The platform each stage runs on.
+    pub(crate) platform: HashMap<usize, Platform>,
+    /// Stages whose files outlive this build (shared with the next target platform's).
+    pub(crate) keep: BTreeSet<usize>,
 }
 
 impl StagePlan {
+    /// The plan of `df` built for `platform` as `opts` asks: the global scope (with the
+    /// platform's args), the target stage, and the plan of the stages that run.
+    pub(crate) fn for_target(
+        df: &Dockerfile,
+        opts: &BuildOptions,
+        platform: &Platform,
+    ) -> Result<(GlobalScope, usize, StagePlan), BuildError> {
+        let pargs = platform_args(platform);
+        let global = GlobalScope::with_escape(&df.meta_args, &opts.build_args, &pargs, df.escape)?;
+        let target = df.target(opts.target.as_deref())?;
+        let order: Vec<usize> = if opts.skip_unused_stages {
+            df.required_stages(target, &global)?.into_iter().collect()
+        } else {
+            (0..=target).collect()
+        };
+        let plan = StagePlan::new(df, &global, &order, platform)?;
+        Ok((global, target, plan))
+    }
+
     pub(crate) fn new(
         df: &Dockerfile,
         global: &GlobalScope,
         order: &[usize],
+        target: &Platform,
     ) -> Result<StagePlan, BuildError> {
         let mut plan = StagePlan {
             order: order.to_vec(),
@@ -33,8 +59,13 @@ impl StagePlan {
             users: BTreeMap::new(),
             copiers: BTreeMap::new(),
             copied: BTreeMap::new(),
+            platform: HashMap::new(),
+            keep: BTreeSet::new(),
         };
         for (pos, &i) in order.iter().enumerate() {
+            let platform = stage_platform(df, i, global)?;
+            plan.platform
+                .insert(i, platform.unwrap_or_else(|| target.clone()));
             let base = df.base(i, global)?;
             plan.base_name.insert(i, base.name);
             plan.base_stage.insert(i, base.stage);
@@ -73,11 +104,13 @@ impl StagePlan {
         chain
     }
 
-    /// Whether a stage at a position after `pos` reads stage `i`.
+    /// Whether a stage at a position after `pos` (or a later build) reads stage `i`.
     pub(crate) fn used_after(&self, i: usize, pos: usize) -> bool {
-        self.users
-            .get(&i)
-            .is_some_and(|u| u.iter().any(|p| *p > pos))
+        self.keep.contains(&i)
+            || self
+                .users
+                .get(&i)
+                .is_some_and(|u| u.iter().any(|p| *p > pos))
     }
 
     /// Whether the stage at `pos` copies or mounts stage `i`'s files.
@@ -100,4 +133,22 @@ impl StagePlan {
             .collect();
         format!("map[{}]", parts.join(" "))
     }
+}
+
+/// Stage `i`'s `FROM --platform`, expanded with the global scope, if it has one.
+pub(crate) fn stage_platform(
+    df: &Dockerfile,
+    i: usize,
+    global: &GlobalScope,
+) -> Result<Option<Platform>, BuildError> {
+    let stage = &df.stages[i];
+    let Some(text) = global.expand_platform(stage)? else {
+        return Ok(None);
+    };
+    Platform::parse(&text).map(Some).ok_or_else(|| {
+        BuildError::Other(format!(
+            "line {}: FROM --platform={text}: want os/arch[/variant]",
+            stage.line
+        ))
+    })
 }

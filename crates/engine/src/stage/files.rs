@@ -32,8 +32,11 @@ pub struct StageFiles {
     stashed: Mutex<HashMap<usize, Kept>>,
     /// The last cache key of each finished stage.
     keys: Mutex<HashMap<usize, CacheKey>>,
+    /// Images `COPY --from` read, by platform and name.
     images: tokio::sync::Mutex<HashMap<String, PathBuf>>,
     cleaners: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Stashes made so far: each gets a directory of its own.
+    stashes: std::sync::atomic::AtomicUsize,
 }
 
 impl StageFiles {
@@ -44,6 +47,7 @@ impl StageFiles {
             keys: Mutex::new(HashMap::new()),
             images: tokio::sync::Mutex::new(HashMap::new()),
             cleaners: Mutex::new(Vec::new()),
+            stashes: Default::default(),
         }
     }
 
@@ -93,11 +97,12 @@ impl StageFiles {
         opts: &BuildOptions,
     ) -> Result<BuildContext, BuildError> {
         let mut images = self.images.lock().await;
-        if let Some(d) = images.get(from) {
+        let name = format!("{}|{from}", opts.platform);
+        if let Some(d) = images.get(&name) {
             return Ok(BuildContext::tree(d));
         }
         let d = self.extract_image(from, source, opts, images.len()).await?;
-        images.insert(from.to_string(), d.clone());
+        images.insert(name, d.clone());
         Ok(BuildContext::tree(&d))
     }
 
@@ -126,7 +131,10 @@ impl StageFiles {
         on_disk: Option<usize>,
         layers: Vec<Layer>,
     ) -> Result<(), BuildError> {
-        let dest = self.dir.join(idx.to_string());
+        let n = self
+            .stashes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dest = self.dir.join(format!("{idx}.{n}"));
         info!("Storing the files of stage {idx} for later stages");
         fs::create_dir_all(&dest).map_err(|e| io_error(&dest, e))?;
         if on_disk.is_some() {
@@ -173,17 +181,22 @@ impl StageFiles {
         }
     }
 
-    /// Starts removing everything left; the removals go on in the background until the
-    /// returned [`Cleanup`] is waited for (after the push: a 1 GB stage takes seconds).
-    pub fn finish(&self) -> Cleanup {
+    /// Drops what every stage but those in `keep` left here.
+    pub fn forget_except(&self, keep: &std::collections::BTreeSet<usize>) {
         let left: Vec<usize> = self
             .stashed
             .lock()
-            .map(|s| s.keys().copied().collect())
+            .map(|s| s.keys().copied().filter(|i| !keep.contains(i)).collect())
             .unwrap_or_default();
         for i in left {
             self.forget(i);
         }
+    }
+
+    /// Starts removing everything left; the removals go on in the background until the
+    /// returned [`Cleanup`] is waited for (after the push: a 1 GB stage takes seconds).
+    pub fn finish(&self) -> Cleanup {
+        self.forget_except(&Default::default());
         let handles = self.cleaners.lock().map(|mut c| std::mem::take(&mut *c));
         Cleanup {
             handles: handles.unwrap_or_default(),

@@ -48,6 +48,7 @@ pub struct StageState<'a> {
 
 /// What a stage hands on: its image, the key of its last step, how many of its layers
 /// the root holds (`None`: the stage never needed its files), and its variables.
+#[derive(Clone)]
 pub struct StageOutput {
     pub image: BuiltImage,
     pub key: CacheKey,

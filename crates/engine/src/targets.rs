@@ -1,0 +1,82 @@
+//! A run over several target platforms: the Dockerfile built once per target, in turn, over
+//! one root (the stages that do not depend on the target built by the first only), then the
+//! outputs with every image while the layer caches' writes finish. One call owns every
+//! wait, so no caller can return before the cache writes or the stages' cleanup are done.
+
+use crate::build::build_platform;
+use crate::cache::LayerCache;
+use crate::context::BuildContext;
+use crate::platforms::SharedStages;
+use crate::source::ImageSource;
+use crate::{BuildError, BuildOptions, BuiltImage};
+use dockerfile::Dockerfile;
+use image::Platform;
+use std::future::Future;
+use std::sync::Arc;
+use tracing::{info_span, Instrument, Span};
+
+/// A platform to build for and its layer cache.
+pub type Target<'a> = (Platform, Option<&'a LayerCache>);
+
+/// Builds `df` for every target in turn, then runs `outputs` with the images (in the
+/// targets' order) while every cache's writes finish. Returns once all is done: the
+/// outputs, the cache writes (whether the build failed or not: the work directory they
+/// read from outlives them) and the removal of what earlier stages left, which runs beside
+/// the outputs.
+pub async fn build_targets<T, F, Fut>(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: Arc<dyn ImageSource>,
+    targets: &[Target<'_>],
+    opts: &BuildOptions,
+    outputs: F,
+) -> Result<T, BuildError>
+where
+    F: FnOnce(Vec<BuiltImage>) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let platforms: Vec<Platform> = targets.iter().map(|t| t.0.clone()).collect();
+    let shared = SharedStages::new(df, opts, &platforms)?;
+    let built = build_each(df, ctx, &source, targets, opts, &shared).await;
+    // Every write has started once the builds are done.
+    let writes = async {
+        for cache in targets.iter().filter_map(|t| t.1) {
+            cache.finish().await;
+        }
+    };
+    let cleanup = shared.finish();
+    let result = match built {
+        Ok(images) => Ok(tokio::join!(outputs(images), writes).0),
+        Err(e) => {
+            writes.await;
+            Err(e)
+        }
+    };
+    tokio::task::block_in_place(|| cleanup.wait());
+    result
+}
+
+/// One image per target, in turn; each in a span naming its platform when there are several.
+async fn build_each(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: &Arc<dyn ImageSource>,
+    targets: &[Target<'_>],
+    opts: &BuildOptions,
+    shared: &SharedStages,
+) -> Result<Vec<BuiltImage>, BuildError> {
+    let mut images = Vec::with_capacity(targets.len());
+    for (platform, cache) in targets {
+        let target_opts = BuildOptions {
+            platform: platform.clone(),
+            ..opts.clone()
+        };
+        let span = match targets.len() {
+            1 => Span::current(),
+            _ => info_span!("Platform", kaniko.platform = %platform),
+        };
+        let build = build_platform(df, ctx, source.clone(), *cache, &target_opts, shared);
+        images.push(build.instrument(span).await?);
+    }
+    Ok(images)
+}

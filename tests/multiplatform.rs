@@ -1,0 +1,335 @@
+//! Several target platforms in one run (`--custom-platform=linux/amd64,linux/arm64`, issue
+//! 22): one image per platform from a two-platform base index (Debian's amd64 and arm64
+//! busybox-static; arm64 RUN steps through qemu's binfmt_misc handler), one index tagged
+//! at every destination, the digest files, OCI layout and tarball describing it, a
+//! `--platform=$BUILDPLATFORM` stage built once, a missing platform named, and the layer
+//! cache hit per platform.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+use testkit::images::{self, Access, Format, ImageSpec, Platform};
+use testkit::registry::{Auth, Registry};
+
+/// A registry whose `library/busybox:latest` is an index over `platforms`.
+fn registry_with_index(platforms: &[Platform], format: Format) -> Registry {
+    let reg = Registry::start(Auth::None, false).expect("start registry");
+    let spec = ImageSpec {
+        format,
+        ..ImageSpec::default()
+    };
+    images::push_busybox_index(
+        &reg.addr,
+        "library/busybox:latest",
+        platforms,
+        &spec,
+        &Access::default(),
+    )
+    .expect("push busybox index");
+    reg
+}
+
+fn emulation() -> bool {
+    if !images::aarch64_emulation() {
+        eprintln!(
+            "qemu-aarch64 is not registered in binfmt_misc with the F flag (.ci/run does it)"
+        );
+        return false;
+    }
+    true
+}
+
+/// The manifest at `reference` exactly as stored, and its digest.
+fn raw(reg: &Registry, reference: &str) -> (Value, String) {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{}/{reference}", reg.addr))
+        .output()
+        .expect("skopeo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let digest = ::image::Digest::sha256(&out.stdout).to_string();
+    (serde_json::from_slice(&out.stdout).expect("json"), digest)
+}
+
+/// A file of the image `reference` built for `arch`, pulled with skopeo --override-arch.
+fn file_in(reg: &Registry, reference: &str, arch: &str, path: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = images::unpack_platform(&reg.addr, reference, arch, dir.path()).unwrap();
+    std::fs::read_to_string(bundle.join("rootfs").join(path)).unwrap()
+}
+
+fn both() -> [Platform; 2] {
+    [Platform::amd64(), Platform::arm64()]
+}
+
+#[test]
+fn two_platforms_make_one_index_and_every_output_names_it() {
+    if !emulation() {
+        return;
+    }
+    let reg = registry_with_index(&both(), Format::Docker);
+    let df = format!(
+        "FROM {}/library/busybox:latest\nARG TARGETPLATFORM\nRUN uname -m > /machine && echo $TARGETPLATFORM > /target\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let (d1, d2) = (
+        format!("{}/test/multi:1", reg.addr),
+        format!("{}/test/other:2", reg.addr),
+    );
+    let (sb, out) = build_ok(
+        ctx.path(),
+        &[
+            "--platform=linux/amd64,linux/arm64",
+            "-d",
+            &d1,
+            "-d",
+            &d2,
+            "--digest-file=/kaniko/d",
+            "--image-name-with-digest-file=/kaniko/n",
+            "--image-name-tag-with-digest-file=/kaniko/nt",
+            "--oci-layout-path=/kaniko/layout",
+            "--tar-path=/kaniko/image.tar",
+        ],
+    );
+    let log = format!("{}{}", out.stdout, out.stderr);
+    let (index, digest) = raw(&reg, "test/multi:1");
+    assert_eq!(raw(&reg, "test/other:2").1, digest);
+    // Every base is Docker-typed, so a Docker manifest list.
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let entries = index["manifests"].as_array().unwrap();
+    let archs: Vec<&str> = entries
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(archs, ["amd64", "arm64"], "{index}");
+    for m in entries {
+        assert_eq!(m["platform"]["os"], "linux");
+        let line = format!(
+            "Built linux/{}: {}",
+            m["platform"]["architecture"].as_str().unwrap(),
+            m["digest"].as_str().unwrap()
+        );
+        assert!(log.contains(&line), "{line} not in {log}");
+    }
+    // Both platforms' bases were resolved before the first platform's image was built.
+    let first_built = out.stderr.find("Built linux/amd64").expect("built line");
+    let resolved = out.stderr[..first_built]
+        .matches("Retrieving image manifest")
+        .count();
+    assert_eq!(resolved, 2, "{}", out.stderr);
+    for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
+        assert_eq!(
+            file_in(&reg, "test/multi:1", arch, "machine"),
+            format!("{machine}\n")
+        );
+        assert_eq!(
+            file_in(&reg, "test/multi:1", arch, "target"),
+            format!("linux/{arch}\n")
+        );
+    }
+    // The arm64 image runs under binfmt with runc.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = images::unpack_platform(&reg.addr, "test/multi:1", "arm64", dir.path()).unwrap();
+    let run = images::run_bundle(&bundle, Some(&["uname".to_string(), "-m".to_string()])).unwrap();
+    assert_eq!(run.stdout, "aarch64\n", "{}", run.stderr);
+    // The digest files name the index.
+    let read = |p: &str| std::fs::read_to_string(sb.root().join(p)).unwrap();
+    assert_eq!(read("kaniko/d"), digest);
+    assert_eq!(
+        read("kaniko/n"),
+        format!(
+            "{0}/test/multi@{digest}\n{0}/test/other@{digest}\n",
+            reg.addr
+        )
+    );
+    assert_eq!(
+        read("kaniko/nt"),
+        format!(
+            "{0}/test/multi:1@{digest}\n{0}/test/other:2@{digest}\n",
+            reg.addr
+        )
+    );
+    // The layout lists each platform's manifest; the index is among its blobs.
+    let layout: Value = serde_json::from_str(&read("kaniko/layout/index.json")).unwrap();
+    let listed: Vec<&Value> = layout["manifests"].as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 2);
+    for (l, m) in listed.iter().zip(entries) {
+        assert_eq!(l["digest"], m["digest"]);
+        assert_eq!(l["platform"], m["platform"]);
+    }
+    let hex = digest.trim_start_matches("sha256:");
+    assert!(sb
+        .root()
+        .join("kaniko/layout/blobs/sha256")
+        .join(hex)
+        .is_file());
+    // The tarball: an OCI archive naming the index, and docker load's manifest.json.
+    let tar = sb.root().join("kaniko/image.tar");
+    let names = Command::new("tar").arg("tf").arg(&tar).output().unwrap();
+    let names = String::from_utf8_lossy(&names.stdout);
+    for n in [
+        "index.json",
+        "oci-layout",
+        "manifest.json",
+        &format!("blobs/sha256/{hex}"),
+    ] {
+        assert!(names.lines().any(|l| l == n), "{n} not in {names}");
+    }
+    let x = Command::new("tar")
+        .arg("xOf")
+        .arg(&tar)
+        .arg("index.json")
+        .output()
+        .unwrap();
+    let top: Value = serde_json::from_slice(&x.stdout).unwrap();
+    assert_eq!(top["manifests"][0]["digest"], digest.as_str());
+    let copy = Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci-archive:{}", tar.display()))
+        .output()
+        .unwrap();
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    assert_eq!(::image::Digest::sha256(&copy.stdout).to_string(), digest);
+}
+
+#[test]
+fn a_build_platform_stage_runs_once_for_every_target() {
+    if !emulation() {
+        return;
+    }
+    let reg = registry_with_index(&both(), Format::Oci);
+    let df = format!(
+        "FROM --platform=$BUILDPLATFORM {0}/library/busybox:latest AS builder\n\
+         ARG BUILDARCH\n\
+         RUN echo \"tool for $BUILDARCH built on $(uname -m)\" > /tool && echo BUILDER-RAN-$((6*7))\n\
+         FROM --platform=$BUILDPLATFORM {0}/library/busybox:latest AS cross\n\
+         ARG TARGETARCH\n\
+         RUN echo \"$TARGETARCH on $(uname -m)\" > /gen && echo CROSS-RAN-$((6*7))-$TARGETARCH\n\
+         FROM {0}/library/busybox:latest\n\
+         ARG TARGETARCH\n\
+         COPY --from=builder /tool /tool\n\
+         COPY --from=cross /gen /gen\n\
+         RUN uname -m > /machine && echo $TARGETARCH >> /tool\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/cross:1", reg.addr);
+    let (_sb, out) = build_ok(
+        ctx.path(),
+        &[
+            "--custom-platform=linux/amd64",
+            "--custom-platform=linux/arm64",
+            "-d",
+            &dest,
+        ],
+    );
+    let log = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(log.matches("BUILDER-RAN-42").count(), 1, "{log}");
+    // A stage that declares TARGETARCH is built per target, natively.
+    for arch in ["amd64", "arm64"] {
+        let line = format!("CROSS-RAN-42-{arch}");
+        assert_eq!(log.matches(&line).count(), 1, "{log}");
+    }
+    assert!(!log.contains("Reusing stage 1"), "{log}");
+    assert!(
+        log.contains("Reusing stage 0 as built for linux/amd64"),
+        "{log}"
+    );
+    let (index, _) = raw(&reg, "test/cross:1");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
+        assert_eq!(
+            file_in(&reg, "test/cross:1", arch, "tool"),
+            format!("tool for amd64 built on x86_64\n{arch}\n")
+        );
+        assert_eq!(
+            file_in(&reg, "test/cross:1", arch, "machine"),
+            format!("{machine}\n")
+        );
+        assert_eq!(
+            file_in(&reg, "test/cross:1", arch, "gen"),
+            format!("{arch} on x86_64\n")
+        );
+    }
+}
+
+#[test]
+fn a_base_without_the_platform_fails_naming_it() {
+    let reg = registry_with_index(&[Platform::amd64()], Format::Oci);
+    let df = format!("FROM {}/library/busybox:latest\nRUN true\n", reg.addr);
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/missing:1", reg.addr);
+    let mut args = PLAIN.to_vec();
+    args.extend(["--custom-platform=linux/amd64,linux/s390x", "-d", &dest]);
+    let (_sb, out) = run(ctx.path(), &args);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no image for platform linux/s390x"),
+        "{}",
+        out.stderr
+    );
+    assert!(!exists(&reg, "test/missing:1"));
+}
+
+#[test]
+fn the_layer_cache_hits_per_platform_on_a_second_run() {
+    if !emulation() {
+        return;
+    }
+    let reg = registry_with_index(&both(), Format::Oci);
+    let df = format!(
+        "FROM {}/library/busybox:latest\nRUN uname -m > /machine\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/cached:1", reg.addr);
+    let cache = format!("{}/test/cache", reg.addr);
+    let args = [
+        "--custom-platform=linux/amd64,linux/arm64",
+        "--cache=true",
+        "--cache-repo",
+        &cache,
+        "-d",
+        &dest,
+    ];
+    let hits = |log: &str| {
+        log.matches("Using caching version of cmd: RUN uname -m")
+            .count()
+    };
+    let (_sb, first) = build_ok(ctx.path(), &args);
+    let first = format!("{}{}", first.stdout, first.stderr);
+    assert_eq!(hits(&first), 0, "{first}");
+    let (first_index, _) = raw(&reg, "test/cached:1");
+    let (_sb, second) = build_ok(ctx.path(), &args);
+    let second = format!("{}{}", second.stdout, second.stderr);
+    assert_eq!(hits(&second), 2, "{second}");
+    let (second_index, _) = raw(&reg, "test/cached:1");
+    // Each platform's layer came back from the cache (same layer digests per platform).
+    for i in 0..2 {
+        let m = |idx: &Value| idx["manifests"][i]["digest"].as_str().unwrap().to_string();
+        let layers = |d: String| raw(&reg, &format!("test/cached@{d}")).0["layers"].clone();
+        assert_eq!(layers(m(&first_index)), layers(m(&second_index)));
+    }
+    for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
+        assert_eq!(
+            file_in(&reg, "test/cached:1", arch, "machine"),
+            format!("{machine}\n")
+        );
+    }
+}
