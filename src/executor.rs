@@ -274,7 +274,10 @@ impl Build<'_> {
             let set = output::ImageSet { images };
             output::write_all(opts, client, &set, destinations, work).await
         };
-        let targets: Vec<engine::Target> = targets.iter().map(|(p, c)| (p.clone(), c.as_ref())).collect();
+        let targets: Vec<engine::Target> = targets
+            .iter()
+            .map(|(p, c)| (p.clone(), c.as_ref()))
+            .collect();
         engine::build_targets(self.df, self.ctx, source, &targets, &build_opts, outputs).await??;
         if opts.cleanup {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;

@@ -25,12 +25,7 @@ pub fn main(opts: IndexOptions) -> ExitCode {
 async fn run(opts: &IndexOptions) -> anyhow::Result<()> {
     let destinations = destinations(&opts.destinations)?;
     let startup = crate::startup::Startup::capture(resolve::Resolver::from_system());
-    let client = client_for(
-        &opts.registry,
-        opts.push_retry,
-        &opts.kaniko_dir,
-        &startup,
-    )?;
+    let client = client_for(&opts.registry, opts.push_retry, &opts.kaniko_dir, &startup)?;
     let entries = sources::entries(&client, &opts.sources).await?;
     sources::check_platforms(&entries)?;
     for e in &entries {

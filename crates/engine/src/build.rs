@@ -14,45 +14,12 @@ use crate::source::ImageSource;
 use crate::stage::files::StageFiles;
 use crate::stage::{build_stage, materialize, Base, Shared, StageOutput};
 use crate::stage_plan::StagePlan;
-use crate::targets::build_targets;
 use crate::{BuildError, BuildOptions, BuiltImage};
 use dockerfile::Dockerfile;
 use image::Platform;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tracing::{info, info_span, Instrument, Span};
-
-/// Builds the target stage of `df` (and the stages before it) and returns its image.
-pub async fn build(
-    df: &Dockerfile,
-    ctx: &BuildContext,
-    source: Arc<dyn ImageSource>,
-    opts: &BuildOptions,
-) -> Result<BuiltImage, BuildError> {
-    build_cached(df, ctx, source, None, opts, |image| async { image }).await
-}
-
-/// [`build`] with a layer cache (steps that hit are not run), then `outputs` with the
-/// image: [`build_targets`] for one target, `opts.platform`.
-pub async fn build_cached<T, F, Fut>(
-    df: &Dockerfile,
-    ctx: &BuildContext,
-    source: Arc<dyn ImageSource>,
-    cache: Option<&LayerCache>,
-    opts: &BuildOptions,
-    outputs: F,
-) -> Result<T, BuildError>
-where
-    F: FnOnce(BuiltImage) -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let targets = [(opts.platform.clone(), cache)];
-    build_targets(df, ctx, source, &targets, opts, |mut images| {
-        let image = images.remove(0);
-        outputs(image)
-    })
-    .await
-}
 
 /// One target platform's build (`opts.platform`) in a run of several over the same root:
 /// the root is cleared first when an earlier build of the run used it; the stages `shared`

@@ -22,14 +22,13 @@ pub mod root;
 pub mod source;
 mod stage;
 mod stage_plan;
-mod targets;
 pub mod steps;
+mod targets;
 mod unpack;
 pub mod upload;
 pub mod user;
 
-pub use build::{build, build_cached, build_platform};
-pub use targets::{build_targets, Target};
+pub use build::build_platform;
 pub use built::{new_layer_type, BuiltImage, Finished, Layer, LayerSource};
 pub use cache::{CacheSettings, LayerCache};
 pub use context::BuildContext;
@@ -39,6 +38,7 @@ pub use platforms::SharedStages;
 pub use root::BuildRoot;
 pub use source::{ImageSource, RegistrySource, SourceImage, WarmedSource};
 pub use stage::files::Cleanup;
+pub use targets::{build, build_cached, build_targets, Target};
 pub use upload::{LayerSink, LayerUploads, Uploads};
 
 /// Where new layer blobs and downloads go: a fresh directory under the kaniko dir.

@@ -1,4 +1,5 @@
-//! A run over several target platforms: the Dockerfile built once per target, in turn, over
+//! A build run (`build` and `build_cached` are its one-target cases) over its target
+//! platforms: the Dockerfile built once per target, in turn, over
 //! one root (the stages that do not depend on the target built by the first only), then the
 //! outputs with every image while the layer caches' writes finish. One call owns every
 //! wait, so no caller can return before the cache writes or the stages' cleanup are done.
@@ -14,6 +15,38 @@ use image::Platform;
 use std::future::Future;
 use std::sync::Arc;
 use tracing::{info_span, Instrument, Span};
+
+/// Builds the target stage of `df` (and the stages before it) and returns its image.
+pub async fn build(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: Arc<dyn ImageSource>,
+    opts: &BuildOptions,
+) -> Result<BuiltImage, BuildError> {
+    build_cached(df, ctx, source, None, opts, |image| async { image }).await
+}
+
+/// [`build`] with a layer cache (steps that hit are not run), then `outputs` with the
+/// image: [`build_targets`] for one target, `opts.platform`.
+pub async fn build_cached<T, F, Fut>(
+    df: &Dockerfile,
+    ctx: &BuildContext,
+    source: Arc<dyn ImageSource>,
+    cache: Option<&LayerCache>,
+    opts: &BuildOptions,
+    outputs: F,
+) -> Result<T, BuildError>
+where
+    F: FnOnce(BuiltImage) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let targets = [(opts.platform.clone(), cache)];
+    build_targets(df, ctx, source, &targets, opts, |mut images| {
+        let image = images.remove(0);
+        outputs(image)
+    })
+    .await
+}
 
 /// A platform to build for and its layer cache.
 pub type Target<'a> = (Platform, Option<&'a LayerCache>);
