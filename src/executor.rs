@@ -7,7 +7,7 @@ use crate::observe::Observer;
 use crate::output;
 use crate::registry_client::registry_client;
 use crate::startup::{self, Startup};
-use crate::{caching, container, signals};
+use crate::{attestations, caching, container, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -101,6 +101,7 @@ fn prepare(opts: &Options, resolver: resolve::Resolver) -> anyhow::Result<Startu
 }
 
 async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyhow::Result<()> {
+    let started = std::time::SystemTime::now();
     let root = PathBuf::from("/");
     let destinations = destinations(opts)?;
     let work = work_dir(opts)?;
@@ -125,14 +126,62 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
         platform,
         build_args,
     )?;
+    let facts = match opts.attestations.any() {
+        true => Some(attestation_facts(
+            opts,
+            &df,
+            &dockerfile_path,
+            build_opts.platform.clone(),
+            (&context_dir, work.path()),
+            started,
+        )?),
+        false => None,
+    };
     let build = Build {
         df: &df,
         ctx: &ctx,
         client,
         destinations,
         work: work.path(),
+        facts,
     };
     build.run(opts, cache.as_ref(), build_opts).await
+}
+
+/// What the attestations need to know before the build: the Dockerfile's text, and the
+/// context's git commit or tree digest (provenance only).
+fn attestation_facts<'a>(
+    opts: &Options,
+    df: &'a dockerfile::Dockerfile,
+    dockerfile_path: &'a Path,
+    platform: Platform,
+    (context_dir, work): (&Path, &Path),
+    started: std::time::SystemTime,
+) -> anyhow::Result<attestations::Facts<'a>> {
+    let text = std::fs::read(dockerfile_path)
+        .with_context(|| format!("reading Dockerfile {}", dockerfile_path.display()))?;
+    let git_commit = match opts.context {
+        contextsrc::ContextSource::Git { .. } => context_dir
+            .ancestors()
+            .take_while(|d| d.starts_with(work))
+            .find_map(contextsrc::git::head_commit),
+        _ => None,
+    };
+    let context_digest = match (&opts.attestations.provenance, &git_commit) {
+        (Some(_), None) => attestations::context_digest(context_dir)
+            .with_context(|| format!("hashing the context {}", context_dir.display()))?,
+        _ => String::new(),
+    };
+    Ok(attestations::Facts {
+        started,
+        df,
+        dockerfile_path,
+        dockerfile_text: String::from_utf8_lossy(&text).into_owned(),
+        platform,
+        resolved: Vec::new(),
+        git_commit,
+        context_digest,
+    })
 }
 
 /// `--destination`s, parsed; none only with `--no-push`.
@@ -230,6 +279,8 @@ struct Build<'a> {
     client: Arc<Client>,
     destinations: Vec<Reference>,
     work: &'a Path,
+    /// Set when attestations are asked for.
+    facts: Option<attestations::Facts<'a>>,
 }
 
 impl Build<'_> {
@@ -251,7 +302,12 @@ impl Build<'_> {
         });
         build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
-        let built = engine::build_cached(self.df, self.ctx, source, cache, &build_opts).await;
+        let recorded = Arc::new(attestations::RecordedSource::new(source));
+        // An SBOM reads the final filesystem: the root must hold all of it.
+        build_opts.materialize |= opts.attestations.sbom;
+        let built =
+            engine::build_cached(self.df, self.ctx, recorded.clone(), cache, &build_opts).await;
+        let mut facts = self.facts;
         let mut cleanup = None;
         let outputs = async {
             let (mut built, stages) = built?;
@@ -260,7 +316,17 @@ impl Build<'_> {
             if let Some(s) = &streams {
                 s.settle().await;
             }
-            output::write_all(opts, client, &built, &self.destinations, self.work).await
+            let predicates = match facts.as_mut() {
+                Some(f) => {
+                    f.resolved = recorded.resolved();
+                    tokio::task::block_in_place(|| {
+                        attestations::predicates(opts, f, &build_opts.root, &built)
+                    })?
+                }
+                None => Vec::new(),
+            };
+            let (dests, work) = (&self.destinations, self.work);
+            output::write_all(opts, client, &built, dests, work, &predicates).await
         };
         let pushed = caching::beside_cache_writes(cache, outputs).await;
         // What earlier stages left was removed while the push ran; done before the exit.

@@ -4,6 +4,7 @@
 //! crate builds (over the `rootfs` crate, reading images through the `registry` crate), and
 //! `output` sends the image where the flags say. This binary turns flags into options.
 
+mod attestations;
 mod caching;
 mod cli;
 mod container;

@@ -144,6 +144,15 @@ pub struct BuildFlags {
     /// Skip checking push permission before the build
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub skip_push_permission_check: Option<bool>,
+    /// Attach an SPDX SBOM attestation (off by default): --sbom, --sbom=false
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", allow_hyphen_values = true)]
+    pub sbom: Option<String>,
+    /// Attach SLSA provenance (off by default): --provenance[=true|false|mode=min|max[,version=v0.2|v1]]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", allow_hyphen_values = true)]
+    pub provenance: Option<String>,
+    /// Attestation to attach (off by default): type=sbom|provenance[,mode=min|max][,version=v0.2|v1][,disabled=true]; repeatable
+    #[arg(long, allow_hyphen_values = true)]
+    pub attest: Vec<String>,
 
     // Registries.
     #[command(flatten)]

@@ -5,6 +5,7 @@
 //! Two layers, as in ripgrep: `flags` is what clap parses, raw; `resolve` turns that into
 //! the plain `options` a run uses.
 
+mod attestations;
 mod convert;
 mod flags;
 mod options;
@@ -22,6 +23,7 @@ mod tests;
 #[cfg(test)]
 mod warmer_tests;
 
+pub use attestations::ProvenanceRequest;
 pub use options::*;
 
 use clap::{CommandFactory, Parser};

@@ -145,6 +145,8 @@ pub struct Options {
     pub push_retry: u32,
     pub push_ignore_immutable_tag_errors: bool,
     pub skip_push_permission_check: bool,
+    /// `--sbom`, `--provenance`, `--attest`: what to attach (nothing by default).
+    pub attestations: super::attestations::Attestations,
 
     // Registries.
     pub registry: RegistryOptions,

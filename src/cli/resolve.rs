@@ -56,6 +56,11 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         push_retry: count("push-retry", f.push_retry.as_deref())?,
         push_ignore_immutable_tag_errors: f.push_ignore_immutable_tag_errors.unwrap_or(false),
         skip_push_permission_check: f.skip_push_permission_check.unwrap_or(false),
+        attestations: super::attestations::resolve(
+            &f.attest,
+            f.sbom.as_deref(),
+            f.provenance.as_deref(),
+        )?,
 
         registry: registry_options(f.registry, env)?,
 

@@ -1,6 +1,7 @@
 //! Every output a build asks for, in kaniko's order: the OCI layout and the tarball, the
 //! push (then Cloud Build's `$BUILDER_OUTPUT/images`), and last the digest files.
 
+use super::attestations::{self, Attached, Predicate};
 use super::{builder_output, digest_files, layout, push, tarball, BlobCache, ImmutableTags};
 use crate::cli::Options;
 use engine::BuiltImage;
@@ -9,20 +10,26 @@ use std::path::Path;
 use tracing::info;
 
 /// Writes and pushes `built` as `opts` asks; the digest files only once all else succeeded.
+/// With `predicates`, the image goes out inside an index beside its attestation manifest
+/// (see [`attestations`]), and the digest files name the index.
 pub async fn write_all(
     opts: &Options,
     client: &Client,
     built: &BuiltImage,
     destinations: &[Reference],
     work: &Path,
+    predicates: &[Predicate],
 ) -> anyhow::Result<()> {
     let fin = built.finish();
+    let attached = attach(built, &fin, destinations, predicates)?;
+    let attached = attached.as_ref();
+    let top = attached.map_or(&fin.digest, |a| &a.index_desc.digest);
     let cache = BlobCache::new(work);
     if let Some(dir) = &opts.oci_layout_path {
-        layout::write_layout(dir, built, &fin, client, &cache).await?;
+        layout::write_layout(dir, built, &fin, client, &cache, attached).await?;
     }
     if let Some(path) = &opts.tar_path {
-        tarball::write_tarball(path, built, &fin, destinations, client, &cache).await?;
+        tarball::write_tarball(path, built, &fin, destinations, client, &cache, attached).await?;
     }
     if opts.no_push {
         info!("Skipping push to container registry due to --no-push flag");
@@ -32,11 +39,11 @@ pub async fn write_all(
         } else {
             ImmutableTags::Fail
         };
-        push::push_all(client, built, &fin, destinations, &cache, immutable).await?;
+        push::push_all(client, built, &fin, destinations, &cache, immutable, attached).await?;
         // As kaniko: only once every destination was pushed.
         let dir = std::env::var_os(builder_output::BUILDER_OUTPUT).filter(|d| !d.is_empty());
         if let Some(dir) = dir {
-            builder_output::write_builder_output(Path::new(&dir), &opts.destinations, &fin.digest)?;
+            builder_output::write_builder_output(Path::new(&dir), &opts.destinations, top)?;
         }
     }
     let files = digest_files::DigestFiles {
@@ -44,6 +51,48 @@ pub async fn write_all(
         name_with_digest: opts.image_name_with_digest_file.clone(),
         name_tag_with_digest: opts.image_name_tag_with_digest_file.clone(),
     };
-    digest_files::write_digest_files(&files, &fin.digest, destinations)?;
+    digest_files::write_digest_files(&files, top, destinations)?;
     Ok(())
+}
+
+/// The attestation manifest and index for `predicates` (none without them); the subjects
+/// are the destinations as purls with the image's platform, as BuildKit names them.
+fn attach(
+    built: &BuiltImage,
+    fin: &engine::Finished,
+    destinations: &[Reference],
+    predicates: &[Predicate],
+) -> anyhow::Result<Option<Attached>> {
+    if predicates.is_empty() {
+        return Ok(None);
+    }
+    let c = &built.config;
+    let platform = image::Platform {
+        architecture: c.architecture.clone(),
+        os: c.os.clone(),
+        variant: c.variant.clone(),
+        os_version: None,
+    };
+    let mut names: Vec<String> = destinations
+        .iter()
+        .map(|d| {
+            let name = attest::purl::ImageName {
+                registry: d.registry.clone(),
+                repository: d.repository.clone(),
+                tag: d.tag.clone(),
+                digest: None,
+            };
+            attest::purl::image(&name, Some(&platform.to_string()))
+        })
+        .collect();
+    if names.is_empty() {
+        names.push("_".into()); // BuildKit's subject name for an unnamed image
+    }
+    let image = attestations::image_descriptor(
+        fin.media_type,
+        &fin.digest,
+        fin.manifest_bytes.len() as u64,
+        platform,
+    );
+    Ok(Some(attestations::attach(image, &names, predicates)?))
 }

@@ -1,7 +1,8 @@
 //! `--oci-layout-path`: an OCI image layout directory (oci-layout, index.json, blobs/),
 //! written through the `ocilayout` crate (files renamed into place); its index names the
-//! built image only.
+//! built image, or with attestations the image index over it and its attestation manifest.
 
+use super::attestations::Attached;
 use super::blobs::BlobCache;
 use super::OutputError;
 use engine::{BuiltImage, Finished};
@@ -16,6 +17,7 @@ pub async fn write_layout(
     fin: &Finished,
     client: &Client,
     cache: &BlobCache,
+    attached: Option<&Attached>,
 ) -> Result<(), OutputError> {
     let layout = Layout::new(dir);
     layout.create()?;
@@ -26,6 +28,15 @@ pub async fn write_layout(
     layout.put_bytes(&fin.config)?;
     layout.put_bytes(&fin.manifest_bytes)?;
     let mut index = ocilayout::empty_index();
+    if let Some(a) = attached {
+        for (_, bytes) in &a.blobs {
+            layout.put_bytes(bytes)?;
+        }
+        layout.put_bytes(&a.manifest)?;
+        layout.put_bytes(&a.index)?;
+        index.manifests.push(a.index_desc.clone());
+        return Ok(layout.write_index(&index)?);
+    }
     index.manifests.push(Descriptor {
         media_type: fin.media_type.to_string(),
         digest: fin.digest.clone(),

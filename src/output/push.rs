@@ -5,6 +5,7 @@
 //! push before any destination is tagged. The blobs go through the registry client's
 //! `push_blobs`, which the registry layer cache shares.
 
+use super::attestations::{self, Attached};
 use super::blobs::BlobCache;
 use super::OutputError;
 use engine::{BuiltImage, Finished, Layer};
@@ -28,13 +29,14 @@ pub async fn push_all(
     destinations: &[Reference],
     cache: &BlobCache,
     immutable: ImmutableTags,
+    attached: Option<&Attached>,
 ) -> Result<(), OutputError> {
     let span = info_span!(
         "Total Push Time",
         kaniko.phase = "network",
         kaniko.destinations = destinations.len()
     );
-    push_phases(client, built, fin, destinations, cache, immutable)
+    push_phases(client, built, fin, destinations, cache, immutable, attached)
         .instrument(span)
         .await
 }
@@ -46,6 +48,7 @@ async fn push_phases(
     destinations: &[Reference],
     cache: &BlobCache,
     immutable: ImmutableTags,
+    attached: Option<&Attached>,
 ) -> Result<(), OutputError> {
     let image = ImagePush {
         layers: built.layers.iter().map(Layer::push_data).collect(),
@@ -60,11 +63,19 @@ async fn push_phases(
     for dest in destinations {
         info!("Pushing image to {dest}");
         client.push_blobs(dest, &image, fetch).await?;
+        if let Some(a) = attached {
+            attestations::push_parts(client, dest, a, &fin.manifest_bytes).await?;
+        }
     }
+    // The tag names the index when there are attestations, else the image.
+    let (top, top_type, top_digest) = match attached {
+        Some(a) => (&a.index[..], a.index_desc.media_type.as_str(), &a.index_desc.digest),
+        None => (&fin.manifest_bytes[..], fin.media_type, &fin.digest),
+    };
     for dest in destinations {
         let span = info_span!("Pushing manifest", kaniko.destination = %dest);
         match client
-            .put_manifest(dest, &fin.manifest_bytes, fin.media_type)
+            .put_manifest(dest, top, top_type)
             .instrument(span)
             .await
         {
@@ -73,7 +84,7 @@ async fn push_phases(
                 info!(
                     "Immutable tag error ignored for {}@{}",
                     dest.repo_str(),
-                    fin.digest
+                    top_digest
                 );
                 debug!("{e}");
             }

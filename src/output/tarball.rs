@@ -1,6 +1,10 @@
 //! `--tar-path`: a `docker save`-style archive (manifest.json, the config, one file per
-//! layer blob) that `docker load` and `skopeo copy docker-archive:` accept.
+//! layer blob) that `docker load` and `skopeo copy docker-archive:` accept. With
+//! attestations it is laid out as Docker 25's `docker save` writes it: every blob under
+//! `blobs/sha256/`, and `oci-layout` plus `index.json` naming the image index beside
+//! manifest.json, so OCI readers find the attestation manifest too.
 
+use super::attestations::Attached;
 use super::blobs::BlobCache;
 use super::OutputError;
 use engine::{BuiltImage, Finished};
@@ -14,15 +18,20 @@ pub async fn write_tarball(
     tags: &[Reference],
     client: &Client,
     cache: &BlobCache,
+    attached: Option<&Attached>,
 ) -> Result<(), OutputError> {
+    let name = |d: &image::Digest, ext: &str| match attached {
+        Some(_) => format!("blobs/sha256/{}", d.hex()),
+        None => format!("{}{ext}", d.hex()),
+    };
     let mut layer_files = Vec::new();
     for layer in &built.layers {
         layer_files.push((
             cache.path(client, layer).await?,
-            format!("{}.tar.gz", layer.desc.digest.hex()),
+            name(&layer.desc.digest, ".tar.gz"),
         ));
     }
-    let config_name = format!("{}.json", fin.manifest.config.digest.hex());
+    let config_name = name(&fin.manifest.config.digest, ".json");
     let repo_tags: Vec<String> = tags
         .iter()
         .map(|t| format!("{}:{}", t.repo_str(), t.tag.as_deref().unwrap_or("latest")))
@@ -43,11 +52,35 @@ pub async fn write_tarball(
             tar.append_path_with_name(src, name).map_err(io)?;
         }
     }
+    if let Some(a) = attached {
+        append_oci(&mut tar, a, &fin.manifest_bytes).map_err(io)?;
+    }
     append_bytes(&mut tar, "manifest.json", manifest.to_string().as_bytes()).map_err(io)?;
     tar.into_inner()
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
         .map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// The image manifest, the attestation blobs and manifest, the index, `oci-layout` and
+/// `index.json` naming the index.
+fn append_oci<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    a: &Attached,
+    image_manifest: &[u8],
+) -> std::io::Result<()> {
+    let blob = |d: &image::Digest| format!("blobs/sha256/{}", d.hex());
+    append_bytes(tar, &blob(&a.image.digest), image_manifest)?;
+    for (desc, bytes) in &a.blobs {
+        append_bytes(tar, &blob(&desc.digest), bytes)?;
+    }
+    append_bytes(tar, &blob(&a.manifest_desc.digest), &a.manifest)?;
+    append_bytes(tar, &blob(&a.index_desc.digest), &a.index)?;
+    let mut index = ocilayout::empty_index();
+    index.manifests.push(a.index_desc.clone());
+    let index = serde_json::to_vec(&index).map_err(std::io::Error::other)?;
+    append_bytes(tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    append_bytes(tar, "index.json", &index)
 }
 
 fn append_bytes<W: std::io::Write>(

@@ -1,0 +1,69 @@
+//! An image source that remembers every image it resolved (base images, `COPY --from`
+//! images) with the manifest digest it resolved to: the provenance's image dependencies.
+
+use engine::source::{BlobStream, BoxFut, SourceError};
+use engine::{ImageSource, Layer, SourceImage};
+use image::Platform;
+use std::sync::{Arc, Mutex};
+
+/// One resolved image: the name as the Dockerfile gave it, the platform, the digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub name: String,
+    pub platform: String,
+    pub digest: String,
+}
+
+pub struct RecordedSource {
+    inner: Arc<dyn ImageSource>,
+    seen: Mutex<Vec<Resolved>>,
+}
+
+impl RecordedSource {
+    pub fn new(inner: Arc<dyn ImageSource>) -> Self {
+        RecordedSource {
+            inner,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every image resolved so far, each once, in order.
+    pub fn resolved(&self) -> Vec<Resolved> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl ImageSource for RecordedSource {
+    fn resolve<'a>(
+        &'a self,
+        name: &'a str,
+        platform: &'a Platform,
+    ) -> BoxFut<'a, Result<SourceImage, SourceError>> {
+        Box::pin(async move {
+            let img = self.inner.resolve(name, platform).await?;
+            let r = Resolved {
+                name: name.to_string(),
+                platform: platform.to_string(),
+                digest: img.digest.to_string(),
+            };
+            if let Ok(mut seen) = self.seen.lock() {
+                if !seen.contains(&r) {
+                    seen.push(r);
+                }
+            }
+            Ok(img)
+        })
+    }
+
+    fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
+        self.inner.open_remote(layer)
+    }
+
+    fn download_max_bytes(&self) -> u64 {
+        self.inner.download_max_bytes()
+    }
+
+    fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        self.inner.download_client(host)
+    }
+}

@@ -1,0 +1,213 @@
+//! Attestations stored as BuildKit stores them (its "attestation storage"): the pushed
+//! object becomes an image index holding the image manifest (with its platform) and an
+//! attestation manifest (platform `unknown/unknown`, annotations
+//! `vnd.docker.reference.type: attestation-manifest` and `vnd.docker.reference.digest:
+//! <image digest>`) whose layers are in-toto statements about the image
+//! (`application/vnd.in-toto+json`, each annotated with `in-toto.io/predicate-type`).
+//!
+//! [`attach`] builds all of it from a finished image's descriptor and the predicates, with
+//! no I/O; [`push_parts`] puts what is not the image's own under a destination by digest, so
+//! that only the index is tagged.
+
+use super::OutputError;
+use attest::statement::{self, Statement, Subject, Version};
+use image::{media, Descriptor, Digest, Index, Platform};
+use registry::{Client, Reference};
+use std::collections::BTreeMap;
+
+pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+pub const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+
+/// One predicate to state about the image.
+#[derive(Clone, Debug)]
+pub struct Predicate {
+    pub predicate_type: String,
+    pub body: serde_json::Value,
+}
+
+/// The attestation manifest of an image, its blobs, and the index over both.
+#[derive(Clone, Debug)]
+pub struct Attached {
+    /// The image's manifest descriptor, with its platform, as the index lists it.
+    pub image: Descriptor,
+    /// The attestation manifest's bytes and its index entry.
+    pub manifest: Vec<u8>,
+    pub manifest_desc: Descriptor,
+    /// Its config and statement layers.
+    pub blobs: Vec<(Descriptor, Vec<u8>)>,
+    pub index: Vec<u8>,
+    pub index_desc: Descriptor,
+}
+
+/// The image manifest's index entry: `digest`, `size` and `media_type` of the manifest pushed.
+pub fn image_descriptor(
+    media_type: &str,
+    digest: &Digest,
+    size: u64,
+    platform: Platform,
+) -> Descriptor {
+    Descriptor {
+        media_type: media_type.to_string(),
+        digest: digest.clone(),
+        size,
+        urls: None,
+        annotations: None,
+        platform: Some(platform),
+    }
+}
+
+/// The attestation manifest stating `predicates` about `image` (subjects: `names`, each a
+/// purl naming the image), and the index over the image and it.
+pub fn attach(
+    image: Descriptor,
+    names: &[String],
+    predicates: &[Predicate],
+) -> Result<Attached, OutputError> {
+    let subjects: Vec<Subject> = names
+        .iter()
+        .filter_map(|n| Subject::new(n.clone(), image.digest.as_str()))
+        .collect();
+    let mut layers = Vec::new();
+    let mut blobs = Vec::new();
+    for p in predicates {
+        let bytes = Statement::new(Version::V01, &subjects, &p.predicate_type, &p.body)
+            .to_vec()
+            .map_err(|e| OutputError::Attestation(e.to_string()))?;
+        let desc = Descriptor {
+            media_type: statement::MEDIA_TYPE.into(),
+            digest: Digest::sha256(&bytes),
+            size: bytes.len() as u64,
+            urls: None,
+            annotations: Some(BTreeMap::from([(
+                statement::PREDICATE_TYPE_ANNOTATION.to_string(),
+                p.predicate_type.clone(),
+            )])),
+            platform: None,
+        };
+        layers.push(desc.clone());
+        blobs.push((desc, bytes));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "unknown",
+        "os": "unknown",
+        "config": {},
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": layers.iter().map(|l| l.digest.as_str()).collect::<Vec<_>>(),
+        },
+    }))
+    .map_err(|e| OutputError::Attestation(e.to_string()))?;
+    let config_desc = plain(media::OCI_CONFIG, &config);
+    blobs.insert(0, (config_desc.clone(), config));
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_MANIFEST,
+        "config": config_desc,
+        "layers": layers,
+    }))
+    .map_err(|e| OutputError::Attestation(e.to_string()))?;
+    let manifest_desc = Descriptor {
+        annotations: Some(BTreeMap::from([
+            (REFERENCE_DIGEST.to_string(), image.digest.to_string()),
+            (REFERENCE_TYPE.to_string(), ATTESTATION_MANIFEST.to_string()),
+        ])),
+        platform: Some(Platform {
+            architecture: "unknown".into(),
+            os: "unknown".into(),
+            variant: None,
+            os_version: None,
+        }),
+        ..plain(media::OCI_MANIFEST, &manifest)
+    };
+    let (index, index_desc) = Index::over(vec![image.clone(), manifest_desc.clone()]).to_bytes();
+    Ok(Attached {
+        image,
+        manifest,
+        manifest_desc,
+        blobs,
+        index,
+        index_desc,
+    })
+}
+
+fn plain(media_type: &str, bytes: &[u8]) -> Descriptor {
+    Descriptor {
+        media_type: media_type.to_string(),
+        digest: Digest::sha256(bytes),
+        size: bytes.len() as u64,
+        urls: None,
+        annotations: None,
+        platform: None,
+    }
+}
+
+/// Puts under `dest`, by digest: the attestation blobs, the image manifest
+/// (`image_manifest`, its blobs already there) and the attestation manifest.
+pub async fn push_parts(
+    client: &Client,
+    dest: &Reference,
+    attached: &Attached,
+    image_manifest: &[u8],
+) -> Result<(), OutputError> {
+    for (desc, bytes) in &attached.blobs {
+        client.upload_blob(dest, desc, bytes, None).await?;
+    }
+    let by_digest = |d: &Digest| Reference {
+        tag: None,
+        digest: Some(d.clone()),
+        ..dest.clone()
+    };
+    client
+        .put_manifest(
+            &by_digest(&attached.image.digest),
+            image_manifest,
+            &attached.image.media_type,
+        )
+        .await?;
+    client
+        .put_manifest(
+            &by_digest(&attached.manifest_desc.digest),
+            &attached.manifest,
+            media::OCI_MANIFEST,
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_over_image_and_attestations() {
+        let img = image_descriptor(
+            media::DOCKER_MANIFEST,
+            &Digest::sha256(b"m"),
+            1,
+            Platform::parse("linux/amd64").unwrap_or_default(),
+        );
+        let p = Predicate {
+            predicate_type: statement::SPDX_DOCUMENT.into(),
+            body: serde_json::json!({"spdxVersion": "SPDX-2.3"}),
+        };
+        let a = attach(img.clone(), &["pkg:docker/app@1".into()], &[p]).unwrap();
+        let index: serde_json::Value = serde_json::from_slice(&a.index).unwrap();
+        assert_eq!(index["mediaType"], media::OCI_INDEX);
+        assert_eq!(index["manifests"][0]["platform"]["architecture"], "amd64");
+        let att = &index["manifests"][1];
+        assert_eq!(att["platform"]["os"], "unknown");
+        assert_eq!(att["annotations"][REFERENCE_DIGEST], img.digest.as_str());
+        assert_eq!(att["annotations"][REFERENCE_TYPE], ATTESTATION_MANIFEST);
+        let m: serde_json::Value = serde_json::from_slice(&a.manifest).unwrap();
+        assert_eq!(m["layers"][0]["mediaType"], "application/vnd.in-toto+json");
+        assert_eq!(
+            m["layers"][0]["annotations"]["in-toto.io/predicate-type"],
+            "https://spdx.dev/Document"
+        );
+        let layer = &a.blobs[1].1;
+        let st: serde_json::Value = serde_json::from_slice(layer).unwrap();
+        assert_eq!(st["subject"][0]["digest"]["sha256"], img.digest.hex());
+        assert_eq!(a.index_desc.digest, Digest::sha256(&a.index));
+    }
+}
