@@ -101,7 +101,11 @@ pub fn context_digest(dir: &Path) -> std::io::Result<String> {
             let mut f = std::fs::File::open(entry.path())?;
             std::io::copy(&mut f, &mut h)?;
         } else if meta.file_type().is_symlink() {
-            h.update(std::fs::read_link(entry.path())?.as_os_str().as_encoded_bytes());
+            h.update(
+                std::fs::read_link(entry.path())?
+                    .as_os_str()
+                    .as_encoded_bytes(),
+            );
         }
         h.update([0]);
     }

@@ -139,8 +139,14 @@ mod tests {
         assert_eq!((p.mode, p.version), (Mode::Min, SlsaVersion::V02));
         let p = ok(&[], None, Some("mode=max")).provenance.unwrap();
         assert_eq!(p.mode, Mode::Max);
-        assert!(ok(&["type=provenance"], None, Some("false")).provenance.is_none());
-        let a = ok(&["type=sbom", "type=provenance,mode=max,version=v1"], None, None);
+        assert!(ok(&["type=provenance"], None, Some("false"))
+            .provenance
+            .is_none());
+        let a = ok(
+            &["type=sbom", "type=provenance,mode=max,version=v1"],
+            None,
+            None,
+        );
         assert!(a.sbom);
         assert_eq!(
             a.provenance,

@@ -39,7 +39,16 @@ pub async fn write_all(
         } else {
             ImmutableTags::Fail
         };
-        push::push_all(client, built, &fin, destinations, &cache, immutable, attached).await?;
+        push::push_all(
+            client,
+            built,
+            &fin,
+            destinations,
+            &cache,
+            immutable,
+            attached,
+        )
+        .await?;
         // As kaniko: only once every destination was pushed.
         let dir = std::env::var_os(builder_output::BUILDER_OUTPUT).filter(|d| !d.is_empty());
         if let Some(dir) = dir {

@@ -69,7 +69,11 @@ async fn push_phases(
     }
     // The tag names the index when there are attestations, else the image.
     let (top, top_type, top_digest) = match attached {
-        Some(a) => (&a.index[..], a.index_desc.media_type.as_str(), &a.index_desc.digest),
+        Some(a) => (
+            &a.index[..],
+            a.index_desc.media_type.as_str(),
+            &a.index_desc.digest,
+        ),
         None => (&fin.manifest_bytes[..], fin.media_type, &fin.digest),
     };
     for dest in destinations {

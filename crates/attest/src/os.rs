@@ -99,7 +99,10 @@ mod tests {
         .unwrap();
         assert_eq!(d.id, "debian");
         assert_eq!(d.distro(), "debian-12");
-        assert_eq!(d.pretty_name.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(
+            d.pretty_name.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
         let a = parse("NAME='Alpine Linux'\nID=alpine\nVERSION_ID=3.19.1\n").unwrap();
         assert_eq!(a.distro(), "alpine-3.19.1");
         assert_eq!(a.pretty_name.as_deref(), Some("Alpine Linux"));

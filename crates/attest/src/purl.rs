@@ -111,9 +111,8 @@ pub fn image(name: &ImageName, platform: Option<&str>) -> String {
 fn escape(s: &str, keep_slash: bool) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || b"-._~:@&=+$".contains(&b)
-            || (keep_slash && b == b'/');
+        let keep =
+            b.is_ascii_alphanumeric() || b"-._~:@&=+$".contains(&b) || (keep_slash && b == b'/');
         if keep {
             out.push(b as char);
         } else {
@@ -148,13 +147,21 @@ mod tests {
         );
         assert_eq!(
             image(
-                &img("localhost:5000", "team/app", Some("1.2"), Some("sha256:abc")),
+                &img(
+                    "localhost:5000",
+                    "team/app",
+                    Some("1.2"),
+                    Some("sha256:abc")
+                ),
                 None
             ),
             "pkg:docker/localhost:5000/team/app@1.2?digest=sha256:abc"
         );
         assert_eq!(
-            image(&img("index.docker.io", "bitnami/redis", None, Some("sha256:ab")), None),
+            image(
+                &img("index.docker.io", "bitnami/redis", None, Some("sha256:ab")),
+                None
+            ),
             "pkg:docker/bitnami/redis?digest=sha256:ab"
         );
     }

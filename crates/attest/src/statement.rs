@@ -92,9 +92,12 @@ mod tests {
     fn four_fields() {
         let s = [Subject::new("pkg:docker/app@1?platform=linux%2Famd64", "sha256:AB12").unwrap()];
         let p = serde_json::json!({"x": 1});
-        let v: serde_json::Value =
-            serde_json::from_slice(&Statement::new(Version::V01, &s, SPDX_DOCUMENT, &p).to_vec().unwrap())
-                .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(
+            &Statement::new(Version::V01, &s, SPDX_DOCUMENT, &p)
+                .to_vec()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(v["_type"], "https://in-toto.io/Statement/v0.1");
         assert_eq!(v["subject"][0]["digest"]["sha256"], "ab12");
         assert_eq!(v["predicateType"], SPDX_DOCUMENT);

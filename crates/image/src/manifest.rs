@@ -121,7 +121,9 @@ impl Index {
 
     /// This index's media type (OCI's when the document names none).
     pub fn media_type(&self) -> &str {
-        self.media_type.as_deref().unwrap_or(crate::media::OCI_INDEX)
+        self.media_type
+            .as_deref()
+            .unwrap_or(crate::media::OCI_INDEX)
     }
 
     /// The JSON bytes to push, and the descriptor that names them.

@@ -212,9 +212,16 @@ mod tests {
         let paths: Vec<_> = libc.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["/etc", "/etc/ld.so.conf.d/x86_64-linux-gnu.conf", "/usr/lib/libc.so.6"]
+            [
+                "/etc",
+                "/etc/ld.so.conf.d/x86_64-linux-gnu.conf",
+                "/usr/lib/libc.so.6"
+            ]
         );
-        assert_eq!(libc.files[1].digests[0].hex, "d4e7a7b88a71b5ffd9e2644e71a0cfab");
+        assert_eq!(
+            libc.files[1].digests[0].hex,
+            "d4e7a7b88a71b5ffd9e2644e71a0cfab"
+        );
         assert_eq!(libc.files[2].digests[0].algorithm, Algorithm::Md5);
         assert!(pkgs[1].files.is_empty());
         assert_eq!(pkgs[2].files[0].path, "/usr/share/zoneinfo/UTC");

@@ -137,7 +137,12 @@ pub fn scan(root: &Path) -> Result<Inventory, Error> {
         p.files.dedup_by(|a, b| a.path == b.path);
     }
     packages.sort_by(|a, b| {
-        (a.ecosystem, &a.name, &a.arch, &a.version).cmp(&(b.ecosystem, &b.name, &b.arch, &b.version))
+        (a.ecosystem, &a.name, &a.arch, &a.version).cmp(&(
+            b.ecosystem,
+            &b.name,
+            &b.arch,
+            &b.version,
+        ))
     });
     Ok(Inventory { os, packages })
 }

@@ -133,9 +133,16 @@ fn package(m: &PackageMetadata, os: Option<&OsRelease>) -> Option<Package> {
         format!("{version}-{release}")
     };
     let epoch = m.get_epoch().ok().filter(|e| *e > 0).map(|e| e.to_string());
-    let arch = m.get_arch().ok().map(str::to_string).filter(|a| !a.is_empty());
+    let arch = m
+        .get_arch()
+        .ok()
+        .map(str::to_string)
+        .filter(|a| !a.is_empty());
     let source = m.get_source_rpm().ok().filter(|s| !s.is_empty());
-    let vendor = m.get_vendor().ok().and_then(|v| v.split_whitespace().next());
+    let vendor = m
+        .get_vendor()
+        .ok()
+        .and_then(|v| v.split_whitespace().next());
     let purl = purl::package(
         &Coordinates {
             ty: Ecosystem::Rpm.purl_type(),
@@ -155,7 +162,11 @@ fn package(m: &PackageMetadata, os: Option<&OsRelease>) -> Option<Package> {
             None => evr,
         },
         arch,
-        license: m.get_license().ok().map(str::to_string).filter(|l| !l.is_empty()),
+        license: m
+            .get_license()
+            .ok()
+            .map(str::to_string)
+            .filter(|l| !l.is_empty()),
         source: source.map(|s| SourcePackage {
             name: s.to_string(),
             version: None,

@@ -163,7 +163,9 @@ fn materials(r: &BuildRecord) -> Vec<Value> {
                 name,
                 platform,
                 digest,
-            } => json!({"uri": purl::image(name, platform.as_deref()), "digest": digest_set(digest)}),
+            } => {
+                json!({"uri": purl::image(name, platform.as_deref()), "digest": digest_set(digest)})
+            }
             Dependency::Http { url, digest } => {
                 json!({"uri": redact::url(url), "digest": digest_set(digest)})
             }
@@ -249,15 +251,15 @@ fn v02(r: &BuildRecord, p: &Parts) -> Value {
         p.buildkit_metadata.clone(),
     );
     if p.hermetic {
-        metadata.insert("https://mobyproject.org/buildkit@v1#hermetic".into(), json!(true));
+        metadata.insert(
+            "https://mobyproject.org/buildkit@v1#hermetic".into(),
+            json!(true),
+        );
     }
     let mut out = Map::new();
     out.insert("builder".into(), json!({"id": r.builder_id}));
     out.insert("buildType".into(), json!(BUILD_TYPE_V02));
-    out.insert(
-        "materials".into(),
-        Value::Array(p.materials.clone()),
-    );
+    out.insert("materials".into(), Value::Array(p.materials.clone()));
     out.insert(
         "invocation".into(),
         json!({

@@ -97,7 +97,11 @@ pub enum FileAction {
         make_parents: bool,
     },
     /// A heredoc file.
-    Mkfile { path: String, mode: u32, data: Vec<u8> },
+    Mkfile {
+        path: String,
+        mode: u32,
+        data: Vec<u8>,
+    },
 }
 
 /// `buildConfig`: `{"llbDefinition": [...]}`.
@@ -195,7 +199,10 @@ fn op_json(s: &Step, platform: &str) -> Value {
 
 fn mount_json(m: &Mount) -> Value {
     let mut v = Map::new();
-    v.insert("input".into(), json!(m.input.map(|i| i as i64).unwrap_or(-1)));
+    v.insert(
+        "input".into(),
+        json!(m.input.map(|i| i as i64).unwrap_or(-1)),
+    );
     if !m.selector.is_empty() {
         v.insert("selector".into(), json!(m.selector));
     }
@@ -206,9 +213,10 @@ fn mount_json(m: &Mount) -> Value {
     }
     let (ty, extra) = match &m.kind {
         MountKind::Bind => (0, None),
-        MountKind::Secret { id, optional } => {
-            (1, Some(("secretOpt", json!({"ID": id, "optional": optional}))))
-        }
+        MountKind::Secret { id, optional } => (
+            1,
+            Some(("secretOpt", json!({"ID": id, "optional": optional}))),
+        ),
         MountKind::Ssh { id, optional } => {
             (2, Some(("SSHOpt", json!({"ID": id, "optional": optional}))))
         }

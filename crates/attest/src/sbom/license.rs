@@ -26,7 +26,13 @@ impl Licenses {
         }
         let base: String = text
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let base = format!("LicenseRef-{}", base.trim_matches('-'));
         let mut id = base.clone();

@@ -77,7 +77,11 @@ pub fn document(inventory: &Inventory, added: &[AddedFile], info: &DocumentInfo)
         let mut digests: Vec<FileDigest> = FileDigest::parse(Algorithm::Sha256, &a.sha256)
             .into_iter()
             .collect();
-        digests.extend(a.sha1.as_deref().and_then(|h| FileDigest::parse(Algorithm::Sha1, h)));
+        digests.extend(
+            a.sha1
+                .as_deref()
+                .and_then(|h| FileDigest::parse(Algorithm::Sha1, h)),
+        );
         let fid = files.replace(&a.path, digests);
         rel.push(relationship(IMAGE_ID, "CONTAINS", &fid));
     }
@@ -151,8 +155,17 @@ fn package(p: &packages::Package, spdx_id: String, licenses: &mut Licenses) -> P
         spdx_id,
         version_info: Some(p.version.clone()),
         source_info: p.source.as_ref().map(|s| match &s.version {
-            Some(v) => format!("built from {} source package {} {}", p.ecosystem.purl_type(), s.name, v),
-            None => format!("built from {} source package {}", p.ecosystem.purl_type(), s.name),
+            Some(v) => format!(
+                "built from {} source package {} {}",
+                p.ecosystem.purl_type(),
+                s.name,
+                v
+            ),
+            None => format!(
+                "built from {} source package {}",
+                p.ecosystem.purl_type(),
+                s.name
+            ),
         }),
         license_declared: p
             .license
@@ -193,7 +206,13 @@ fn package_id(p: &packages::Package) -> String {
 /// Characters SPDX identifiers allow (`[A-Za-z0-9.-]`), others as `-`.
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -205,7 +224,10 @@ struct Files {
 
 impl Files {
     fn id(path: &str) -> String {
-        format!("SPDXRef-File-{}", &hex::encode(Sha256::digest(path.as_bytes()))[..20])
+        format!(
+            "SPDXRef-File-{}",
+            &hex::encode(Sha256::digest(path.as_bytes()))[..20]
+        )
     }
 
     fn add(&mut self, path: &str, digests: &[FileDigest]) -> String {
@@ -276,7 +298,12 @@ fn content_digest(inventory: &Inventory, added: &[AddedFile], name: &str) -> Str
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     for p in &inventory.packages {
-        for s in [p.ecosystem.purl_type(), &p.name, &p.version, p.arch.as_deref().unwrap_or("")] {
+        for s in [
+            p.ecosystem.purl_type(),
+            &p.name,
+            &p.version,
+            p.arch.as_deref().unwrap_or(""),
+        ] {
             h.update(s.as_bytes());
             h.update([0]);
         }

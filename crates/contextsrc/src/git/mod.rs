@@ -182,4 +182,3 @@ mod tests {
         assert_eq!(u, "https://h/r.git");
     }
 }
-
