@@ -6,6 +6,7 @@
 //! made with Debian's `rpm`, an apk database; no planted secret in any attestation byte.
 
 mod common;
+mod remote;
 
 use common::*;
 use serde_json::Value;
@@ -384,6 +385,87 @@ fn sbom_and_provenance_in_an_index_as_buildkit_stores_them() {
             .len()
             >= 5
     );
+}
+
+/// A git context's commit in the provenance; `--no-push` with `--oci-layout-path` and
+/// `--tar-path`: both hold the index (read by skopeo as `oci:` and `oci-archive:`), the
+/// tarball still loads as a docker-archive, and the digest file names the index.
+#[test]
+fn git_context_commit_and_local_outputs() {
+    use testkit::servers::git::WorkRepo;
+    use testkit::servers::http::{Config, HttpServer};
+    let reg = registry_with_busybox();
+    let srv = HttpServer::start(Config::default()).unwrap();
+    let repo = WorkRepo::init().unwrap();
+    for (p, c) in remote::context_files(&reg, "one") {
+        repo.write(&[(p.as_str(), c.as_str())]).unwrap();
+    }
+    let commit = repo.commit("one").unwrap();
+    repo.publish(&srv.repos, "app.git").unwrap();
+    let url = format!("git://{}/git/app.git", srv.addr);
+    let (sb, out) = remote::build(
+        &reg,
+        &url,
+        &[("GIT_PULL_METHOD", "http")],
+        &[
+            "--no-push",
+            "--attest",
+            "type=provenance,mode=min",
+            "--oci-layout-path",
+            "/kaniko/layout",
+            "--tar-path",
+            "/kaniko/image.tar",
+            "--digest-file",
+            "/kaniko/d",
+        ],
+        "unused",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let digest = std::fs::read_to_string(sb.root().join("kaniko/d")).unwrap();
+    let layout = sb.root().join("kaniko/layout");
+    let index_json: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index_json["manifests"][0]["digest"], digest.as_str());
+    assert_eq!(
+        index_json["manifests"][0]["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let tar = sb.root().join("kaniko/image.tar");
+    for source in [
+        format!("oci:{}", layout.display()),
+        format!("oci-archive:{}", tar.display()),
+    ] {
+        let index: Value =
+            serde_json::from_str(&sh(Command::new("skopeo").args(["inspect", "--raw", &source])))
+                .unwrap();
+        assert_eq!(index["manifests"].as_array().map(Vec::len), Some(2), "{source}: {index}");
+        let att = &index["manifests"][1];
+        assert_eq!(att["annotations"]["vnd.docker.reference.type"], "attestation-manifest");
+    }
+    // Still a docker-archive: its manifest.json names the image's config and layers.
+    let inspected: Value = serde_json::from_str(&sh(Command::new("skopeo").args([
+        "inspect",
+        &format!("docker-archive:{}", tar.display()),
+    ])))
+    .unwrap();
+    assert_eq!(inspected["Os"], "linux");
+    // The provenance names the git context's commit (sha1), read from the layout's blobs.
+    let blob = |d: &str| {
+        std::fs::read(layout.join("blobs/sha256").join(d.trim_start_matches("sha256:"))).unwrap()
+    };
+    let index: Value = serde_json::from_slice(&blob(&digest)).unwrap();
+    let att: Value =
+        serde_json::from_slice(&blob(index["manifests"][1]["digest"].as_str().unwrap())).unwrap();
+    let layer = &att["layers"][0];
+    assert_eq!(
+        layer["annotations"]["in-toto.io/predicate-type"],
+        "https://slsa.dev/provenance/v0.2"
+    );
+    let st: Value = serde_json::from_slice(&blob(layer["digest"].as_str().unwrap())).unwrap();
+    let source = &st["predicate"]["invocation"]["configSource"];
+    assert_eq!(source["digest"]["sha1"], commit.as_str(), "{st}");
+    assert_eq!(source["uri"], url.as_str());
+    assert_eq!(st["subject"][0]["name"], "_");
 }
 
 fn hex_sha256(b: &[u8]) -> String {
