@@ -16,6 +16,7 @@ mod login;
 mod no_nss;
 mod observe;
 mod output;
+mod read_attestations;
 mod registry_client;
 mod signals;
 mod startup;
@@ -44,5 +45,6 @@ fn main() -> ExitCode {
         cli::Invocation::Warmer(opts) => warmer::main(*opts),
         cli::Invocation::Login(opts) => login::main(opts),
         cli::Invocation::Build(opts) => executor::main(*opts),
+        cli::Invocation::Attestations(opts) => read_attestations::main(*opts),
     }
 }

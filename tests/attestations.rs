@@ -435,23 +435,35 @@ fn git_context_commit_and_local_outputs() {
         format!("oci:{}", layout.display()),
         format!("oci-archive:{}", tar.display()),
     ] {
-        let index: Value =
-            serde_json::from_str(&sh(Command::new("skopeo").args(["inspect", "--raw", &source])))
-                .unwrap();
-        assert_eq!(index["manifests"].as_array().map(Vec::len), Some(2), "{source}: {index}");
+        let index: Value = serde_json::from_str(&sh(
+            Command::new("skopeo").args(["inspect", "--raw", &source])
+        ))
+        .unwrap();
+        assert_eq!(
+            index["manifests"].as_array().map(Vec::len),
+            Some(2),
+            "{source}: {index}"
+        );
         let att = &index["manifests"][1];
-        assert_eq!(att["annotations"]["vnd.docker.reference.type"], "attestation-manifest");
+        assert_eq!(
+            att["annotations"]["vnd.docker.reference.type"],
+            "attestation-manifest"
+        );
     }
     // Still a docker-archive: its manifest.json names the image's config and layers.
-    let inspected: Value = serde_json::from_str(&sh(Command::new("skopeo").args([
-        "inspect",
-        &format!("docker-archive:{}", tar.display()),
-    ])))
+    let inspected: Value = serde_json::from_str(&sh(
+        Command::new("skopeo").args(["inspect", &format!("docker-archive:{}", tar.display())])
+    ))
     .unwrap();
     assert_eq!(inspected["Os"], "linux");
     // The provenance names the git context's commit (sha1), read from the layout's blobs.
     let blob = |d: &str| {
-        std::fs::read(layout.join("blobs/sha256").join(d.trim_start_matches("sha256:"))).unwrap()
+        std::fs::read(
+            layout
+                .join("blobs/sha256")
+                .join(d.trim_start_matches("sha256:")),
+        )
+        .unwrap()
     };
     let index: Value = serde_json::from_slice(&blob(&digest)).unwrap();
     let att: Value =

@@ -116,6 +116,36 @@ fn set(out: &mut Attestations, ty: &str, enabled: bool, req: ProvenanceRequest) 
     }
 }
 
+/// Which predicate `executor attestations --type` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttestationKind {
+    Sbom,
+    Provenance,
+}
+
+/// `executor attestations REF [--type sbom|provenance]` and the registry flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadAttestations {
+    pub reference: String,
+    pub kind: Option<AttestationKind>,
+    pub registry: super::RegistryOptions,
+}
+
+pub(super) fn kind(v: Option<&str>) -> Result<Option<AttestationKind>, CliError> {
+    match v {
+        None | Some("") => Ok(None),
+        Some(v) => super::resolve_flag::choose(
+            "type",
+            v,
+            &[
+                ("sbom", AttestationKind::Sbom),
+                ("provenance", AttestationKind::Provenance),
+            ],
+        )
+        .map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,20 @@ pub enum SubCommand {
     Warmer(Box<WarmerFlags>),
     /// Log into a container registry (store its credentials in $DOCKER_CONFIG/config.json)
     Login(LoginFlags),
+    /// Print the attestations (SBOM, provenance) stored with a pushed image
+    Attestations(Box<AttestationsFlags>),
+}
+
+/// `executor attestations REF [--type sbom|provenance]`.
+#[derive(Debug, Args)]
+pub struct AttestationsFlags {
+    /// The image (an index pushed with --sbom or --provenance)
+    pub reference: String,
+    /// Print only this predicate: sbom or provenance [default: every statement]
+    #[arg(long = "type", allow_hyphen_values = true)]
+    pub kind: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
 }
 
 /// `executor login REGISTRY -u USER (-p PASSWORD | --password-stdin)`.

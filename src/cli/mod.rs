@@ -23,7 +23,7 @@ mod tests;
 #[cfg(test)]
 mod warmer_tests;
 
-pub use attestations::ProvenanceRequest;
+pub use attestations::{AttestationKind, ProvenanceRequest, ReadAttestations};
 pub use options::*;
 
 use clap::{CommandFactory, Parser};
@@ -39,6 +39,7 @@ pub enum Invocation {
     Version,
     Warmer(Box<WarmerOptions>),
     Login(LoginOptions),
+    Attestations(Box<ReadAttestations>),
 }
 
 /// A command line that cannot run: clap's own errors (unknown flag, bad boolean, `--help`)
@@ -123,6 +124,9 @@ pub fn parse_with_env(
             *w, env,
         )?))),
         Some(SubCommand::Login(l)) => Ok(Invocation::Login(resolve::login_options(l, env)?)),
+        Some(SubCommand::Attestations(a)) => Ok(Invocation::Attestations(Box::new(
+            resolve::read_attestations(*a, env)?,
+        ))),
         None => Ok(Invocation::Build(Box::new(resolve::build_options(
             cli.build, env,
         )?))),

@@ -2,7 +2,9 @@
 //! environment values of `--build-arg K`), deprecated forms, and validation. Every error
 //! names the flag (or environment variable) and the value.
 
-use super::flags::{BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags};
+use super::flags::{
+    AttestationsFlags, BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags,
+};
 use super::options::*;
 use super::resolve_flag::{
     build_args, choose, compression_level, context, count, credential_helpers, env_bool,
@@ -303,5 +305,17 @@ pub(super) fn login_options(f: LoginFlags, env: EnvLookup) -> Result<LoginOption
         password,
         kaniko_dir: non_empty(env("KANIKO_DIR"))
             .map_or_else(|| PathBuf::from(DEFAULT_KANIKO_DIR), PathBuf::from),
+    })
+}
+
+/// `executor attestations` flags → what to read.
+pub(super) fn read_attestations(
+    f: AttestationsFlags,
+    env: EnvLookup,
+) -> Result<super::ReadAttestations, CliError> {
+    Ok(super::ReadAttestations {
+        reference: f.reference,
+        kind: super::attestations::kind(f.kind.as_deref())?,
+        registry: registry_options(f.registry, env)?,
     })
 }

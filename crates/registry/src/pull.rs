@@ -32,7 +32,7 @@ impl Client {
 
     /// GETs a manifest: bytes (under the manifest cap), media type, digest (verified when
     /// the reference or the registry names one).
-    async fn get_manifest(&self, r: &Reference) -> Result<(Vec<u8>, String, Digest), Error> {
+    pub async fn get_manifest(&self, r: &Reference) -> Result<(Vec<u8>, String, Digest), Error> {
         let accept = media::ACCEPT_MANIFESTS.join(", ");
         let path = format!("/v2/{}/manifests/{}", r.repository, r.identifier());
         let build = move |b: reqwest::RequestBuilder| Ok(b.header("Accept", accept.clone()));
