@@ -3,41 +3,19 @@
 //! `--attest type=sbom|provenance[,mode=…][,version=…][,disabled=true]` (repeatable). Nothing
 //! is attached unless asked. The shorthands are read after `--attest`, so they win.
 
-use super::resolve_flag::invalid;
+use super::flags::BuildFlags;
+use super::options::{AttestationKind, Attestations, ProvenanceRequest};
+use super::resolve_flag::{choose, invalid};
 use super::values::parse_bool;
 use super::CliError;
 use attest::provenance::{Mode, SlsaVersion};
 
-/// What to attach to the image.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Attestations {
-    pub sbom: bool,
-    pub provenance: Option<ProvenanceRequest>,
+/// The attestation flags of a build.
+pub(super) fn from_flags(f: &BuildFlags) -> Result<Attestations, CliError> {
+    resolve(&f.attest, f.sbom.as_deref(), f.provenance.as_deref())
 }
 
-impl Attestations {
-    pub fn any(&self) -> bool {
-        self.sbom || self.provenance.is_some()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProvenanceRequest {
-    pub mode: Mode,
-    pub version: SlsaVersion,
-}
-
-impl Default for ProvenanceRequest {
-    /// buildx's default: `mode=min`, SLSA v0.2.
-    fn default() -> Self {
-        ProvenanceRequest {
-            mode: Mode::Min,
-            version: SlsaVersion::V02,
-        }
-    }
-}
-
-pub(super) fn resolve(
+fn resolve(
     attest: &[String],
     sbom: Option<&str>,
     provenance: Option<&str>,
@@ -116,25 +94,10 @@ fn set(out: &mut Attestations, ty: &str, enabled: bool, req: ProvenanceRequest) 
     }
 }
 
-/// Which predicate `executor attestations --type` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AttestationKind {
-    Sbom,
-    Provenance,
-}
-
-/// `executor attestations REF [--type sbom|provenance]` and the registry flags.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReadAttestations {
-    pub reference: String,
-    pub kind: Option<AttestationKind>,
-    pub registry: super::RegistryOptions,
-}
-
 pub(super) fn kind(v: Option<&str>) -> Result<Option<AttestationKind>, CliError> {
     match v {
         None | Some("") => Ok(None),
-        Some(v) => super::resolve_flag::choose(
+        Some(v) => choose(
             "type",
             v,
             &[

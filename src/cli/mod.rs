@@ -23,7 +23,6 @@ mod tests;
 #[cfg(test)]
 mod warmer_tests;
 
-pub use attestations::{AttestationKind, ProvenanceRequest, ReadAttestations};
 pub use options::*;
 
 use clap::{CommandFactory, Parser};

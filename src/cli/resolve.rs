@@ -23,6 +23,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
     let (compression, compression_level) =
         compression(f.compression.as_deref(), f.compression_level.as_deref())?;
     let (verbosity, log_format, log_timestamp) = log_options(&f.log)?;
+    let attestations = super::attestations::from_flags(&f)?;
     Ok(Options {
         context: context(f.context.as_deref(), f.bucket.as_deref())?,
         context_sub_path: non_empty(f.context_sub_path),
@@ -58,11 +59,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         push_retry: count("push-retry", f.push_retry.as_deref())?,
         push_ignore_immutable_tag_errors: f.push_ignore_immutable_tag_errors.unwrap_or(false),
         skip_push_permission_check: f.skip_push_permission_check.unwrap_or(false),
-        attestations: super::attestations::resolve(
-            &f.attest,
-            f.sbom.as_deref(),
-            f.provenance.as_deref(),
-        )?,
+        attestations,
 
         registry: registry_options(f.registry, env)?,
 

@@ -68,26 +68,11 @@ pub fn attach(
         .iter()
         .filter_map(|n| Subject::new(n.clone(), image.digest.as_str()))
         .collect();
-    let mut layers = Vec::new();
-    let mut blobs = Vec::new();
-    for p in predicates {
-        let bytes = Statement::new(Version::V01, &subjects, &p.predicate_type, &p.body)
-            .to_vec()
-            .map_err(|e| OutputError::Attestation(e.to_string()))?;
-        let desc = Descriptor {
-            media_type: statement::MEDIA_TYPE.into(),
-            digest: Digest::sha256(&bytes),
-            size: bytes.len() as u64,
-            urls: None,
-            annotations: Some(BTreeMap::from([(
-                statement::PREDICATE_TYPE_ANNOTATION.to_string(),
-                p.predicate_type.clone(),
-            )])),
-            platform: None,
-        };
-        layers.push(desc.clone());
-        blobs.push((desc, bytes));
-    }
+    let mut blobs = predicates
+        .iter()
+        .map(|p| statement_layer(&subjects, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let layers: Vec<Descriptor> = blobs.iter().map(|(d, _)| d.clone()).collect();
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": "unknown",
         "os": "unknown",
@@ -129,6 +114,24 @@ pub fn attach(
         index,
         index_desc,
     })
+}
+
+/// One statement about `subjects` as an attestation layer, annotated with its predicate type.
+fn statement_layer(
+    subjects: &[Subject],
+    p: &Predicate,
+) -> Result<(Descriptor, Vec<u8>), OutputError> {
+    let bytes = Statement::new(Version::V01, subjects, &p.predicate_type, &p.body)
+        .to_vec()
+        .map_err(|e| OutputError::Attestation(e.to_string()))?;
+    let desc = Descriptor {
+        annotations: Some(BTreeMap::from([(
+            statement::PREDICATE_TYPE_ANNOTATION.to_string(),
+            p.predicate_type.clone(),
+        )])),
+        ..plain(statement::MEDIA_TYPE, &bytes)
+    };
+    Ok((desc, bytes))
 }
 
 fn plain(media_type: &str, bytes: &[u8]) -> Descriptor {
