@@ -82,7 +82,7 @@ pub fn image(name: &ImageName, platform: Option<&str>) -> String {
         (None, None) => Some("latest"),
         (None, Some(_)) => None,
     };
-    let mut out = format!("pkg:docker/");
+    let mut out = String::from("pkg:docker/");
     if let Some(ns) = namespace {
         out.push_str(&escape(ns, true));
         out.push('/');

@@ -1,5 +1,5 @@
 //! The part of SPDX 2.3's JSON model the SBOM writes (field names as the SPDX 2.3 JSON
-//! schema spells them). Our own serde types: see README ("Attestation documents") for why
+//! schema spells them). Our own serde types: see README ("Attestations: SBOM and provenance") for why
 //! not `spdx-rs` or `serde-spdx`.
 
 use serde::Serialize;
