@@ -480,6 +480,54 @@ fn git_context_commit_and_local_outputs() {
     assert_eq!(st["subject"][0]["name"], "_");
 }
 
+/// A Docker schema 2 image (`--image-format=docker`) goes into an OCI index beside its OCI
+/// attestation manifest (a Docker list cannot hold one): the registry takes it, and skopeo
+/// copies the image out of it.
+#[test]
+fn docker_schema2_image_in_an_oci_index() {
+    let reg = registry_with_busybox();
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM {}/library/busybox:latest\nRUN echo hi > /hi\n",
+            reg.addr
+        ),
+    )]);
+    let dest = format!("{}/test/docker-format:1", reg.addr);
+    build_ok(
+        ctx.path(),
+        &[
+            "--image-format=docker",
+            "--attest=type=provenance",
+            "-d",
+            &dest,
+        ],
+    );
+    let index = raw(&reg, "test/docker-format:1");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(
+        index["manifests"][0]["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let out = tempfile::tempdir().unwrap();
+    sh(Command::new("skopeo").args([
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("docker://{dest}"),
+        &format!("dir:{}", out.path().display()),
+    ]));
+    let copied: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        copied["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+}
+
 fn hex_sha256(b: &[u8]) -> String {
     ::image::Digest::sha256(b).hex().to_string()
 }
