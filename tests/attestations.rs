@@ -215,6 +215,26 @@ fn sbom_and_provenance_in_an_index_as_buildkit_stores_them() {
         &reg,
         &format!("test/attested@{}", att["digest"].as_str().unwrap()),
     );
+    assert_eq!(
+        att_manifest["artifactType"],
+        "application/vnd.docker.attestation.manifest.v1+json"
+    );
+    assert_eq!(att_manifest["subject"]["digest"], image_digest);
+    assert_eq!(
+        att_manifest["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+    // This registry has no referrers API: OCI 1.1's tag-schema fallback lists the
+    // attestation manifest under `sha256-<image hex>`.
+    let referrers = raw(
+        &reg,
+        &format!("test/attested:sha256-{}", &image_digest[7..]),
+    );
+    assert_eq!(referrers["manifests"][0]["digest"], att["digest"]);
+    assert_eq!(
+        referrers["manifests"][0]["artifactType"],
+        "application/vnd.docker.attestation.manifest.v1+json"
+    );
     let layers = att_manifest["layers"].as_array().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut by_type = std::collections::BTreeMap::new();

@@ -18,6 +18,11 @@ use std::collections::BTreeMap;
 pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 pub const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+/// The attestation manifest's `artifactType` (BuildKit's).
+pub const ARTIFACT_TYPE: &str = "application/vnd.docker.attestation.manifest.v1+json";
+/// OCI's empty descriptor: `{}` as `application/vnd.oci.empty.v1+json`.
+const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+const EMPTY_JSON: &[u8] = b"{}";
 
 /// One predicate to state about the image.
 #[derive(Clone, Debug)]
@@ -73,23 +78,21 @@ pub fn attach(
         .map(|p| statement_layer(&subjects, p))
         .collect::<Result<Vec<_>, _>>()?;
     let layers: Vec<Descriptor> = blobs.iter().map(|(d, _)| d.clone()).collect();
-    let config = serde_json::to_vec(&serde_json::json!({
-        "architecture": "unknown",
-        "os": "unknown",
-        "config": {},
-        "rootfs": {
-            "type": "layers",
-            "diff_ids": layers.iter().map(|l| l.digest.as_str()).collect::<Vec<_>>(),
-        },
-    }))
-    .map_err(|e| OutputError::Attestation(e.to_string()))?;
-    let config_desc = plain(media::OCI_CONFIG, &config);
-    blobs.insert(0, (config_desc.clone(), config));
+    // OCI 1.1's artifact form, as BuildKit writes it with `oci-artifact` (its default with
+    // OCI media types since v0.32): the empty config, an artifact type, the image as subject.
+    let config_desc = plain(EMPTY_MEDIA_TYPE, EMPTY_JSON);
+    blobs.insert(0, (config_desc.clone(), EMPTY_JSON.to_vec()));
+    let subject = Descriptor {
+        platform: None,
+        ..image.clone()
+    };
     let manifest = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": media::OCI_MANIFEST,
+        "artifactType": ARTIFACT_TYPE,
         "config": config_desc,
         "layers": layers,
+        "subject": subject,
     }))
     .map_err(|e| OutputError::Attestation(e.to_string()))?;
     let manifest_desc = Descriptor {
@@ -175,6 +178,48 @@ pub async fn push_parts(
             media::OCI_MANIFEST,
         )
         .await?;
+    if !client.referrers_api(dest, &attached.image.digest).await? {
+        referrers_tag(client, dest, attached).await?;
+    }
+    Ok(())
+}
+
+/// OCI 1.1's tag-schema fallback for a registry without the referrers API: the index
+/// tagged `sha256-<image hex>` lists the attestation manifest beside what it listed.
+async fn referrers_tag(
+    client: &Client,
+    dest: &Reference,
+    attached: &Attached,
+) -> Result<(), OutputError> {
+    let d = &attached.image.digest;
+    let tag = Reference {
+        tag: Some(format!("{}-{}", d.algorithm(), d.hex())),
+        digest: None,
+        ..dest.clone()
+    };
+    let mut entries: Vec<serde_json::Value> = match client.get_manifest(&tag).await {
+        Ok((bytes, _, _)) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["manifests"].as_array().cloned())
+            .unwrap_or_default(),
+        Err(e) if e.status() == Some(404) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let ours = &attached.manifest_desc;
+    entries.retain(|e| e["digest"] != ours.digest.as_str());
+    entries.push(serde_json::json!({
+        "mediaType": media::OCI_MANIFEST,
+        "digest": ours.digest,
+        "size": ours.size,
+        "artifactType": ARTIFACT_TYPE,
+    }));
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_INDEX,
+        "manifests": entries,
+    });
+    let bytes = serde_json::to_vec(&index).map_err(|e| OutputError::Attestation(e.to_string()))?;
+    client.put_manifest(&tag, &bytes, media::OCI_INDEX).await?;
     Ok(())
 }
 
@@ -203,6 +248,11 @@ mod tests {
         assert_eq!(att["annotations"][REFERENCE_DIGEST], img.digest.as_str());
         assert_eq!(att["annotations"][REFERENCE_TYPE], ATTESTATION_MANIFEST);
         let m: serde_json::Value = serde_json::from_slice(&a.manifest).unwrap();
+        assert_eq!(m["artifactType"], ARTIFACT_TYPE);
+        assert_eq!(m["subject"]["digest"], img.digest.as_str());
+        assert!(m["subject"].get("platform").is_none());
+        assert_eq!(m["config"]["mediaType"], EMPTY_MEDIA_TYPE);
+        assert_eq!(m["config"]["size"], 2);
         assert_eq!(m["layers"][0]["mediaType"], "application/vnd.in-toto+json");
         assert_eq!(
             m["layers"][0]["annotations"]["in-toto.io/predicate-type"],
