@@ -1,9 +1,10 @@
 //! `--sbom` and `--provenance`: what a build attaches, read back by independent tools. The
-//! index and manifests with skopeo (`inspect --raw`), the blobs from the registry's own
-//! storage, the SPDX document with spdx-tools (`pyspdxtools -i`), the statements and the
-//! SLSA predicate with check-jsonschema against the schemas in testdata/attestations, the
-//! dpkg packages against `dpkg-query` over the pulled image's database, an rpm database
-//! made with Debian's `rpm`, an apk database; no planted secret in any attestation byte.
+//! index, the manifests and the referrers fallback tag with skopeo (`inspect --raw`), the
+//! blobs from the registry's own storage, the SPDX document with spdx-tools
+//! (`pyspdxtools -i`), the statements and the SLSA predicate with check-jsonschema against
+//! the schemas in testdata/attestations, the dpkg packages against `dpkg-query` over the
+//! pulled image's database, an rpm database made with Debian's `rpm`, an apk database; no
+//! planted secret in any attestation byte.
 
 mod common;
 mod remote;
