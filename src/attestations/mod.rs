@@ -68,14 +68,14 @@ pub fn predicates(
         );
         out.push(Predicate {
             predicate_type: attest::statement::SPDX_DOCUMENT.into(),
-            body: serde_json::to_value(&doc)?,
+            body: serde_json::value::to_raw_value(&doc)?,
         });
     }
     if let Some(req) = opts.attestations.provenance {
         let record = provenance::record(opts, req, facts);
         out.push(Predicate {
             predicate_type: req.version.predicate_type().into(),
-            body: predicate(&record, req.version),
+            body: serde_json::value::to_raw_value(&predicate(&record, req.version))?,
         });
     }
     Ok(out)

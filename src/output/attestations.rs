@@ -6,7 +6,8 @@
 //! (`application/vnd.in-toto+json`, each annotated with `in-toto.io/predicate-type`).
 //!
 //! [`attach`] builds all of it from a finished image's descriptor and the predicates, with
-//! no I/O; [`push_parts`] puts what is not the image's own under a destination by digest, so
+//! no I/O ([`attestation_manifest`] is the part per platform image, for an index over
+//! several); [`push_parts`] puts what is not the image's own under a destination by digest, so
 //! that only the index is tagged.
 
 use super::OutputError;
@@ -28,7 +29,8 @@ const EMPTY_JSON: &[u8] = b"{}";
 #[derive(Clone, Debug)]
 pub struct Predicate {
     pub predicate_type: String,
-    pub body: serde_json::Value,
+    /// The predicate's JSON, already written (an SBOM can be tens of megabytes).
+    pub body: Box<serde_json::value::RawValue>,
 }
 
 /// The attestation manifest of an image, its blobs, and the index over both.
@@ -69,6 +71,37 @@ pub fn attach(
     names: &[String],
     predicates: &[Predicate],
 ) -> Result<Attached, OutputError> {
+    let m = attestation_manifest(image, names, predicates)?;
+    let entries = vec![m.image.clone(), m.manifest_desc.clone()];
+    let (index, index_desc) = Index::over(entries).to_bytes();
+    Ok(Attached {
+        image: m.image,
+        manifest: m.manifest,
+        manifest_desc: m.manifest_desc,
+        blobs: m.blobs,
+        index,
+        index_desc,
+    })
+}
+
+/// One image's attestation manifest, without an index: what an index over several
+/// platform images lists beside each image.
+#[derive(Clone, Debug)]
+pub struct AttestationManifest {
+    pub image: Descriptor,
+    pub manifest: Vec<u8>,
+    /// Its index entry (platform `unknown/unknown`, the reference annotations).
+    pub manifest_desc: Descriptor,
+    /// Its config and statement layers.
+    pub blobs: Vec<(Descriptor, Vec<u8>)>,
+}
+
+/// The attestation manifest stating `predicates` about `image` (subjects: `names`).
+pub fn attestation_manifest(
+    image: Descriptor,
+    names: &[String],
+    predicates: &[Predicate],
+) -> Result<AttestationManifest, OutputError> {
     let subjects: Vec<Subject> = names
         .iter()
         .filter_map(|n| Subject::new(n.clone(), image.digest.as_str()))
@@ -108,14 +141,11 @@ pub fn attach(
         }),
         ..plain(media::OCI_MANIFEST, &manifest)
     };
-    let (index, index_desc) = Index::over(vec![image.clone(), manifest_desc.clone()]).to_bytes();
-    Ok(Attached {
+    Ok(AttestationManifest {
         image,
         manifest,
         manifest_desc,
         blobs,
-        index,
-        index_desc,
     })
 }
 
@@ -237,7 +267,8 @@ mod tests {
         );
         let p = Predicate {
             predicate_type: statement::SPDX_DOCUMENT.into(),
-            body: serde_json::json!({"spdxVersion": "SPDX-2.3"}),
+            body: serde_json::value::to_raw_value(&serde_json::json!({"spdxVersion": "SPDX-2.3"}))
+                .unwrap(),
         };
         let a = attach(img.clone(), &["pkg:docker/app@1".into()], &[p]).unwrap();
         let index: serde_json::Value = serde_json::from_slice(&a.index).unwrap();
