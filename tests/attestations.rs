@@ -549,6 +549,50 @@ fn docker_schema2_image_in_an_oci_index() {
     );
 }
 
+/// A final stage with no instruction that needs the file system (no unpack otherwise):
+/// `--sbom` still reads the base's packages, from the root it materializes.
+#[test]
+fn sbom_of_a_metadata_only_build() {
+    let reg = registry_with_busybox();
+    push_debianish(&reg);
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!("FROM {}/base/debianish:12\nLABEL stage=meta\n", reg.addr),
+    )]);
+    let (sb, _) = build_ok(
+        ctx.path(),
+        &["--sbom", "--no-push", "--oci-layout-path", "/kaniko/layout"],
+    );
+    let layout = sb.root().join("kaniko/layout");
+    let blob = |d: &str| {
+        let hex = d.trim_start_matches("sha256:");
+        serde_json::from_slice::<Value>(
+            &std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap(),
+        )
+        .unwrap()
+    };
+    let index_json = blob_json(&layout.join("index.json"));
+    let index = blob(index_json["manifests"][0]["digest"].as_str().unwrap());
+    let att = blob(index["manifests"][1]["digest"].as_str().unwrap());
+    let st = blob(att["layers"][0]["digest"].as_str().unwrap());
+    assert_eq!(st["predicateType"], "https://spdx.dev/Document");
+    let debs = st["predicate"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["externalRefs"][0]["referenceLocator"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("pkg:deb/debian/"))
+        })
+        .count();
+    assert!(debs > 20, "{debs} dpkg packages");
+}
+
+fn blob_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
 fn hex_sha256(b: &[u8]) -> String {
     ::image::Digest::sha256(b).hex().to_string()
 }
