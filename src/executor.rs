@@ -179,6 +179,7 @@ fn attestation_facts<'a>(
         dockerfile_text: String::from_utf8_lossy(&text).into_owned(),
         platform,
         resolved: Vec::new(),
+        downloads: Vec::new(),
         git_commit,
         context_digest,
     })
@@ -319,6 +320,7 @@ impl Build<'_> {
             let predicates = match facts.as_mut() {
                 Some(f) => {
                     f.resolved = recorded.resolved();
+                    f.downloads = recorded.downloads();
                     tokio::task::block_in_place(|| {
                         attestations::predicates(opts, f, &build_opts.root, &built)
                     })?

@@ -139,8 +139,11 @@ fn sbom_and_provenance_in_an_index_as_buildkit_stores_them() {
     let base_digest = push_debianish(&reg);
     let rpm = tempfile::tempdir().unwrap();
     rpm_root(rpm.path());
+    let files =
+        testkit::files::FileServer::start(&[("/payload.txt", b"downloaded bytes\n")]).unwrap();
+    let url = files.url("/payload.txt");
     let df = format!(
-        "FROM {r}/base/debianish:12\nARG NPM_TOKEN\nCOPY app.txt /app/app.txt\n\
+        "FROM {r}/base/debianish:12\nARG NPM_TOKEN\nCOPY app.txt /app/app.txt\nADD {url} /payload.txt\n\
          COPY apk-installed /lib/apk/db/installed\nCOPY rpmroot/var/lib/rpm /var/lib/rpm\nCOPY rpmroot/usr /usr\n\
          RUN --mount=type=secret,id=tok test -s /run/secrets/tok && echo ok > /ran\n",
         r = reg.addr
@@ -393,6 +396,16 @@ fn sbom_and_provenance_in_an_index_as_buildkit_stores_them() {
     assert_eq!(
         dockerfile["digest"]["sha256"],
         hex_sha256(df.as_bytes()).as_str()
+    );
+    let download = materials.iter().find(|m| m["uri"] == url.as_str()).unwrap();
+    assert_eq!(
+        download["digest"]["sha256"],
+        hex_sha256(b"downloaded bytes\n").as_str()
+    );
+    let payload = file("./payload.txt");
+    assert_eq!(
+        checksum(payload, "SHA256").unwrap(),
+        hex_sha256(b"downloaded bytes\n")
     );
     assert_eq!(
         prov["invocation"]["configSource"]["entryPoint"],

@@ -31,6 +31,8 @@ pub struct Facts<'a> {
     pub dockerfile_text: String,
     pub platform: Platform,
     pub resolved: Vec<Resolved>,
+    /// `ADD <url>` downloads: URL and digest.
+    pub downloads: Vec<(String, String)>,
     /// The commit of a git context.
     pub git_commit: Option<String>,
     /// Lowercase hex SHA-256 over the context tree (see [`context_digest`]).

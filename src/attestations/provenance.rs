@@ -59,7 +59,15 @@ pub fn record(opts: &Options, req: ProvenanceRequest, f: &Facts) -> BuildRecord 
             })
             .collect(),
         ssh: Vec::new(),
-        dependencies: f.resolved.iter().filter_map(dependency).collect(),
+        dependencies: f
+            .resolved
+            .iter()
+            .filter_map(dependency)
+            .chain(f.downloads.iter().map(|(url, digest)| Dependency::Http {
+                url: url.clone(),
+                digest: digest.clone(),
+            }))
+            .collect(),
         reproducible: opts.reproducible,
         network: has_run(f.df),
         steps: steps(f.df, &f.resolved),

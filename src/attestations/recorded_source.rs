@@ -1,5 +1,6 @@
 //! An image source that remembers every image it resolved (base images, `COPY --from`
-//! images) with the manifest digest it resolved to: the provenance's image dependencies.
+//! images) with the manifest digest it resolved to, and every `ADD <url>` download with its
+//! digest: the provenance's dependencies.
 
 use engine::source::{BlobStream, BoxFut, SourceError};
 use engine::{ImageSource, Layer, SourceImage};
@@ -17,6 +18,7 @@ pub struct Resolved {
 pub struct RecordedSource {
     inner: Arc<dyn ImageSource>,
     seen: Mutex<Vec<Resolved>>,
+    downloads: Mutex<Vec<(String, String)>>,
 }
 
 impl RecordedSource {
@@ -24,7 +26,13 @@ impl RecordedSource {
         RecordedSource {
             inner,
             seen: Mutex::new(Vec::new()),
+            downloads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Every `ADD <url>` fetched so far: the URL and the body's digest.
+    pub fn downloads(&self) -> Vec<(String, String)> {
+        self.downloads.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
     /// Every image resolved so far, each once, in order.
@@ -57,6 +65,16 @@ impl ImageSource for RecordedSource {
 
     fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
         self.inner.open_remote(layer)
+    }
+
+    fn downloaded(&self, url: &str, digest: &image::Digest) {
+        let d = (url.to_string(), digest.to_string());
+        if let Ok(mut all) = self.downloads.lock() {
+            if !all.contains(&d) {
+                all.push(d);
+            }
+        }
+        self.inner.downloaded(url, digest);
     }
 
     fn download_max_bytes(&self) -> u64 {
