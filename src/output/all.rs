@@ -1,7 +1,7 @@
 //! Every output a build asks for, in kaniko's order: the OCI layout and the tarball, the
 //! push (then Cloud Build's `$BUILDER_OUTPUT/images`), and last the digest files.
 
-use super::attestations::{self, Attached, Predicate};
+use super::attestations::{self, Predicate};
 use super::{builder_output, digest_files, layout, push, tarball, BlobCache, ImmutableTags};
 use crate::cli::Options;
 use engine::BuiltImage;
@@ -21,7 +21,7 @@ pub async fn write_all(
     predicates: &[Predicate],
 ) -> anyhow::Result<()> {
     let fin = built.finish();
-    let attached = attach(built, &fin, destinations, predicates)?;
+    let attached = attestations::for_image(built, &fin, destinations, predicates)?;
     let attached = attached.as_ref();
     let top = attached.map_or(&fin.digest, |a| &a.index_desc.digest);
     let cache = BlobCache::new(work);
@@ -62,46 +62,4 @@ pub async fn write_all(
     };
     digest_files::write_digest_files(&files, top, destinations)?;
     Ok(())
-}
-
-/// The attestation manifest and index for `predicates` (none without them); the subjects
-/// are the destinations as purls with the image's platform, as BuildKit names them.
-fn attach(
-    built: &BuiltImage,
-    fin: &engine::Finished,
-    destinations: &[Reference],
-    predicates: &[Predicate],
-) -> anyhow::Result<Option<Attached>> {
-    if predicates.is_empty() {
-        return Ok(None);
-    }
-    let c = &built.config;
-    let platform = image::Platform {
-        architecture: c.architecture.clone(),
-        os: c.os.clone(),
-        variant: c.variant.clone(),
-        os_version: None,
-    };
-    let mut names: Vec<String> = destinations
-        .iter()
-        .map(|d| {
-            let name = attest::purl::ImageName {
-                registry: d.registry.clone(),
-                repository: d.repository.clone(),
-                tag: d.tag.clone(),
-                digest: None,
-            };
-            attest::purl::image(&name, Some(&platform.to_string()))
-        })
-        .collect();
-    if names.is_empty() {
-        names.push("_".into()); // BuildKit's subject name for an unnamed image
-    }
-    let image = attestations::image_descriptor(
-        fin.media_type,
-        &fin.digest,
-        fin.manifest_bytes.len() as u64,
-        platform,
-    );
-    Ok(Some(attestations::attach(image, &names, predicates)?))
 }

@@ -5,9 +5,10 @@
 //! <image digest>`) whose layers are in-toto statements about the image
 //! (`application/vnd.in-toto+json`, each annotated with `in-toto.io/predicate-type`).
 //!
-//! [`attach`] builds all of it from a finished image's descriptor and the predicates, with
-//! no I/O ([`attestation_manifest`] is the part per platform image, for an index over
-//! several); [`push_parts`] puts what is not the image's own under a destination by digest, so
+//! [`for_image`] is the single-platform hook of `all.rs` (subjects named after the
+//! destinations); [`attach`] builds all of it from a finished image's descriptor and the
+//! predicates, with no I/O ([`attestation_manifest`] is the part per platform image, for an
+//! index over several); [`push_parts`] puts what is not the image's own under a destination by digest, so
 //! that only the index is tagged.
 
 use super::OutputError;
@@ -45,6 +46,48 @@ pub struct Attached {
     pub blobs: Vec<(Descriptor, Vec<u8>)>,
     pub index: Vec<u8>,
     pub index_desc: Descriptor,
+}
+
+/// The attestation manifest and index for `predicates` (none without them); the subjects
+/// are the destinations as purls with the image's platform, as BuildKit names them.
+pub fn for_image(
+    built: &engine::BuiltImage,
+    fin: &engine::Finished,
+    destinations: &[Reference],
+    predicates: &[Predicate],
+) -> Result<Option<Attached>, OutputError> {
+    if predicates.is_empty() {
+        return Ok(None);
+    }
+    let c = &built.config;
+    let platform = image::Platform {
+        architecture: c.architecture.clone(),
+        os: c.os.clone(),
+        variant: c.variant.clone(),
+        os_version: None,
+    };
+    let mut names: Vec<String> = destinations
+        .iter()
+        .map(|d| {
+            let name = attest::purl::ImageName {
+                registry: d.registry.clone(),
+                repository: d.repository.clone(),
+                tag: d.tag.clone(),
+                digest: None,
+            };
+            attest::purl::image(&name, Some(&platform.to_string()))
+        })
+        .collect();
+    if names.is_empty() {
+        names.push("_".into()); // BuildKit's subject name for an unnamed image
+    }
+    let image = image_descriptor(
+        fin.media_type,
+        &fin.digest,
+        fin.manifest_bytes.len() as u64,
+        platform,
+    );
+    Ok(Some(attach(image, &names, predicates)?))
 }
 
 /// The image manifest's index entry: `digest`, `size` and `media_type` of the manifest pushed.
