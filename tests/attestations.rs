@@ -516,7 +516,7 @@ fn git_context_commit_and_local_outputs() {
 
 /// A Docker schema 2 image (`--image-format=docker`) goes into an OCI index beside its OCI
 /// attestation manifest (a Docker list cannot hold one): the registry takes it, and skopeo
-/// copies the image out of it.
+/// copies the image out of it. SLSA v1 provenance (`version=v1`) against its schema.
 #[test]
 fn docker_schema2_image_in_an_oci_index() {
     let reg = registry_with_busybox();
@@ -532,7 +532,7 @@ fn docker_schema2_image_in_an_oci_index() {
         ctx.path(),
         &[
             "--image-format=docker",
-            "--attest=type=provenance",
+            "--attest=type=provenance,mode=max,version=v1",
             "-d",
             &dest,
         ],
@@ -554,6 +554,32 @@ fn docker_schema2_image_in_an_oci_index() {
         &format!("docker://{dest}"),
         &format!("dir:{}", out.path().display()),
     ]));
+    // SLSA v1 when asked: its schema holds, the base is a resolved dependency.
+    let att = raw(
+        &reg,
+        &format!(
+            "test/docker-format@{}",
+            index["manifests"][1]["digest"].as_str().unwrap()
+        ),
+    );
+    let layer = &att["layers"][0];
+    assert_eq!(
+        layer["annotations"]["in-toto.io/predicate-type"],
+        "https://slsa.dev/provenance/v1"
+    );
+    let st: Value = serde_json::from_slice(&blob(&reg, layer["digest"].as_str().unwrap())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pred = dir.path().join("provenance-v1.json");
+    std::fs::write(&pred, serde_json::to_vec(&st["predicate"]).unwrap()).unwrap();
+    check_jsonschema("slsa-provenance-v1.schema.json", &pred);
+    let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    assert!(
+        deps.iter()
+            .any(|d| d["uri"].as_str().unwrap().contains("library/busybox")),
+        "{deps:?}"
+    );
     let copied: Value =
         serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
     assert_eq!(
