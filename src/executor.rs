@@ -5,9 +5,10 @@ use crate::cli::{Options, SecretSource};
 use crate::engine_options::{build_options, known_build_args, remote_options, target_platforms};
 use crate::observe::Observer;
 use crate::output;
+use crate::output::attestations::Predicate;
 use crate::registry_client::registry_client;
 use crate::startup::{self, Startup};
-use crate::{caching, container, signals};
+use crate::{attestations, caching, container, signals};
 use anyhow::{anyhow, bail, Context as _};
 use engine::{BuildContext, BuildError, BuildOptions, RegistrySource};
 use image::Platform;
@@ -109,6 +110,7 @@ fn prepare(opts: &mut Options, resolver: resolve::Resolver) -> anyhow::Result<St
 }
 
 async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyhow::Result<()> {
+    let started = std::time::SystemTime::now();
     let root = PathBuf::from("/");
     let destinations = destinations(opts)?;
     let work = work_dir(opts)?;
@@ -136,12 +138,23 @@ async fn run(opts: &Options, startup: &Startup, export_dockerfile: bool) -> anyh
         platforms[0].clone(),
         build_args,
     )?;
+    let facts = match opts.attestations.any() {
+        true => Some(attestations::Facts::gather(
+            opts,
+            &df,
+            &dockerfile_path,
+            (&context_dir, work.path()),
+            started,
+        )?),
+        false => None,
+    };
     let build = Build {
         df: &df,
         ctx: &ctx,
         client,
         destinations,
         work: work.path(),
+        facts,
     };
     let targets: Vec<_> = platforms.into_iter().zip(caches).collect();
     build.run(opts, &targets, build_opts).await
@@ -242,6 +255,8 @@ struct Build<'a> {
     client: Arc<Client>,
     destinations: Vec<Reference>,
     work: &'a Path,
+    /// Set when attestations are asked for.
+    facts: Option<attestations::Facts<'a>>,
 }
 
 impl Build<'_> {
@@ -263,11 +278,24 @@ impl Build<'_> {
         });
         build_opts.uploads = streams.clone().map(|s| engine::Uploads(s));
         let source = caching::base_source(opts, Arc::new(RegistrySource::new(client.clone())));
+        let recorded = Arc::new(attestations::RecordedSource::new(source));
+        // An SBOM reads the final filesystem: the root must hold all of it.
+        build_opts.materialize |= opts.attestations.sbom;
+        // Each target's statements while the root holds its filesystem (the next clears it).
+        let (mut facts, all) = (self.facts, platforms(targets));
+        let after_each = |platform: &Platform, built: &engine::BuiltImage, o: &BuildOptions| {
+            let Some(f) = facts.as_mut() else {
+                return Ok(Vec::new());
+            };
+            f.target(platform, &recorded, &all);
+            tokio::task::block_in_place(|| attestations::predicates(opts, f, &o.root, built))
+                .map_err(|e| BuildError::Other(format!("{e:#}")))
+        };
         // The outputs run beside the caches' writes; the build returns once both are done
         // and what earlier stages left is removed.
         let (streams, destinations, work) = (&streams, &self.destinations, self.work);
-        let outputs = |built: Vec<engine::BuiltImage>| async move {
-            let images = platform_images(opts, targets, built);
+        let outputs = |built: Vec<(engine::BuiltImage, Vec<Predicate>)>| async move {
+            let images = platform_images(opts, targets, built, destinations)?;
             if let Some(s) = streams {
                 s.settle().await;
             }
@@ -278,7 +306,10 @@ impl Build<'_> {
             .iter()
             .map(|(p, c)| (p.clone(), c.as_ref()))
             .collect();
-        engine::build_targets(self.df, self.ctx, source, &targets, &build_opts, outputs).await??;
+        let source = recorded.clone();
+        let after = after_each;
+        engine::build_targets(self.df, self.ctx, source, &targets, &build_opts, after, outputs)
+            .await??;
         if opts.cleanup {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;
         }
@@ -286,24 +317,30 @@ impl Build<'_> {
     }
 }
 
-/// The built images with the run's annotations, each with its platform; logged by digest
-/// when there are several.
+fn platforms(targets: &[(Platform, Option<engine::LayerCache>)]) -> Vec<Platform> {
+    targets.iter().map(|t| t.0.clone()).collect()
+}
+
+/// The built images with the run's annotations, each with its platform and its
+/// attestations (`predicates` about it); logged by digest when there are several.
 fn platform_images(
     opts: &Options,
     targets: &[(Platform, Option<engine::LayerCache>)],
-    built: Vec<engine::BuiltImage>,
-) -> Vec<output::PlatformImage> {
+    built: Vec<(engine::BuiltImage, Vec<Predicate>)>,
+    destinations: &[Reference],
+) -> anyhow::Result<Vec<output::PlatformImage>> {
     let several = targets.len() > 1;
     targets
         .iter()
         .zip(built)
-        .map(|((platform, _), mut built)| {
+        .map(|((platform, _), (mut built, predicates))| {
             built.annotations.extend(opts.annotations.iter().cloned());
-            let image = output::PlatformImage::new(platform.clone(), built);
+            let mut image = output::PlatformImage::new(platform.clone(), built);
             if several {
                 info!("Built {platform}: {}", image.fin.digest);
             }
-            image
+            image.attest(destinations, &predicates)?;
+            Ok(image)
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! crate builds (over the `rootfs` crate, reading images through the `registry` crate), and
 //! `output` sends the image where the flags say. This binary turns flags into options.
 
+mod attestations;
 mod caching;
 mod cli;
 mod container;
@@ -16,6 +17,7 @@ mod login;
 mod no_nss;
 mod observe;
 mod output;
+mod read_attestations;
 mod registry_client;
 mod signals;
 mod startup;
@@ -46,5 +48,6 @@ fn main() -> ExitCode {
         cli::Invocation::Login(opts) => login::main(opts),
         cli::Invocation::Index(opts) => index::main(*opts),
         cli::Invocation::Build(opts) => executor::main(*opts),
+        cli::Invocation::Attestations(opts) => read_attestations::main(*opts),
     }
 }

@@ -33,6 +33,20 @@ pub enum SubCommand {
     Login(LoginFlags),
     /// Push one image index over images already pushed (one per platform)
     Index(Box<IndexFlags>),
+    /// Print the attestations (SBOM, provenance) stored with a pushed image
+    Attestations(Box<AttestationsFlags>),
+}
+
+/// `executor attestations REF [--type sbom|provenance]`.
+#[derive(Debug, Args)]
+pub struct AttestationsFlags {
+    /// The image (an index pushed with --sbom or --provenance)
+    pub reference: String,
+    /// Print only this predicate: sbom or provenance [default: every statement]
+    #[arg(long = "type", allow_hyphen_values = true)]
+    pub kind: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
 }
 
 /// `executor login REGISTRY -u USER (-p PASSWORD | --password-stdin)`.
@@ -140,6 +154,15 @@ pub struct BuildFlags {
     /// Skip checking push permission before the build
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_bool)]
     pub skip_push_permission_check: Option<bool>,
+    /// Attach an SPDX SBOM attestation (off by default): --sbom, --sbom=false
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", allow_hyphen_values = true)]
+    pub sbom: Option<String>,
+    /// Attach SLSA provenance (off by default): --provenance[=true|false|mode=min|max[,version=v0.2|v1]]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", allow_hyphen_values = true)]
+    pub provenance: Option<String>,
+    /// Attestation to attach (off by default): type=sbom|provenance[,mode=min|max][,version=v0.2|v1][,disabled=true]; repeatable
+    #[arg(long, allow_hyphen_values = true)]
+    pub attest: Vec<String>,
 
     // Registries.
     #[command(flatten)]

@@ -6,6 +6,7 @@
 //! Two layers, as in ripgrep: `flags` is what clap parses, raw; `resolve` turns that into
 //! the plain `options` a run uses.
 
+mod attestations;
 mod convert;
 mod environment;
 mod flags;
@@ -44,6 +45,7 @@ pub enum Invocation {
     Warmer(Box<WarmerOptions>),
     Login(LoginOptions),
     Index(Box<IndexOptions>),
+    Attestations(Box<ReadAttestations>),
 }
 
 /// A command line that cannot run: clap's own errors (unknown flag, bad boolean, `--help`)
@@ -130,6 +132,9 @@ pub fn parse_with_env(
         Some(SubCommand::Login(l)) => Ok(Invocation::Login(resolve::login_options(l, env)?)),
         Some(SubCommand::Index(i)) => Ok(Invocation::Index(Box::new(
             resolve_index::index_options(*i, env)?,
+        ))),
+        Some(SubCommand::Attestations(a)) => Ok(Invocation::Attestations(Box::new(
+            resolve::read_attestations(*a, env)?,
         ))),
         None => Ok(Invocation::Build(Box::new(resolve::build_options(
             cli.build, env,

@@ -7,6 +7,8 @@ use std::time::Duration;
 /// Where the build context comes from: the context fetcher's own type.
 pub use contextsrc::ContextSource;
 
+use attest::provenance::{Mode, SlsaVersion};
+
 /// `--git` options for git contexts: the context fetcher's own type.
 pub use contextsrc::GitOptions;
 
@@ -151,6 +153,8 @@ pub struct Options {
     pub push_retry: u32,
     pub push_ignore_immutable_tag_errors: bool,
     pub skip_push_permission_check: bool,
+    /// `--sbom`, `--provenance`, `--attest`: what to attach (nothing by default).
+    pub attestations: Attestations,
 
     // Registries.
     pub registry: RegistryOptions,
@@ -243,4 +247,48 @@ pub struct IndexOptions {
     pub verbosity: Level,
     pub log_format: LogFormat,
     pub log_timestamp: bool,
+}
+
+/// What to attach to the image.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attestations {
+    pub sbom: bool,
+    pub provenance: Option<ProvenanceRequest>,
+}
+
+impl Attestations {
+    pub fn any(&self) -> bool {
+        self.sbom || self.provenance.is_some()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProvenanceRequest {
+    pub mode: Mode,
+    pub version: SlsaVersion,
+}
+
+impl Default for ProvenanceRequest {
+    /// buildx's default: `mode=min`, SLSA v0.2.
+    fn default() -> Self {
+        ProvenanceRequest {
+            mode: Mode::Min,
+            version: SlsaVersion::V02,
+        }
+    }
+}
+
+/// Which predicate `executor attestations --type` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttestationKind {
+    Sbom,
+    Provenance,
+}
+
+/// `executor attestations REF [--type sbom|provenance]` and the registry flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadAttestations {
+    pub reference: String,
+    pub kind: Option<AttestationKind>,
+    pub registry: RegistryOptions,
 }

@@ -2,7 +2,9 @@
 //! environment values of `--build-arg K`), deprecated forms, and validation. Every error
 //! names the flag (or environment variable) and the value.
 
-use super::flags::{BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags};
+use super::flags::{
+    AttestationsFlags, BuildFlags, LogFlags, LoginFlags, RegistryFlags, WarmerFlags,
+};
 use super::options::*;
 use super::resolve_flag::{
     build_args, choose, compression_level, context, count, credential_helpers, env_bool,
@@ -21,6 +23,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
     let (compression, compression_level) =
         compression(f.compression.as_deref(), f.compression_level.as_deref())?;
     let (verbosity, log_format, log_timestamp) = log_options(&f.log)?;
+    let attestations = super::attestations::from_flags(&f)?;
     Ok(Options {
         context: context(f.context.as_deref(), f.bucket.as_deref())?,
         context_sub_path: non_empty(f.context_sub_path),
@@ -56,6 +59,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         push_retry: count("push-retry", f.push_retry.as_deref())?,
         push_ignore_immutable_tag_errors: f.push_ignore_immutable_tag_errors.unwrap_or(false),
         skip_push_permission_check: f.skip_push_permission_check.unwrap_or(false),
+        attestations,
 
         registry: registry_options(f.registry, env)?,
 
@@ -307,5 +311,17 @@ pub(super) fn login_options(f: LoginFlags, env: EnvLookup) -> Result<LoginOption
         kaniko_dir: non_empty(env("KANIKO_DIR"))
             .map_or_else(|| PathBuf::from(DEFAULT_KANIKO_DIR), PathBuf::from),
         docker_config: environment::docker_config(env),
+    })
+}
+
+/// `executor attestations` flags → what to read.
+pub(super) fn read_attestations(
+    f: AttestationsFlags,
+    env: EnvLookup,
+) -> Result<super::ReadAttestations, CliError> {
+    Ok(super::ReadAttestations {
+        reference: f.reference,
+        kind: super::attestations::kind(f.kind.as_deref())?,
+        registry: registry_options(f.registry, env)?,
     })
 }

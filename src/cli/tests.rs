@@ -85,6 +85,7 @@ fn defaults_match_the_spec() {
         push_retry: 0,
         push_ignore_immutable_tag_errors: false,
         skip_push_permission_check: false,
+        attestations: Attestations::default(),
         registry: RegistryOptions::default(),
         snapshot_mode: SnapshotMode::Full,
         single_snapshot: false,

@@ -9,6 +9,8 @@ use std::path::Path;
 use tracing::info;
 
 /// Writes and pushes `set` as `opts` asks; the digest files only once all else succeeded.
+/// With several images or attestations (see [`super::attestations`]) every output holds
+/// the set's index, and the digest files name it.
 pub async fn write_all(
     opts: &Options,
     client: &Client,

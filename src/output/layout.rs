@@ -1,7 +1,9 @@
 //! `--oci-layout-path`: an OCI image layout directory (oci-layout, index.json, blobs/),
 //! written through the `ocilayout` crate (files renamed into place). Its index.json names
 //! the built image, or with several platforms each platform's manifest (with its
-//! platform); the index pushed to the destinations is stored among the blobs too.
+//! platform); the index pushed to the destinations is stored among the blobs too. With
+//! attestations index.json names that index (as BuildKit's `type=oci` does): an
+//! attestation manifest listed at the top would look like one more image to readers.
 
 use super::blobs::BlobCache;
 use super::images::ImageSet;
@@ -27,8 +29,15 @@ pub async fn write_layout(
         layout.put_bytes(&img.fin.config)?;
         layout.put_bytes(&img.fin.manifest_bytes)?;
     }
+    for (_, bytes) in set.attestation_parts() {
+        layout.put_bytes(bytes)?;
+    }
     let mut index = ocilayout::empty_index();
     match set.index() {
+        Some(top) if set.has_attestations() => {
+            layout.put_bytes(&top.bytes)?;
+            index.manifests.push(top.desc);
+        }
         Some(top) => {
             layout.put_bytes(&top.bytes)?;
             index.manifests = set.descriptors();

@@ -3,6 +3,7 @@
 //! after everything else succeeded, and Cloud Build's `$BUILDER_OUTPUT/images`.
 
 mod all;
+pub mod attestations;
 mod blobs;
 mod builder_output;
 mod digest_files;
@@ -27,6 +28,8 @@ pub enum OutputError {
     Registry(#[from] registry::Error),
     #[error(transparent)]
     Layout(#[from] ocilayout::Error),
+    #[error("attestation: {0}")]
+    Attestation(String),
     #[error("writing {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
 }

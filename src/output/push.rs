@@ -3,9 +3,11 @@
 //! existing ones skipped by HEAD, base layers mounted across repositories on the same
 //! registry), then the manifests by tag. A blob that cannot be uploaded anywhere fails the
 //! push before any destination is tagged. The blobs go through the registry client's
-//! `push_blobs`, which the registry layer cache shares. Several platforms' images: each
-//! manifest by digest, then the index by tag.
+//! `push_blobs`, which the registry layer cache shares. Several platforms' images or
+//! attestations: each image's manifest by digest, then its attestation's blobs and manifest
+//! (see [`attestations::push_parts`]), then the index by tag.
 
+use super::attestations;
 use super::blobs::BlobCache;
 use super::images::{ImageSet, PlatformImage};
 use super::OutputError;
@@ -42,7 +44,7 @@ pub async fn push_all(
 }
 
 /// Blobs of every image to every destination, then the manifests: one image at each tag,
-/// or each platform's manifest by digest and the index at each tag.
+/// or each platform's manifest (and attestation) by digest and the index at each tag.
 async fn push_phases(
     client: &Client,
     set: &ImageSet,
@@ -76,6 +78,9 @@ async fn push_phases(
                 img.fin.digest,
                 img.platform
             );
+            if let Some(a) = &img.attestation {
+                attestations::push_parts(client, dest, a).await?;
+            }
         }
     }
     let top = (

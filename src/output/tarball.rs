@@ -5,7 +5,9 @@
 //! write: `oci-layout`, `index.json` naming the index (tagged by its first destination's
 //! tag in `org.opencontainers.image.ref.name`), every blob under `blobs/sha256/`; and its
 //! manifest.json lists the one image `docker load` gets, this host's platform (else the
-//! first). `skopeo copy --all oci-archive:` reads every platform.
+//! first). `skopeo copy --all oci-archive:` reads every platform. Attestations make an
+//! index too (one image and its attestation manifest): their blobs and manifests are
+//! among the blobs, so OCI readers find them.
 
 use super::blobs::BlobCache;
 use super::images::{ImageSet, PlatformImage};
@@ -38,6 +40,12 @@ pub async fn write_tarball(
                 let manifest = format!("blobs/sha256/{}", img.fin.digest.hex());
                 if seen.insert(manifest.clone()) {
                     append_bytes(&mut tar, &manifest, &img.fin.manifest_bytes).map_err(io)?;
+                }
+            }
+            for (digest, bytes) in set.attestation_parts() {
+                let name = format!("blobs/sha256/{}", digest.hex());
+                if seen.insert(name.clone()) {
+                    append_bytes(&mut tar, &name, bytes).map_err(io)?;
                 }
             }
             let name = format!("blobs/sha256/{}", top.desc.digest.hex());

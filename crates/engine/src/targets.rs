@@ -1,7 +1,8 @@
 //! A build run (`build` and `build_cached` are its one-target cases) over its target
 //! platforms: the Dockerfile built once per target, in turn, over
-//! one root (the stages that do not depend on the target built by the first only), then the
-//! outputs with every image while the layer caches' writes finish. One call owns every
+//! one root (the stages that do not depend on the target built by the first only), each
+//! followed by the caller's look at the root it left, then the outputs with every image
+//! while the layer caches' writes finish. One call owns every
 //! wait, so no caller can return before the cache writes or the stages' cleanup are done.
 
 use crate::build::build_platform;
@@ -41,8 +42,9 @@ where
     Fut: std::future::Future<Output = T>,
 {
     let targets = [(opts.platform.clone(), cache)];
-    build_targets(df, ctx, source, &targets, opts, |mut images| {
-        let image = images.remove(0);
+    let after_each = |_: &Platform, _: &BuiltImage, _: &BuildOptions| Ok(());
+    build_targets(df, ctx, source, &targets, opts, after_each, |mut images| {
+        let (image, ()) = images.remove(0);
         outputs(image)
     })
     .await
@@ -51,26 +53,30 @@ where
 /// A platform to build for and its layer cache.
 pub type Target<'a> = (Platform, Option<&'a LayerCache>);
 
-/// Builds `df` for every target in turn, then runs `outputs` with the images (in the
-/// targets' order) while every cache's writes finish. Returns once all is done: the
+/// Builds `df` for every target in turn, each followed by `after_each` (the root still
+/// holds that target's final stage: the next target clears it), then runs `outputs` with
+/// the images and what `after_each` returned (in the targets' order) while every cache's
+/// writes finish. Returns once all is done: the
 /// outputs, the cache writes (whether the build failed or not: the work directory they
 /// read from outlives them) and the removal of what earlier stages left, which runs beside
 /// the outputs.
-pub async fn build_targets<T, F, Fut>(
+pub async fn build_targets<T, X, A, F, Fut>(
     df: &Dockerfile,
     ctx: &BuildContext,
     source: Arc<dyn ImageSource>,
     targets: &[Target<'_>],
     opts: &BuildOptions,
+    after_each: A,
     outputs: F,
 ) -> Result<T, BuildError>
 where
-    F: FnOnce(Vec<BuiltImage>) -> Fut,
+    A: FnMut(&Platform, &BuiltImage, &BuildOptions) -> Result<X, BuildError>,
+    F: FnOnce(Vec<(BuiltImage, X)>) -> Fut,
     Fut: Future<Output = T>,
 {
     let platforms: Vec<Platform> = targets.iter().map(|t| t.0.clone()).collect();
     let shared = SharedStages::new(df, opts, &platforms)?;
-    let built = build_each(df, ctx, &source, targets, opts, &shared).await;
+    let built = build_each(df, ctx, &source, targets, opts, &shared, after_each).await;
     // Every write has started once the builds are done.
     let writes = async {
         for cache in targets.iter().filter_map(|t| t.1) {
@@ -89,15 +95,17 @@ where
     result
 }
 
-/// One image per target, in turn; each in a span naming its platform when there are several.
-async fn build_each(
+/// One image per target, in turn, with `after_each`'s look at it; each in a span naming
+/// its platform when there are several.
+async fn build_each<X>(
     df: &Dockerfile,
     ctx: &BuildContext,
     source: &Arc<dyn ImageSource>,
     targets: &[Target<'_>],
     opts: &BuildOptions,
     shared: &SharedStages,
-) -> Result<Vec<BuiltImage>, BuildError> {
+    mut after_each: impl FnMut(&Platform, &BuiltImage, &BuildOptions) -> Result<X, BuildError>,
+) -> Result<Vec<(BuiltImage, X)>, BuildError> {
     let mut images = Vec::with_capacity(targets.len());
     for (platform, cache) in targets {
         let target_opts = BuildOptions {
@@ -109,7 +117,9 @@ async fn build_each(
             _ => info_span!("Platform", kaniko.platform = %platform),
         };
         let build = build_platform(df, ctx, source.clone(), *cache, &target_opts, shared);
-        images.push(build.instrument(span).await?);
+        let image = build.instrument(span.clone()).await?;
+        let seen = span.in_scope(|| after_each(platform, &image, &target_opts))?;
+        images.push((image, seen));
     }
     Ok(images)
 }

@@ -151,6 +151,25 @@ impl Client {
         })
     }
 
+    /// Whether the registry serves OCI 1.1's referrers API for `r`'s repository (a GET of
+    /// `/v2/<name>/referrers/<digest>` answered 200); 404 means clients keep the tag-schema
+    /// fallback (`<alg>-<hex>` tags).
+    pub async fn referrers_api(&self, r: &Reference, digest: &Digest) -> Result<bool, Error> {
+        let path = format!("/v2/{}/referrers/{digest}", r.repository);
+        let build = |b: reqwest::RequestBuilder| Ok(b.header("Accept", media::OCI_INDEX));
+        let scopes = Self::pull_scope(r);
+        let req = Self::pull_req(r, &scopes, &path, Kind::Small, &build);
+        match self
+            .core
+            .call(&req, |a| async { a.expect(&[200]).await.map(|_| ()) })
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A small blob (a config) in memory under the config cap, verified.
     pub async fn blob_bytes(&self, r: &Reference, digest: &Digest) -> Result<Vec<u8>, Error> {
         let path = format!("/v2/{}/blobs/{digest}", r.repository);

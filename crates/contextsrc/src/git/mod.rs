@@ -119,6 +119,14 @@ pub(crate) fn fetch(url: &GitUrl, opts: &Options, dest: &Path) -> Result<(), Err
     }
 }
 
+/// The commit checked out in the git work tree at `dir` (a fetched git context), as hex;
+/// `None` when `dir` is not one.
+pub fn head_commit(dir: &Path) -> Option<String> {
+    let repo = gix::open(dir).ok()?;
+    let id = repo.head_id().ok()?;
+    Some(id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

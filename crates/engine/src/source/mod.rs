@@ -113,6 +113,12 @@ pub trait ImageSource: Send + Sync {
         registry::Tuning::default().add_max_bytes
     }
 
+    /// Told of each `ADD <url>` body fetched and its digest (SHA-256, or the `--checksum`
+    /// algorithm): a build's record of what it downloaded (the provenance's materials).
+    fn downloaded(&self, url: &str, digest: &Digest) {
+        let _ = (url, digest);
+    }
+
     /// The HTTP client for a plain download from `host` (ADD <url>): a registry source
     /// gives the TLS settings its flags give that host; no credentials are attached.
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {

@@ -89,8 +89,8 @@ pub async fn fetch(
         let file = out.into_inner().into_std().await;
         file.set_modified(t).map_err(|e| fail(e.to_string()))?;
     }
+    let got = hasher.finish();
     if let Some(want) = want {
-        let got = hasher.finish();
         if got != want {
             let _ = std::fs::remove_file(&dest);
             return Err(DownloadError::Checksum {
@@ -100,6 +100,7 @@ pub async fn fetch(
             });
         }
     }
+    source.downloaded(url, &got);
     Ok((name, dest))
 }
 

@@ -1,0 +1,93 @@
+//! An image source that remembers every image it resolved (base images, `COPY --from`
+//! images) with the manifest digest it resolved to, and every `ADD <url>` download with its
+//! digest: the provenance's dependencies.
+
+use engine::source::{BlobStream, BoxFut, SourceError};
+use engine::{ImageSource, Layer, SourceImage};
+use image::Platform;
+use std::sync::{Arc, Mutex};
+
+/// One resolved image: the name as the Dockerfile gave it, the platform, the digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub name: String,
+    pub platform: String,
+    pub digest: String,
+}
+
+pub struct RecordedSource {
+    inner: Arc<dyn ImageSource>,
+    seen: Mutex<Vec<Resolved>>,
+    downloads: Mutex<Vec<(String, String)>>,
+}
+
+impl RecordedSource {
+    pub fn new(inner: Arc<dyn ImageSource>) -> Self {
+        RecordedSource {
+            inner,
+            seen: Mutex::new(Vec::new()),
+            downloads: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every `ADD <url>` fetched so far: the URL and the body's digest.
+    pub fn downloads(&self) -> Vec<(String, String)> {
+        self.downloads.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Every image resolved so far for `platform` or for none of `targets`, each once, in
+    /// order (the bases of every target are resolved before the first is built).
+    pub fn resolved_for(&self, platform: &Platform, targets: &[Platform]) -> Vec<Resolved> {
+        let this = platform.to_string();
+        let others: Vec<String> = targets.iter().map(Platform::to_string).collect();
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        seen.into_iter()
+            .filter(|r| r.platform == this || !others.contains(&r.platform))
+            .collect()
+    }
+}
+
+impl ImageSource for RecordedSource {
+    fn resolve<'a>(
+        &'a self,
+        name: &'a str,
+        platform: &'a Platform,
+    ) -> BoxFut<'a, Result<SourceImage, SourceError>> {
+        Box::pin(async move {
+            let img = self.inner.resolve(name, platform).await?;
+            let r = Resolved {
+                name: name.to_string(),
+                platform: platform.to_string(),
+                digest: img.digest.to_string(),
+            };
+            if let Ok(mut seen) = self.seen.lock() {
+                if !seen.contains(&r) {
+                    seen.push(r);
+                }
+            }
+            Ok(img)
+        })
+    }
+
+    fn open_remote<'a>(&'a self, layer: &'a Layer) -> BoxFut<'a, Result<BlobStream, SourceError>> {
+        self.inner.open_remote(layer)
+    }
+
+    fn downloaded(&self, url: &str, digest: &image::Digest) {
+        let d = (url.to_string(), digest.to_string());
+        if let Ok(mut all) = self.downloads.lock() {
+            if !all.contains(&d) {
+                all.push(d);
+            }
+        }
+        self.inner.downloaded(url, digest);
+    }
+
+    fn download_max_bytes(&self) -> u64 {
+        self.inner.download_max_bytes()
+    }
+
+    fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {
+        self.inner.download_client(host)
+    }
+}
