@@ -308,8 +308,16 @@ impl Build<'_> {
             .collect();
         let source = recorded.clone();
         let after = after_each;
-        engine::build_targets(self.df, self.ctx, source, &targets, &build_opts, after, outputs)
-            .await??;
+        engine::build_targets(
+            self.df,
+            self.ctx,
+            source,
+            &targets,
+            &build_opts,
+            after,
+            outputs,
+        )
+        .await??;
         if opts.cleanup {
             rootfs::clean_root(&build_opts.root, &build_opts.ignore)?;
         }

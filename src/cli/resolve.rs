@@ -8,7 +8,7 @@ use super::flags::{
 use super::options::*;
 use super::resolve_flag::{
     build_args, choose, compression_level, context, count, credential_helpers, env_bool,
-    git_options, invalid, non_empty, pairs, path, platform_list, secret, ttl, EnvLookup,
+    git_options, given, invalid, non_empty, pairs, path, platform_list, secret, ttl, EnvLookup,
 };
 use super::values;
 use super::{environment, CliError};
@@ -41,11 +41,7 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
             .map(|s| secret(s))
             .collect::<Result<_, _>>()?,
 
-        destinations: f
-            .destination
-            .into_iter()
-            .filter(|d| !d.is_empty())
-            .collect(),
+        destinations: given(f.destination),
         no_push,
         tar_path: path(f.tar_path),
         oci_layout_path: path(f.oci_layout_path),
@@ -66,10 +62,8 @@ pub fn build_options(mut f: BuildFlags, env: EnvLookup) -> Result<Options, CliEr
         snapshot_mode: snapshot_mode(f.snapshot_mode.as_deref())?,
         single_snapshot: f.single_snapshot.unwrap_or(false),
         use_new_run: f.use_new_run.unwrap_or(false),
-        ignore_paths: f
-            .ignore_path
+        ignore_paths: given(f.ignore_path)
             .into_iter()
-            .filter(|p| !p.is_empty())
             .map(PathBuf::from)
             .collect(),
         ignore_var_run: f.ignore_var_run.unwrap_or(true),

@@ -5,18 +5,14 @@
 use super::flags::{IndexFlags, RegistryFlags};
 use super::options::{IndexOptions, DEFAULT_KANIKO_DIR};
 use super::resolve::{log_options, registry_options};
-use super::resolve_flag::{count, non_empty, path, EnvLookup};
+use super::resolve_flag::{count, given, non_empty, path, EnvLookup};
 use super::CliError;
 use std::path::PathBuf;
 
 pub(super) fn index_options(f: IndexFlags, env: EnvLookup) -> Result<IndexOptions, CliError> {
     let usage = |m: &str| Err(CliError::Usage(m.to_string()));
-    let sources: Vec<String> = f.sources.into_iter().filter(|s| !s.is_empty()).collect();
-    let destinations: Vec<String> = f
-        .destination
-        .into_iter()
-        .filter(|d| !d.is_empty())
-        .collect();
+    let sources = given(f.sources);
+    let destinations = given(f.destination);
     if destinations.is_empty() {
         return usage("executor index needs at least one --destination");
     }

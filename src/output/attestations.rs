@@ -167,7 +167,10 @@ pub async fn push_parts(
     client
         .put_manifest(&by_digest, &attestation.manifest, media::OCI_MANIFEST)
         .await?;
-    if !client.referrers_api(dest, &attestation.image.digest).await? {
+    if !client
+        .referrers_api(dest, &attestation.image.digest)
+        .await?
+    {
         referrers_tag(client, dest, attestation).await?;
     }
     Ok(())
