@@ -2,8 +2,8 @@
 //! 22): one image per platform from a two-platform base index (Debian's amd64 and arm64
 //! busybox-static; arm64 RUN steps through qemu's binfmt_misc handler), one index tagged
 //! at every destination, the digest files, OCI layout and tarball describing it, a
-//! `--platform=$BUILDPLATFORM` stage built once, a missing platform named, and the layer
-//! cache hit per platform.
+//! `--platform=$BUILDPLATFORM` stage built once, a missing platform named, the layer
+//! cache hit per platform, and attestations per platform in the one index.
 
 mod common;
 use common::*;
@@ -332,4 +332,157 @@ fn the_layer_cache_hits_per_platform_on_a_second_run() {
             format!("{machine}\n")
         );
     }
+}
+
+/// `--sbom --provenance=mode=max` over two platforms: one OCI index of both images and
+/// their two attestation manifests (after the images, as BuildKit lists them), each naming
+/// its own image; each SBOM read from that platform's filesystem (a RUN writes an apk
+/// database naming the machine), each provenance naming that platform's base; skopeo
+/// copies the whole index.
+#[test]
+fn two_platforms_with_attestations_make_one_index_of_four() {
+    if !emulation() {
+        return;
+    }
+    let reg = registry_with_index(&both(), Format::Docker);
+    let df = format!(
+        "FROM {}/library/busybox:latest\n\
+         RUN mkdir -p /lib/apk/db && m=$(uname -m) && \
+         printf 'P:tool-%s\\nV:1.0-r0\\nA:%s\\nL:MIT\\n\\n' $m $m > /lib/apk/db/installed\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/attested-multi:1", reg.addr);
+    let (sb, _) = build_ok(
+        ctx.path(),
+        &[
+            "--platform=linux/amd64,linux/arm64",
+            "--sbom",
+            "--provenance=mode=max",
+            "-d",
+            &dest,
+            "--digest-file=/kaniko/d",
+        ],
+    );
+    let (index, digest) = raw(&reg, "test/attested-multi:1");
+    let digest_file = std::fs::read_to_string(sb.root().join("kaniko/d")).unwrap();
+    assert_eq!(digest_file, digest);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let entries = index["manifests"].as_array().unwrap();
+    let platform = |m: &Value| {
+        format!(
+            "{}/{}",
+            m["platform"]["os"].as_str().unwrap(),
+            m["platform"]["architecture"].as_str().unwrap()
+        )
+    };
+    let listed: Vec<String> = entries.iter().map(platform).collect();
+    assert_eq!(
+        listed,
+        [
+            "linux/amd64",
+            "linux/arm64",
+            "unknown/unknown",
+            "unknown/unknown"
+        ],
+        "{index}"
+    );
+    let (base_index, _) = raw(&reg, "library/busybox:latest");
+    let base_of = |arch: &str| {
+        base_index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform"]["architecture"] == arch)
+            .map(|m| m["digest"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    for (i, (arch, machine, other)) in [
+        ("amd64", "x86_64", "aarch64"),
+        ("arm64", "aarch64", "x86_64"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let image = &entries[i];
+        let att = &entries[2 + i];
+        assert_eq!(
+            att["annotations"]["vnd.docker.reference.type"],
+            "attestation-manifest"
+        );
+        assert_eq!(
+            att["annotations"]["vnd.docker.reference.digest"],
+            image["digest"]
+        );
+        let (m, _) = raw(
+            &reg,
+            &format!("test/attested-multi@{}", att["digest"].as_str().unwrap()),
+        );
+        assert_eq!(m["subject"]["digest"], image["digest"]);
+        let statements: Vec<Value> = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_slice(&blob(&reg, l["digest"].as_str().unwrap())).unwrap())
+            .collect();
+        let of = |kind: &str| {
+            statements
+                .iter()
+                .find(|s| s["predicateType"].as_str().unwrap().contains(kind))
+                .unwrap_or_else(|| panic!("no {kind} statement in {statements:?}"))
+        };
+        let sbom = of("spdx").to_string();
+        assert!(sbom.contains(&format!("tool-{machine}")), "{arch}: {sbom}");
+        assert!(!sbom.contains(&format!("tool-{other}")), "{arch}: {sbom}");
+        let prov = &of("slsa")["predicate"];
+        let bases: Vec<&Value> = prov["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["uri"].as_str().unwrap().contains("library/busybox"))
+            .collect();
+        assert_eq!(bases.len(), 1, "{arch}: {prov}");
+        assert_eq!(
+            format!("sha256:{}", bases[0]["digest"]["sha256"].as_str().unwrap()),
+            base_of(arch),
+            "{arch}: {prov}"
+        );
+        let provenance_platform = &prov["invocation"]["parameters"]["args"]["platform"];
+        assert_eq!(provenance_platform, &format!("linux/{arch}"), "{prov}");
+    }
+    // skopeo walks the whole index: a copy to another repository (every entry copied, no
+    // conversion) is the same index, each entry readable there.
+    let copied = format!("{}/test/copied:1", reg.addr);
+    let copy = Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--preserve-digests"])
+        .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+        .arg(format!("docker://{dest}"))
+        .arg(format!("docker://{copied}"))
+        .output()
+        .unwrap();
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    assert_eq!(raw(&reg, "test/copied:1").1, digest);
+    for e in entries {
+        let d = e["digest"].as_str().unwrap();
+        assert_eq!(raw(&reg, &format!("test/copied@{d}")).1, d);
+    }
+}
+
+/// A blob as the registry stores it.
+fn blob(reg: &Registry, digest: &str) -> Vec<u8> {
+    let hex = digest.trim_start_matches("sha256:");
+    let p = reg
+        .storage()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
