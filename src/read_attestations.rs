@@ -2,10 +2,12 @@
 //! `--provenance` stored with a pushed image, for users without buildx. The tag names an
 //! index; its entries annotated `vnd.docker.reference.type: attestation-manifest` hold one
 //! in-toto statement per layer. With `--type`, each matching statement's predicate is
-//! printed; without, every statement; one JSON document per line.
+//! printed; without, every statement; one JSON document per line. An index of several
+//! platforms holds one attestation manifest per platform image: every one is printed, or
+//! with `--platform` only that platform's.
 
 use crate::cli::{AttestationKind, ReadAttestations};
-use crate::output::attestations::{ATTESTATION_MANIFEST, REFERENCE_TYPE};
+use crate::output::attestations::{ATTESTATION_MANIFEST, REFERENCE_DIGEST, REFERENCE_TYPE};
 use crate::registry_client::client_for;
 use anyhow::{anyhow, bail, Context as _};
 use image::{Descriptor, Digest, Index, Manifest};
@@ -47,10 +49,18 @@ async fn run(opts: &ReadAttestations) -> anyhow::Result<()> {
         .ok()
         .filter(|i: &Index| !i.manifests.is_empty())
         .ok_or_else(|| anyhow!("{r} is an image, not an index: it has no attestations"))?;
+    let image = match &opts.platform {
+        Some(p) => Some(
+            index
+                .find(p)
+                .ok_or_else(|| anyhow!("{r} has no image for {p}"))?,
+        ),
+        None => None,
+    };
     let entries: Vec<&Descriptor> = index
         .manifests
         .iter()
-        .filter(|d| is_attestation(d))
+        .filter(|d| is_attestation(d) && image.is_none_or(|i| about(d, &i.digest)))
         .collect();
     if entries.is_empty() {
         bail!("{r} has no attestation manifest");
@@ -96,6 +106,14 @@ fn is_attestation(d: &Descriptor) -> bool {
         .as_ref()
         .and_then(|a| a.get(REFERENCE_TYPE))
         .is_some_and(|t| t == ATTESTATION_MANIFEST)
+}
+
+/// Whether the attestation manifest `d` is about the image `digest`.
+fn about(d: &Descriptor, digest: &Digest) -> bool {
+    d.annotations
+        .as_ref()
+        .and_then(|a| a.get(REFERENCE_DIGEST))
+        .is_some_and(|t| t == digest.as_str())
 }
 
 fn wanted(predicate_type: &str, kind: Option<AttestationKind>) -> bool {

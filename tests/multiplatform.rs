@@ -453,6 +453,30 @@ fn two_platforms_with_attestations_make_one_index_of_four() {
         let provenance_platform = &prov["invocation"]["parameters"]["args"]["platform"];
         assert_eq!(provenance_platform, &format!("linux/{arch}"), "{prov}");
     }
+    // `executor attestations --platform` prints that platform's provenance only.
+    let read = Command::new(executor())
+        .args([
+            "attestations",
+            &dest,
+            "--insecure-pull",
+            "--type=provenance",
+        ])
+        .arg("--platform=linux/arm64")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&read.stdout);
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let printed: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(printed.len(), 1, "{stdout}");
+    let args = &printed[0]["invocation"]["parameters"]["args"];
+    assert_eq!(args["platform"], "linux/arm64", "{stdout}");
     // skopeo walks the whole index: a copy to another repository (every entry copied, no
     // conversion) is the same index, each entry readable there.
     let copied = format!("{}/test/copied:1", reg.addr);

@@ -109,6 +109,16 @@ pub(super) fn kind(v: Option<&str>) -> Result<Option<AttestationKind>, CliError>
     }
 }
 
+/// `executor attestations --platform os/arch[/variant]`.
+pub(super) fn platform(v: Option<&str>) -> Result<Option<image::Platform>, CliError> {
+    match v {
+        None | Some("") => Ok(None),
+        Some(v) => image::Platform::parse(v)
+            .map(Some)
+            .ok_or_else(|| invalid("platform", v, "expected os/arch[/variant]")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +170,14 @@ mod tests {
         assert!(err(&[], None, Some("version=v2")).contains("v0.2 or v1"));
         assert!(err(&["type=sbom,generator=x"], None, None).contains("unknown key"));
         assert!(err(&["type=sbom,mode=max"], None, None).contains("provenance keys"));
+    }
+
+    #[test]
+    fn read_platform_is_os_arch_variant() {
+        let p = platform(Some("linux/arm64/v8")).unwrap().unwrap();
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert_eq!(platform(None).unwrap(), None);
+        let e = platform(Some("arm64")).unwrap_err().to_string();
+        assert!(e.contains("--platform") && e.contains("os/arch"), "{e}");
     }
 }

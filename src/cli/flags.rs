@@ -37,7 +37,7 @@ pub enum SubCommand {
     Attestations(Box<AttestationsFlags>),
 }
 
-/// `executor attestations REF [--type sbom|provenance]`.
+/// `executor attestations REF [--type sbom|provenance] [--platform os/arch[/variant]]`.
 #[derive(Debug, Args)]
 pub struct AttestationsFlags {
     /// The image (an index pushed with --sbom or --provenance)
@@ -45,6 +45,9 @@ pub struct AttestationsFlags {
     /// Print only this predicate: sbom or provenance [default: every statement]
     #[arg(long = "type", allow_hyphen_values = true)]
     pub kind: Option<String>,
+    /// Print only the attestations of this platform's image [default: every platform's]
+    #[arg(long, allow_hyphen_values = true)]
+    pub platform: Option<String>,
     #[command(flatten)]
     pub registry: RegistryFlags,
 }

@@ -285,10 +285,12 @@ pub enum AttestationKind {
     Provenance,
 }
 
-/// `executor attestations REF [--type sbom|provenance]` and the registry flags.
+/// `executor attestations REF [--type sbom|provenance] [--platform P]` and the registry flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadAttestations {
     pub reference: String,
     pub kind: Option<AttestationKind>,
+    /// Only the attestations of the image for this platform.
+    pub platform: Option<image::Platform>,
     pub registry: RegistryOptions,
 }

@@ -316,6 +316,7 @@ pub(super) fn read_attestations(
     Ok(super::ReadAttestations {
         reference: f.reference,
         kind: super::attestations::kind(f.kind.as_deref())?,
+        platform: super::attestations::platform(f.platform.as_deref())?,
         registry: registry_options(f.registry, env)?,
     })
 }
