@@ -103,14 +103,7 @@ R:ld-musl-x86_64.so.1\nZ:Q1kh7IuZ6Pcs29GF3m+CxZ5C6pQjs=\n\n";
 
 /// A blob of `repo` in the registry's storage, read as the registry keeps it.
 fn blob(reg: &Registry, digest: &str) -> Vec<u8> {
-    let hex = digest.trim_start_matches("sha256:");
-    let p = reg
-        .storage()
-        .join("docker/registry/v2/blobs/sha256")
-        .join(&hex[..2])
-        .join(hex)
-        .join("data");
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    reg.stored_blob(digest).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn raw(reg: &Registry, reference: &str) -> Value {

@@ -426,7 +426,10 @@ fn two_platforms_with_attestations_make_one_index_of_four() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|l| serde_json::from_slice(&blob(&reg, l["digest"].as_str().unwrap())).unwrap())
+            .map(|l| {
+                serde_json::from_slice(&reg.stored_blob(l["digest"].as_str().unwrap()).unwrap())
+                    .unwrap()
+            })
             .collect();
         let of = |kind: &str| {
             statements
@@ -497,16 +500,4 @@ fn two_platforms_with_attestations_make_one_index_of_four() {
         let d = e["digest"].as_str().unwrap();
         assert_eq!(raw(&reg, &format!("test/copied@{d}")).1, d);
     }
-}
-
-/// A blob as the registry stores it.
-fn blob(reg: &Registry, digest: &str) -> Vec<u8> {
-    let hex = digest.trim_start_matches("sha256:");
-    let p = reg
-        .storage()
-        .join("docker/registry/v2/blobs/sha256")
-        .join(&hex[..2])
-        .join(hex)
-        .join("data");
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }

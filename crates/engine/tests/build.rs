@@ -277,3 +277,52 @@ fn a_cached_build_returns_once_its_cache_writes_are_done() {
     image.unwrap();
     assert_eq!(entries.get(), 2);
 }
+
+/// `build_targets` runs `after_each` once per target, in order, while the root holds that
+/// target's final file system (the next target's build clears it), and hands what it
+/// returned to `outputs` beside each image.
+#[test]
+fn after_each_sees_each_targets_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, work, ctx, oci) = (
+        tmp.path().join("root"),
+        tmp.path().join("work"),
+        tmp.path().join("ctx"),
+        tmp.path().join("oci"),
+    );
+    for d in [&root, &work, &ctx, &oci] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for arch in ["amd64", "arm64"] {
+        std::fs::write(ctx.join(format!("{arch}.txt")), arch).unwrap();
+    }
+    let df =
+        dockerfile::parse("FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}.txt /arch\n").unwrap();
+    let context = engine::BuildContext::open(&ctx, None).unwrap();
+    let source = std::sync::Arc::new(engine::source::LayoutSource::new(&oci));
+    let mut opts = common::options(&root, &work);
+    opts.materialize = true;
+    let targets: Vec<engine::Target> = ["linux/amd64", "linux/arm64"]
+        .iter()
+        .map(|p| (image::Platform::parse(p).unwrap(), None))
+        .collect();
+    let after_each = |p: &image::Platform, _: &engine::BuiltImage, o: &BuildOptions| {
+        let file = std::fs::read_to_string(o.root.join("arch")).unwrap_or_default();
+        Ok((p.architecture.clone(), file))
+    };
+    let outputs = |built: Vec<(engine::BuiltImage, (String, String))>| async move {
+        built.into_iter().map(|(_, seen)| seen).collect::<Vec<_>>()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = rt
+        .block_on(engine::build_targets(
+            &df, &context, source, &targets, &opts, after_each, outputs,
+        ))
+        .unwrap();
+    let want =
+        [("amd64", "amd64"), ("arm64", "arm64")].map(|(a, b)| (a.to_string(), b.to_string()));
+    assert_eq!(seen, want);
+}

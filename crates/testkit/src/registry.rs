@@ -215,6 +215,19 @@ impl Registry {
         self.dir.path().join("data")
     }
 
+    /// A blob (`sha256:<hex>`) as the registry stores it.
+    pub fn stored_blob(&self, digest: &str) -> std::io::Result<Vec<u8>> {
+        let hex = digest.trim_start_matches("sha256:");
+        let p = self
+            .storage()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(hex.get(..2).unwrap_or(hex))
+            .join(hex)
+            .join("data");
+        std::fs::read(&p)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+    }
+
     pub fn url(&self) -> String {
         let scheme = if self.ca_cert.is_some() {
             "https"
