@@ -405,12 +405,21 @@ fn sbom_and_provenance_in_an_index_as_buildkit_stores_them() {
         "Dockerfile"
     );
     assert_eq!(prov["invocation"]["parameters"]["secrets"][0]["id"], "tok");
+    let steps = prov["buildConfig"]["llbDefinition"].as_array().unwrap();
+    assert!(steps.len() >= 5);
+    // A RUN's arguments as BuildKit records them: the shell, then the command alone.
+    let run_args: Vec<&serde_json::Value> = steps
+        .iter()
+        .filter_map(|s| s["op"]["Op"]["exec"]["meta"]["args"].as_array())
+        .map(|a| &a[..])
+        .filter(|a| a.len() == 3)
+        .map(|a| &a[2])
+        .collect();
     assert!(
-        prov["buildConfig"]["llbDefinition"]
-            .as_array()
-            .unwrap()
-            .len()
-            >= 5
+        run_args
+            .iter()
+            .any(|a| a.as_str() == Some("test -s /run/secrets/tok && echo ok > /ran")),
+        "{run_args:?}"
     );
 }
 

@@ -7,11 +7,11 @@
 use super::recorded_source::Resolved;
 use super::Facts;
 use crate::cli::{Options, ProvenanceRequest};
-use attest::provenance::steps::{Op, Step};
+use attest::provenance::steps::{Network, Op, Step};
 use attest::provenance::{BuildRecord, Context, ContextDigest, Dependency, Dockerfile, SecretUse};
 use attest::purl::ImageName;
 use contextsrc::ContextSource;
-use dockerfile::Instruction;
+use dockerfile::{CommandLine, Instruction};
 use registry::Reference;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -117,6 +117,23 @@ fn has_run(df: &dockerfile::Dockerfile) -> bool {
 /// mode=max's per-instruction record: per stage, its base as a source step, then one step
 /// per instruction reading the step before it, with its Dockerfile line. Instructions are
 /// recorded as written (no variable expanded: no build-arg value enters).
+/// A RUN's process arguments as BuildKit records them: the exec form as written, the
+/// shell form after the stage's `SHELL` (the Dockerfile's text, variables unexpanded).
+fn exec_args(shell: &[String], command: &CommandLine) -> Vec<String> {
+    match command {
+        CommandLine::Exec(args) => args.clone(),
+        CommandLine::Shell(line) => shell.iter().cloned().chain([line.clone()]).collect(),
+    }
+}
+
+fn network_of(mode: Option<&str>) -> Network {
+    match mode {
+        Some("none") => Network::None,
+        Some("host") => Network::Host,
+        _ => Network::Sandbox,
+    }
+}
+
 fn steps(df: &dockerfile::Dockerfile, resolved: &[Resolved]) -> Vec<Step> {
     let mut out = Vec::new();
     for stage in &df.stages {
@@ -133,14 +150,18 @@ fn steps(df: &dockerfile::Dockerfile, resolved: &[Resolved]) -> Vec<Step> {
             inputs: Vec::new(),
             lines: Some((stage.line as u32, stage.line as u32)),
         });
+        let mut shell = vec!["/bin/sh".to_string(), "-c".to_string()];
         for c in &stage.commands {
+            if let Instruction::Shell(s) = &c.instruction {
+                shell = s.clone();
+            }
             let op = match &c.instruction {
-                Instruction::Run(_) => Op::Exec {
-                    args: vec!["/bin/sh".into(), "-c".into(), c.original.clone()],
+                Instruction::Run(r) => Op::Exec {
+                    args: exec_args(&shell, &r.command),
                     env: Vec::new(),
                     cwd: "/".into(),
                     user: String::new(),
-                    network: attest::provenance::steps::Network::Sandbox,
+                    network: network_of(r.network.as_deref()),
                     mounts: Vec::new(),
                 },
                 _ => Op::File {
