@@ -154,3 +154,41 @@ pub async fn open_layer(
         LayerSource::Remote(_) => source.open_remote(layer).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_ids_are_parsed_where_the_config_is_read() {
+        let layer = serde_json::json!({
+            "mediaType": image::media::OCI_LAYER_GZIP,
+            "digest": image::Digest::sha256(b"l").to_string(),
+            "size": 1,
+        });
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "schemaVersion": 2,
+            "config": layer.clone(),
+            "layers": [layer],
+        }))
+        .unwrap();
+        let config = |diff: &str| -> ImageConfig {
+            serde_json::from_value(
+                serde_json::json!({"rootfs": {"type": "layers", "diff_ids": [diff]}}),
+            )
+            .unwrap()
+        };
+        let local = |_: &image::Descriptor| LayerSource::Local("blob".into());
+        let good = image::Digest::sha256(b"tar");
+        let layers =
+            SourceImage::layers_of("base:1", &manifest, &config(&good.to_string()), local).unwrap();
+        assert_eq!(layers[0].diff_id, good);
+        let err = SourceImage::layers_of("base:1", &manifest, &config("sha256:nothex"), local)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("image base:1") && err.contains("sha256:nothex"),
+            "{err}"
+        );
+    }
+}
