@@ -288,8 +288,10 @@ impl Build<'_> {
                 return Ok(Vec::new());
             };
             f.target(platform, &recorded, &all);
-            tokio::task::block_in_place(|| attestations::predicates(opts, f, &o.root, built))
-                .map_err(|e| BuildError::Other(format!("{e:#}")))
+            tokio::task::block_in_place(|| {
+                attestations::predicates(opts, f, &o.root, built, recorded.as_ref())
+            })
+            .map_err(|e| BuildError::Other(format!("{e:#}")))
         };
         // The outputs run beside the caches' writes; the build returns once both are done
         // and what earlier stages left is removed.

@@ -637,3 +637,72 @@ fn blob_json(p: &Path) -> Value {
 fn hex_sha256(b: &[u8]) -> String {
     ::image::Digest::sha256(b).hex().to_string()
 }
+
+/// The SBOM's files (name and SHA-256, sorted) of the image `reference` in `reg`.
+fn sbom_files(reg: &Registry, reference: &str) -> Vec<(String, String)> {
+    let index = raw(reg, reference);
+    let repo = reference.split(':').next().unwrap();
+    let att = raw(
+        reg,
+        &format!(
+            "{repo}@{}",
+            index["manifests"][1]["digest"].as_str().unwrap()
+        ),
+    );
+    let layer = att["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["annotations"]["in-toto.io/predicate-type"] == "https://spdx.dev/Document")
+        .expect("an SPDX statement");
+    let st: Value = serde_json::from_slice(&blob(reg, layer["digest"].as_str().unwrap())).unwrap();
+    let none = Vec::new();
+    let mut files: Vec<(String, String)> = st["predicate"]["files"]
+        .as_array()
+        .unwrap_or(&none)
+        .iter()
+        .map(|f| {
+            let sha = f["checksums"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["algorithm"] == "SHA256")
+                .map(|c| c["checksumValue"].as_str().unwrap().to_string())
+                .unwrap_or_default();
+            (f["fileName"].as_str().unwrap().to_string(), sha)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A second `--cache=true` build, whose COPY and RUN layers all come from the cache
+/// repository, lists the same COPY files (with their checksums) as the first; a file a
+/// later RUN rewrote is left out both times.
+#[test]
+fn sbom_files_of_a_cached_build_match_the_uncached_one() {
+    let reg = registry_with_busybox();
+    let df = format!(
+        "FROM {}/library/busybox:latest\nCOPY a.txt /app/a.txt\nCOPY b.txt /app/b.txt\n\
+         RUN echo rewritten > /app/b.txt\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df), ("a.txt", "aaa\n"), ("b.txt", "bbb\n")]);
+    let build = |tag: &str| {
+        let dest = format!("{}/test/cached:{tag}", reg.addr);
+        let (_, out) = build_ok(
+            ctx.path(),
+            &["--cache=true", "--cache-copy-layers", "--sbom", "-d", &dest],
+        );
+        out.stderr
+    };
+    build("1");
+    let second = build("2");
+    assert!(
+        second.contains("Using caching version of cmd: COPY a.txt /app/a.txt"),
+        "{second}"
+    );
+    let want = vec![("./app/a.txt".to_string(), hex_sha256(b"aaa\n"))];
+    assert_eq!(sbom_files(&reg, "test/cached:1"), want);
+    assert_eq!(sbom_files(&reg, "test/cached:2"), want);
+}

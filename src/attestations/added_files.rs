@@ -1,17 +1,23 @@
 //! The files COPY and ADD put in the final image, with their SHA-256 and SHA-1: read from
-//! the layers this build wrote for those instructions (the history entry of each layer
-//! says which instruction made it), not from the whole image.
+//! the layers those instructions made (the history entry of each layer says which
+//! instruction made it; a cache hit's layer is read from the cache repository, streamed and
+//! verified), not from the whole image. With `--single-snapshot` the one layer holds every
+//! instruction's files: none is listed.
 
 use attest::sbom::AddedFile;
-use engine::{BuiltImage, LayerSource};
+use engine::{BuiltImage, ImageSource, Layer};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 
 /// Every regular file of the final image's COPY/ADD layers, the last writer of a path
-/// winning; a path a later layer deletes (its whiteout) is left out.
-pub fn added_files(built: &BuiltImage) -> std::io::Result<Vec<AddedFile>> {
+/// winning; a path a later layer deletes (its whiteout) or rewrites is left out. Call from
+/// a blocking section of the runtime (`block_in_place`): blobs are read through `source`.
+pub fn added_files(
+    built: &BuiltImage,
+    source: &dyn ImageSource,
+) -> std::io::Result<Vec<AddedFile>> {
     let made_by: Vec<&str> = built
         .config
         .history
@@ -19,26 +25,45 @@ pub fn added_files(built: &BuiltImage) -> std::io::Result<Vec<AddedFile>> {
         .filter(|h| !h.empty_layer)
         .map(|h| h.created_by.as_deref().unwrap_or(""))
         .collect();
-    // History and layers line up only when every layer has its entry.
-    if made_by.len() != built.layers.len() {
+    // The build's entries are the last ones (a base may have none for its layers); more
+    // entries than layers (`--single-snapshot`) cannot be lined up.
+    let Some(base) = built.layers.len().checked_sub(made_by.len()) else {
         return Ok(Vec::new());
-    }
+    };
     let mut files: BTreeMap<String, AddedFile> = BTreeMap::new();
-    for (layer, by) in built.layers.iter().zip(made_by) {
+    let mut copied = false;
+    for (layer, by) in built.layers[base..].iter().zip(made_by) {
         let copies = by.starts_with("COPY") || by.starts_with("ADD");
-        match &layer.source {
-            LayerSource::Local(path) => {
-                let f = std::fs::File::open(path)?;
-                read_layer(f, copies, &mut files)?;
-            }
-            LayerSource::Remote(_) => {}
+        // Layers before the first COPY/ADD cannot change what it wrote: not read.
+        copied |= copies;
+        if copied {
+            read_verified(source, layer, copies, &mut files)?;
         }
     }
     Ok(files.into_values().collect())
 }
 
+/// Reads `layer` (a blob of this build, of a layout, or of a registry), its digest checked
+/// once the whole blob is read.
+fn read_verified(
+    source: &dyn ImageSource,
+    layer: &Layer,
+    record: bool,
+    files: &mut BTreeMap<String, AddedFile>,
+) -> std::io::Result<()> {
+    let rt = tokio::runtime::Handle::current();
+    let stream = rt
+        .block_on(engine::source::open_layer(source, layer))
+        .map_err(std::io::Error::other)?;
+    let mut blob = tokio_util::io::SyncIoBridge::new_with_handle(stream, rt);
+    read_layer(&mut blob, record, files)?;
+    // The rest of the blob (padding, the compressor's trailer), so the digest is checked.
+    std::io::copy(&mut blob, &mut std::io::sink())?;
+    Ok(())
+}
+
 fn read_layer(
-    blob: std::fs::File,
+    blob: &mut (dyn Read + Send),
     record: bool,
     files: &mut BTreeMap<String, AddedFile>,
 ) -> std::io::Result<()> {

@@ -29,12 +29,14 @@ pub fn predicates(
     facts: &Facts,
     root: &Path,
     built: &BuiltImage,
+    source: &dyn engine::ImageSource,
 ) -> anyhow::Result<Vec<Predicate>> {
     let mut out = Vec::new();
     if opts.attestations.sbom {
         let started = std::time::Instant::now();
         let inventory = attest::packages::scan(root).context("reading the image's packages")?;
-        let added = added_files::added_files(built).context("reading the COPY/ADD layers")?;
+        let added =
+            added_files::added_files(built, source).context("reading the COPY/ADD layers")?;
         let info = DocumentInfo {
             name: opts
                 .destinations
