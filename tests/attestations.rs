@@ -638,8 +638,8 @@ fn hex_sha256(b: &[u8]) -> String {
     ::image::Digest::sha256(b).hex().to_string()
 }
 
-/// The SBOM's files (name and SHA-256, sorted) of the image `reference` in `reg`.
-fn sbom_files(reg: &Registry, reference: &str) -> Vec<(String, String)> {
+/// The statement of `predicate_type` attached to the image `reference` in `reg`.
+fn statement(reg: &Registry, reference: &str, predicate_type: &str) -> Value {
     let index = raw(reg, reference);
     let repo = reference.split(':').next().unwrap();
     let att = raw(
@@ -653,9 +653,14 @@ fn sbom_files(reg: &Registry, reference: &str) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .find(|l| l["annotations"]["in-toto.io/predicate-type"] == "https://spdx.dev/Document")
-        .expect("an SPDX statement");
-    let st: Value = serde_json::from_slice(&blob(reg, layer["digest"].as_str().unwrap())).unwrap();
+        .find(|l| l["annotations"]["in-toto.io/predicate-type"] == predicate_type)
+        .unwrap_or_else(|| panic!("no {predicate_type} statement"));
+    serde_json::from_slice(&blob(reg, layer["digest"].as_str().unwrap())).unwrap()
+}
+
+/// The SBOM's files (name and SHA-256, sorted) of the image `reference` in `reg`.
+fn sbom_files(reg: &Registry, reference: &str) -> Vec<(String, String)> {
+    let st = statement(reg, reference, "https://spdx.dev/Document");
     let none = Vec::new();
     let mut files: Vec<(String, String)> = st["predicate"]["files"]
         .as_array()
@@ -705,4 +710,45 @@ fn sbom_files_of_a_cached_build_match_the_uncached_one() {
     let want = vec![("./app/a.txt".to_string(), hex_sha256(b"aaa\n"))];
     assert_eq!(sbom_files(&reg, "test/cached:1"), want);
     assert_eq!(sbom_files(&reg, "test/cached:2"), want);
+}
+
+/// `ADD <git URL>` sources are provenance materials with the commit each resolved to (a
+/// tag's commit for `#v1:sub`, the default branch's head otherwise), as BuildKit records
+/// git sources: the URL as given, `digest.sha1`.
+#[test]
+fn add_of_git_repositories_in_the_provenance() {
+    use testkit::servers::git::WorkRepo;
+    use testkit::servers::http::{Config, HttpServer};
+    let reg = registry_with_busybox();
+    let srv = HttpServer::start(Config::default()).unwrap();
+    let repo = WorkRepo::init().unwrap();
+    repo.write(&[("sub/inner.txt", "v1")]).unwrap();
+    let first = repo.commit("one").unwrap();
+    repo.git(&["tag", "v1"]).unwrap();
+    repo.write(&[("sub/inner.txt", "v2")]).unwrap();
+    let head = repo.commit("two").unwrap();
+    repo.publish(&srv.repos, "lib.git").unwrap();
+    let url = format!("http://{}/git/lib.git", srv.addr);
+    let tagged = format!("{url}#v1:sub");
+    let df = format!(
+        "FROM {}/library/busybox:latest\nADD {url} /whole\nADD {tagged} /old\n",
+        reg.addr
+    );
+    let ctx = context(&[("Dockerfile", &df)]);
+    let dest = format!("{}/test/addgit-prov:1", reg.addr);
+    build_ok(ctx.path(), &["--provenance=mode=min", "-d", &dest]);
+    let st = statement(
+        &reg,
+        "test/addgit-prov:1",
+        "https://slsa.dev/provenance/v0.2",
+    );
+    let materials = st["predicate"]["materials"].as_array().unwrap();
+    for (uri, commit) in [(&url, &head), (&tagged, &first)] {
+        assert!(
+            materials
+                .iter()
+                .any(|m| m["uri"] == uri.as_str() && m["digest"]["sha1"] == commit.as_str()),
+            "{uri} at {commit} not in {materials:?}"
+        );
+    }
 }

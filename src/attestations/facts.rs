@@ -19,6 +19,8 @@ pub struct Facts<'a> {
     pub resolved: Vec<Resolved>,
     /// `ADD <url>` downloads: URL and digest.
     pub downloads: Vec<(String, String)>,
+    /// `ADD <git URL>` clones: URL and commit.
+    pub clones: Vec<(String, String)>,
     /// The commit of a git context.
     pub git_commit: Option<String>,
     /// Lowercase hex SHA-256 over the context tree (see [`context_digest`]).
@@ -58,6 +60,7 @@ impl<'a> Facts<'a> {
             platform: Platform::default(),
             resolved: Vec::new(),
             downloads: Vec::new(),
+            clones: Vec::new(),
             git_commit,
             context_digest,
         })
@@ -65,10 +68,11 @@ impl<'a> Facts<'a> {
 
     /// Set for one target just built: its platform, the images resolved for it (or for no
     /// target of the run: a `FROM --platform=$BUILDPLATFORM` stage's base), and every
-    /// `ADD <url>` downloaded so far (a download names no platform).
+    /// `ADD <url>` downloaded and `ADD <git URL>` cloned so far (neither names a platform).
     pub fn target(&mut self, platform: &Platform, recorded: &RecordedSource, all: &[Platform]) {
         self.platform = platform.clone();
         self.resolved = recorded.resolved_for(platform, all);
         self.downloads = recorded.downloads();
+        self.clones = recorded.clones();
     }
 }

@@ -67,6 +67,10 @@ pub fn record(opts: &Options, req: ProvenanceRequest, f: &Facts) -> BuildRecord 
                 url: url.clone(),
                 digest: digest.clone(),
             }))
+            .chain(f.clones.iter().map(|(url, commit)| Dependency::Git {
+                url: url.clone(),
+                commit: commit.clone(),
+            }))
             .collect(),
         reproducible: opts.reproducible,
         network: has_run(f.df),

@@ -1,6 +1,6 @@
 //! An image source that remembers every image it resolved (base images, `COPY --from`
 //! images) with the manifest digest it resolved to, and every `ADD <url>` download with its
-//! digest: the provenance's dependencies.
+//! digest, and every `ADD <git URL>` clone with its commit: the provenance's dependencies.
 
 use engine::source::{BlobStream, BoxFut, SourceError};
 use engine::{ImageSource, Layer, SourceImage};
@@ -19,6 +19,7 @@ pub struct RecordedSource {
     inner: Arc<dyn ImageSource>,
     seen: Mutex<Vec<Resolved>>,
     downloads: Mutex<Vec<(String, String)>>,
+    clones: Mutex<Vec<(String, String)>>,
 }
 
 impl RecordedSource {
@@ -27,12 +28,18 @@ impl RecordedSource {
             inner,
             seen: Mutex::new(Vec::new()),
             downloads: Mutex::new(Vec::new()),
+            clones: Mutex::new(Vec::new()),
         }
     }
 
     /// Every `ADD <url>` fetched so far: the URL and the body's digest.
     pub fn downloads(&self) -> Vec<(String, String)> {
         self.downloads.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Every `ADD <git URL>` cloned so far: the URL and the commit.
+    pub fn clones(&self) -> Vec<(String, String)> {
+        self.clones.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// Every image resolved so far for `platform` or for none of `targets`, each once, in
@@ -81,6 +88,16 @@ impl ImageSource for RecordedSource {
             }
         }
         self.inner.downloaded(url, digest);
+    }
+
+    fn cloned(&self, url: &str, commit: &str) {
+        let c = (url.to_string(), commit.to_string());
+        if let Ok(mut all) = self.clones.lock() {
+            if !all.contains(&c) {
+                all.push(c);
+            }
+        }
+        self.inner.cloned(url, commit);
     }
 
     fn download_max_bytes(&self) -> u64 {

@@ -119,6 +119,12 @@ pub trait ImageSource: Send + Sync {
         let _ = (url, digest);
     }
 
+    /// Told of each `ADD <git URL>` cloned (the URL as the Dockerfile gives it) and the
+    /// commit checked out: the provenance's git materials.
+    fn cloned(&self, url: &str, commit: &str) {
+        let _ = (url, commit);
+    }
+
     /// The HTTP client for a plain download from `host` (ADD <url>): a registry source
     /// gives the TLS settings its flags give that host; no credentials are attached.
     fn download_client(&self, host: &str) -> Result<reqwest::Client, SourceError> {

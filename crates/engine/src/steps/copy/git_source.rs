@@ -7,13 +7,13 @@
 use std::path::{Path, PathBuf};
 
 /// Clones `src` (`https://host/repo.git[#ref[:subdir]]`) under `work` with `remote`'s
-/// settings; returns the tree.
+/// settings; returns the tree and the commit checked out.
 pub fn clone(
     src: &str,
     keep_git_dir: bool,
     work: &Path,
     remote: &contextsrc::Options,
-) -> Result<PathBuf, String> {
+) -> Result<(PathBuf, String), String> {
     let (scheme, rest) = src
         .split_once("://")
         .filter(|(s, _)| *s == "https" || *s == "http")
@@ -51,6 +51,8 @@ pub fn clone(
         .map_err(|e| format!("ADD {}: {e}", url.display()))?
         .keep();
     contextsrc::fetch(&contextsrc::Source::Git(url), &opts, &dest).map_err(|e| e.to_string())?;
+    let commit = contextsrc::git::head_commit(&dest)
+        .ok_or_else(|| format!("ADD {}: no commit checked out", redact::url(src)))?;
     if !keep_git_dir {
         let _ = std::fs::remove_dir_all(dest.join(".git"));
     }
@@ -61,5 +63,5 @@ pub fn clone(
             redact::url(src)
         ));
     }
-    Ok(tree)
+    Ok((tree, commit))
 }

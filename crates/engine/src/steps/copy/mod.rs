@@ -277,8 +277,10 @@ async fn source_tree(
             );
             let (src, keep, work) = (src.clone(), c.keep_git_dir, st.sh.opts.work_dir.clone());
             let remote = &st.sh.opts.remote;
-            let dir = tokio::task::block_in_place(|| git_source::clone(&src, keep, &work, remote))
-                .map_err(|e| BuildError::step(cmd, &e))?;
+            let (dir, commit) =
+                tokio::task::block_in_place(|| git_source::clone(&src, keep, &work, remote))
+                    .map_err(|e| BuildError::step(cmd, &e))?;
+            st.sh.source.cloned(&src, &commit);
             BuildContext::tree(&dir)
         }
         (Some(from), None) => st.tree_from(from).await?,
