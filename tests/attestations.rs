@@ -116,6 +116,33 @@ fn raw(reg: &Registry, reference: &str) -> Value {
     serde_json::from_str(&out).expect("skopeo raw json")
 }
 
+/// The same index, attestation manifest, statements and referrers fallback read by another
+/// OCI client: the oras Python SDK (testdata/attestations/oras_walk.py).
+fn oras_walk(reg: &Registry, image_digest: &str, attestation_digest: &str) {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/attestations/oras_walk.py");
+    let out = sh(Command::new(format!("{VENV}/python3")).arg(script).args([
+        reg.addr.as_str(),
+        "test/attested",
+        "1",
+    ]));
+    let seen: Value = serde_json::from_str(&out).expect("oras_walk json");
+    assert_eq!(seen["images"][image_digest], "linux/amd64", "{seen}");
+    assert_eq!(
+        seen["attestations"][image_digest],
+        serde_json::json!([
+            "https://slsa.dev/provenance/v0.2",
+            "https://spdx.dev/Document"
+        ]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["referrers"][image_digest],
+        serde_json::json!([attestation_digest]),
+        "{seen}"
+    );
+}
+
 fn check_jsonschema(schema: &str, doc: &Path) {
     let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/attestations")
@@ -232,6 +259,7 @@ fn sbom_and_provenance_in_an_index_as_buildkit_stores_them() {
         referrers["manifests"][0]["artifactType"],
         "application/vnd.docker.attestation.manifest.v1+json"
     );
+    oras_walk(&reg, image_digest, att["digest"].as_str().unwrap());
     let layers = att_manifest["layers"].as_array().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut by_type = std::collections::BTreeMap::new();
