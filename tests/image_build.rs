@@ -25,7 +25,9 @@ const ENV: [&str; 6] = [
 /// The compressed size bound (kaniko's executor image is about 26 MB). The images built
 /// here carry the test profile's binary (dependencies at opt-level 2, this crate at 0),
 /// about 3 MB larger compressed than the release image (README gives the release sizes).
-const SIZE_LIMIT: u64 = 17_000_000;
+/// Raised from 17 MB when attestations (SQLite for rpm databases, SPDX), multi-platform
+/// builds and `executor index` came (the stripped release binary grew 3.5 MB, 1.3 MB gzipped).
+const SIZE_LIMIT: u64 = 18_500_000;
 
 fn compressed_size(reg: &Registry, reference: &str) -> u64 {
     let m = testkit::images::inspect_raw(&reg.addr, reference, false).unwrap();
