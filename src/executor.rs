@@ -287,7 +287,8 @@ impl Build<'_> {
             let Some(f) = facts.as_mut() else {
                 return Ok(Vec::new());
             };
-            f.target(platform, &recorded, &all);
+            let bases = engine::base_images(self.df, o, platform)?;
+            f.target(platform, &recorded, (&all, &bases));
             tokio::task::block_in_place(|| {
                 attestations::predicates(opts, f, &o.root, built, recorded.as_ref())
             })

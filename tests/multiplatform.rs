@@ -345,11 +345,24 @@ fn two_platforms_with_attestations_make_one_index_of_four() {
         return;
     }
     let reg = registry_with_index(&both(), Format::Docker);
+    // A builder stage on the build platform, from another repository: every target's
+    // provenance names its base (resolved once, for linux/amd64, by the first build).
+    images::push_busybox_index(
+        &reg.addr,
+        "tools/builder:1",
+        &both(),
+        &ImageSpec::default(),
+        &Access::default(),
+    )
+    .expect("push builder index");
     let df = format!(
-        "FROM {}/library/busybox:latest\n\
+        "FROM --platform=$BUILDPLATFORM {r}/tools/builder:1 AS tools\n\
+         RUN echo built > /tool\n\
+         FROM {r}/library/busybox:latest\n\
+         COPY --from=tools /tool /tool\n\
          RUN mkdir -p /lib/apk/db && m=$(uname -m) && \
          printf 'P:tool-%s\\nV:1.0-r0\\nA:%s\\nL:MIT\\n\\n' $m $m > /lib/apk/db/installed\n",
-        reg.addr
+        r = reg.addr
     );
     let ctx = context(&[("Dockerfile", &df)]);
     let dest = format!("{}/test/attested-multi:1", reg.addr);
@@ -452,6 +465,26 @@ fn two_platforms_with_attestations_make_one_index_of_four() {
             format!("sha256:{}", bases[0]["digest"]["sha256"].as_str().unwrap()),
             base_of(arch),
             "{arch}: {prov}"
+        );
+        let (builder_index, _) = raw(&reg, "tools/builder:1");
+        let builder_amd64 = builder_index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform"]["architecture"] == "amd64")
+            .map(|m| m["digest"].as_str().unwrap()[7..].to_string())
+            .unwrap();
+        let builders: Vec<&Value> = prov["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["uri"].as_str().unwrap().contains("tools/builder"))
+            .collect();
+        assert_eq!(builders.len(), 1, "{arch}: {prov}");
+        assert_eq!(
+            builders[0]["digest"]["sha256"],
+            builder_amd64.as_str(),
+            "{arch}"
         );
         let provenance_platform = &prov["invocation"]["parameters"]["args"]["platform"];
         assert_eq!(provenance_platform, &format!("linux/{arch}"), "{prov}");

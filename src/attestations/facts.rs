@@ -66,12 +66,17 @@ impl<'a> Facts<'a> {
         })
     }
 
-    /// Set for one target just built: its platform, the images resolved for it (or for no
-    /// target of the run: a `FROM --platform=$BUILDPLATFORM` stage's base), and every
+    /// Set for one target just built: its platform, the images its build used (`bases`: its
+    /// stages' base images with their platforms; see `RecordedSource::resolved_for`), and every
     /// `ADD <url>` downloaded and `ADD <git URL>` cloned so far (neither names a platform).
-    pub fn target(&mut self, platform: &Platform, recorded: &RecordedSource, all: &[Platform]) {
+    pub fn target(
+        &mut self,
+        platform: &Platform,
+        recorded: &RecordedSource,
+        (all, bases): (&[Platform], &[(String, Platform)]),
+    ) {
         self.platform = platform.clone();
-        self.resolved = recorded.resolved_for(platform, all);
+        self.resolved = recorded.resolved_for(platform, all, bases);
         self.downloads = recorded.downloads();
         self.clones = recorded.clones();
     }

@@ -42,14 +42,29 @@ impl RecordedSource {
         self.clones.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
-    /// Every image resolved so far for `platform` or for none of `targets`, each once, in
-    /// order (the bases of every target are resolved before the first is built).
-    pub fn resolved_for(&self, platform: &Platform, targets: &[Platform]) -> Vec<Resolved> {
+    /// Every image resolved so far that a target's build uses: those for `platform`, the
+    /// `bases` its stages start from on another platform (a `FROM --platform=$BUILDPLATFORM`
+    /// stage, maybe resolved by another target's build), and those for none of `targets`
+    /// (a `COPY --from` image of such a stage); each once, in order.
+    pub fn resolved_for(
+        &self,
+        platform: &Platform,
+        targets: &[Platform],
+        bases: &[(String, Platform)],
+    ) -> Vec<Resolved> {
         let this = platform.to_string();
         let others: Vec<String> = targets.iter().map(Platform::to_string).collect();
+        let bases: Vec<(&str, String)> = bases
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.to_string()))
+            .collect();
         let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
         seen.into_iter()
-            .filter(|r| r.platform == this || !others.contains(&r.platform))
+            .filter(|r| {
+                r.platform == this
+                    || !others.contains(&r.platform)
+                    || bases.contains(&(r.name.as_str(), r.platform.clone()))
+            })
             .collect()
     }
 }

@@ -38,6 +38,7 @@ pub use platforms::SharedStages;
 pub use root::BuildRoot;
 pub use source::{ImageSource, RegistrySource, SourceImage, WarmedSource};
 pub use stage::files::Cleanup;
+pub use stage_plan::base_images;
 pub use targets::{build, build_cached, build_targets, Target};
 pub use upload::{LayerSink, LayerUploads, Uploads};
 

@@ -26,6 +26,24 @@ pub(crate) struct StagePlan {
     pub(crate) keep: BTreeSet<usize>,
 }
 
+/// The images a build of `df` for `platform` starts its stages from, each with the
+/// platform it is resolved for (the stage's `FROM --platform`, else `platform`): what the
+/// provenance of that target names, whichever target's build resolved them first.
+pub fn base_images(
+    df: &Dockerfile,
+    opts: &BuildOptions,
+    platform: &Platform,
+) -> Result<Vec<(String, Platform)>, BuildError> {
+    let (_, _, plan) = StagePlan::for_target(df, opts, platform)?;
+    Ok(plan
+        .order
+        .iter()
+        .filter(|i| plan.base_stage[*i].is_none())
+        .map(|i| (plan.base_name[i].clone(), plan.platform[i].clone()))
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("scratch"))
+        .collect())
+}
+
 impl StagePlan {
     /// The plan of `df` built for `platform` as `opts` asks: the global scope (with the
     /// platform's args), the target stage, and the plan of the stages that run.
