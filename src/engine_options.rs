@@ -30,7 +30,8 @@ pub(crate) fn target_platforms(custom: &[String]) -> anyhow::Result<Vec<Platform
     let mut out: Vec<Platform> = Vec::new();
     for p in custom {
         let p = target_platform(Some(p))?;
-        if !out.contains(&p) {
+        // As runtimes compare them: `linux/arm64/v8` is `linux/arm64`.
+        if !out.iter().any(|o| o.key() == p.key()) {
             out.push(p);
         }
     }
@@ -196,4 +197,20 @@ fn ignore_list(opts: &Options, root: &Path, context: &Path) -> anyhow::Result<ro
         paths.push("/var/run".into());
     }
     Ok(rootfs::IgnoreList::new(paths))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_platforms;
+
+    #[test]
+    fn target_platforms_drop_duplicates_as_runtimes_compare_them() {
+        let list = ["linux/arm64", "linux/amd64", "linux/arm64/v8"].map(String::from);
+        let got: Vec<String> = target_platforms(&list)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(got, ["linux/arm64", "linux/amd64"]);
+    }
 }

@@ -16,24 +16,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn main(opts: ReadAttestations) -> ExitCode {
-    crate::logging::init(
-        crate::cli::LogFormat::Text.into(),
-        crate::cli::Level::Warn.into(),
-        false,
-        Vec::new(),
-    );
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|r| r.block_on(run(&opts)));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    let log = (crate::cli::LogFormat::Text, crate::cli::Level::Warn, false);
+    crate::subcommand::run(log, run(&opts))
 }
 
 async fn run(opts: &ReadAttestations) -> anyhow::Result<()> {
@@ -76,8 +60,8 @@ async fn run(opts: &ReadAttestations) -> anyhow::Result<()> {
 }
 
 /// The largest statement read: an SBOM lists every file of every package (49 MB for a
-/// Debian system of 754 packages and 110,000 files).
-const MAX_STATEMENT: u64 = 1 << 30;
+/// Debian system of 754 packages and 110,000 files); parsed, it takes a few times that.
+const MAX_STATEMENT: u64 = 256 << 20;
 
 /// A statement layer's bytes, verified against its digest and its descriptor's size.
 async fn statement_bytes(
@@ -96,8 +80,12 @@ async fn statement_bytes(
     let mut reader = client
         .blob_reader_sized(r, &layer.digest, Some(layer.size))
         .await?;
-    let mut bytes = Vec::with_capacity(layer.size as usize);
-    reader.read_to_end(&mut bytes).await?;
+    // Grown as bytes arrive, not sized by the registry's word; never past the size.
+    let mut bytes = Vec::new();
+    (&mut reader)
+        .take(layer.size)
+        .read_to_end(&mut bytes)
+        .await?;
     Ok(bytes)
 }
 

@@ -67,12 +67,12 @@ pub(super) fn platform_list(vals: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// A path flag: an empty value means unset, as in kaniko.
 /// A repeated flag's values, empty ones left out (kaniko skips them).
 pub(super) fn given(vals: Vec<String>) -> Vec<String> {
     vals.into_iter().filter(|v| !v.is_empty()).collect()
 }
 
+/// A path flag: an empty value means unset, as in kaniko.
 pub(super) fn path(s: Option<String>) -> Option<PathBuf> {
     non_empty(s).map(PathBuf::from)
 }

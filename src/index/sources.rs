@@ -87,7 +87,7 @@ pub fn check_platforms(entries: &[Entry]) -> anyhow::Result<()> {
         .iter()
         .filter_map(|e| {
             let p = e.desc.platform.as_ref()?;
-            (p.os != "unknown").then(|| (key(p), e))
+            (p.os != "unknown").then(|| (p.key(), e))
         })
         .collect();
     for (i, (k, a)) in keyed.iter().enumerate() {
@@ -102,22 +102,6 @@ pub fn check_platforms(entries: &[Entry]) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A platform as runtimes compare it: arm64's default variant `v8` is no variant.
-fn key(p: &Platform) -> String {
-    let variant = p
-        .variant
-        .as_deref()
-        .filter(|v| !(p.architecture == "arm64" && *v == "v8"));
-    let mut k = format!("{}/{}", p.os, p.architecture);
-    if let Some(v) = variant {
-        k = format!("{k}/{v}");
-    }
-    if let Some(v) = &p.os_version {
-        k = format!("{k} (os.version {v})");
-    }
-    k
 }
 
 #[cfg(test)]

@@ -62,6 +62,25 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// The platform as runtimes compare two: arm64's default variant `v8` counts as none,
+    /// and `os.version` counts (`linux/arm64`, `windows/amd64 (os.version 10.0.17763)`).
+    pub fn key(&self) -> String {
+        let variant = self
+            .variant
+            .as_deref()
+            .filter(|v| !(self.architecture == "arm64" && *v == "v8"));
+        let mut k = format!("{}/{}", self.os, self.architecture);
+        if let Some(v) = variant {
+            k = format!("{k}/{v}");
+        }
+        if let Some(v) = &self.os_version {
+            k = format!("{k} (os.version {v})");
+        }
+        k
+    }
+}
+
 impl std::fmt::Display for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.os, self.architecture)?;
@@ -161,6 +180,8 @@ mod tests {
             .unwrap()
             .matches(&Platform::parse("linux/amd64/v2").unwrap()));
         assert!(!p.matches(&Platform::parse("linux/arm64/v7").unwrap()));
+        assert_eq!(p.key(), Platform::parse("linux/arm64").unwrap().key());
+        assert_ne!(p.key(), Platform::parse("linux/arm/v8").unwrap().key());
     }
 
     #[test]
