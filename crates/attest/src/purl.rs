@@ -109,11 +109,17 @@ pub fn image(name: &ImageName, platform: Option<&str>) -> String {
 /// Percent-encoding as Go's `url.PathEscape` does (what BuildKit's purl library uses):
 /// unreserved characters and `:@&=+$` stay; `/` stays between namespace segments only.
 fn escape(s: &str, keep_slash: bool) -> String {
+    percent_encode(s.as_bytes(), |b| {
+        b"-._~:@&=+$".contains(&b) || (keep_slash && b == b'/')
+    })
+}
+
+/// `bytes` with every byte but ASCII letters, digits and those `keep` accepts written as
+/// `%XX`.
+pub(crate) fn percent_encode(bytes: &[u8], keep: impl Fn(u8) -> bool) -> String {
     let mut out = String::new();
-    for b in s.bytes() {
-        let keep =
-            b.is_ascii_alphanumeric() || b"-._~:@&=+$".contains(&b) || (keep_slash && b == b'/');
-        if keep {
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || keep(b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

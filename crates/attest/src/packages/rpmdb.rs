@@ -208,15 +208,7 @@ fn files(m: &PackageMetadata) -> Vec<OwnedFile> {
 /// A path as an SQLite URI's path: every byte but unreserved ones and `/` percent-encoded.
 fn uri_path(p: &Path) -> String {
     use std::os::unix::ffi::OsStrExt;
-    let mut out = String::new();
-    for &b in p.as_os_str().as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    purl::percent_encode(p.as_os_str().as_bytes(), |b| b"/-._~".contains(&b))
 }
 
 #[cfg(test)]
